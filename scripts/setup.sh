@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# One set-up step shared by `npm start`, `npm test` and CI: installs what a fresh Debian machine lacks
+# (nats-server, and Chromium for the browser tests), the npm packages, and the generated protobuf code.
+# Idempotent and quick when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quiet=0; [ "${1:-}" = "--quiet" ] && quiet=1
+say() { [ "$quiet" = 1 ] || echo "setup: $*"; }
+
+need=()
+command -v nats-server >/dev/null 2>&1 || need+=(nats-server)
+if [ "${EDGE_SIGNAL_SKIP_BROWSER:-}" != "1" ]; then
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+fi
+if [ "${#need[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing ${need[*]} with apt-get" >&2
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >&2
+  else
+    echo "setup: missing ${need[*]}; install them (Debian: apt-get install -y ${need[*]})" >&2
+    exit 1
+  fi
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages"
+  npm ci --no-audit --no-fund >&2
+fi
+
+# Generated protobuf code (buf + protoc-gen-es, offline); regenerate when a .proto is newer.
+if [ ! -d src/gen ] || [ -n "$(find proto buf.gen.yaml -newer src/gen -print -quit)" ]; then
+  say "generating protobuf code"
+  rm -rf src/gen
+  PATH="$PWD/node_modules/.bin:$PATH" buf generate
+  touch src/gen
+fi

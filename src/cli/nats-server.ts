@@ -1,0 +1,147 @@
+/**
+ * Starts a local `nats-server` child process on free loopback ports (client TCP, WebSocket, monitoring),
+ * optionally with JetStream. Used by `edge-signal demo`, the tests and the benchmarks. Node only.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** Options for {@link startNatsServer}. */
+export interface NatsServerOptions {
+  /** Enable JetStream (store in a temporary directory). Default false. */
+  jetstream?: boolean;
+  /** Fixed ports; 0 or absent picks a free one. */
+  port?: number;
+  wsPort?: number;
+  httpPort?: number;
+  /** Max payload in bytes (nats-server default 1 MiB). */
+  maxPayload?: number;
+  /** Extra lines appended to the config file. */
+  extraConfig?: string;
+  /** Path to the binary; default `nats-server` from PATH. */
+  binary?: string;
+}
+
+/** A running nats-server child process. */
+export interface NatsServer {
+  /** `nats://127.0.0.1:<port>` */
+  readonly url: string;
+  /** `ws://127.0.0.1:<wsPort>` */
+  readonly wsUrl: string;
+  /** `http://127.0.0.1:<httpPort>` (monitoring: /varz, /subsz, /connz) */
+  readonly monitorUrl: string;
+  readonly port: number;
+  readonly wsPort: number;
+  readonly httpPort: number;
+  readonly process: ChildProcess;
+  /** Fetches a monitoring endpoint as JSON, e.g. `monitor("subsz?subs=1")`. */
+  monitor(path: string): Promise<any>;
+  /** Stops the server (SIGTERM, then SIGKILL) and removes its temporary files. */
+  stop(): Promise<void>;
+  /** Kills the server and starts it again on the same ports (for reconnect tests). */
+  restart(): Promise<void>;
+}
+
+/** Returns a TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+/** Message shown when the binary is missing. */
+export const natsServerMissing =
+  "nats-server was not found on PATH. Install it (Debian/Ubuntu: `apt-get install -y nats-server`; " +
+  "elsewhere: https://docs.nats.io/running-a-nats-service/introduction/installation) or pass --nats <url>.";
+
+/** Starts nats-server and resolves once its monitoring endpoint answers. */
+export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServer> {
+  const dir = await mkdtemp(join(tmpdir(), "edge-signal-nats-"));
+  const port = opts.port || (await freePort());
+  const wsPort = opts.wsPort || (await freePort());
+  const httpPort = opts.httpPort || (await freePort());
+  const conf = [
+    `listen: "127.0.0.1:${port}"`,
+    `http: "127.0.0.1:${httpPort}"`,
+    `websocket { listen: "127.0.0.1:${wsPort}", no_tls: true, compression: false }`,
+    opts.maxPayload ? `max_payload: ${opts.maxPayload}` : "",
+    opts.jetstream ? `jetstream { store_dir: "${join(dir, "js")}", max_memory_store: 256MB, max_file_store: 1GB }` : "",
+    opts.extraConfig ?? "",
+  ].join("\n");
+  const confPath = join(dir, "nats.conf");
+  await writeFile(confPath, conf);
+  const bin = opts.binary ?? "nats-server";
+
+  let child: ChildProcess;
+  const launch = async () => {
+    child = spawn(bin, ["-c", confPath], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr!.setEncoding("utf8");
+    child.stderr!.on("data", (d: string) => {
+      if (stderr.length < 16384) stderr += d;
+    });
+    const exited = new Promise<never>((_, reject) => {
+      child.once("error", (e: NodeJS.ErrnoException) =>
+        reject(e.code === "ENOENT" ? new Error(natsServerMissing) : e),
+      );
+      child.once("exit", (code) => reject(new Error(`nats-server exited with ${code}: ${stderr.slice(-2000)}`)));
+    });
+    exited.catch(() => {});
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      try {
+        const r = await Promise.race([fetch(`http://127.0.0.1:${httpPort}/varz`), exited]);
+        if (r.ok) {
+          await r.arrayBuffer();
+          break;
+        }
+      } catch (e) {
+        if (child.exitCode !== null || (e as Error).message.includes("nats-server")) throw e;
+        if (Date.now() > deadline) throw new Error(`nats-server did not start: ${stderr.slice(-2000)}`);
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+  const kill = async () => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise<void>((r) => child.once("exit", () => r()));
+    child.kill("SIGTERM");
+    const t = setTimeout(() => child.kill("SIGKILL"), 3000);
+    await gone;
+    clearTimeout(t);
+  };
+  await launch();
+
+  const server: NatsServer = {
+    url: `nats://127.0.0.1:${port}`,
+    wsUrl: `ws://127.0.0.1:${wsPort}`,
+    monitorUrl: `http://127.0.0.1:${httpPort}`,
+    port,
+    wsPort,
+    httpPort,
+    get process() {
+      return child;
+    },
+    async monitor(path: string) {
+      const r = await fetch(`http://127.0.0.1:${httpPort}/${path}`);
+      return r.json();
+    },
+    async stop() {
+      await kill();
+      await rm(dir, { recursive: true, force: true });
+    },
+    async restart() {
+      await kill();
+      await launch();
+    },
+  };
+  return server;
+}
