@@ -1,0 +1,12 @@
+/** Node-only: TCP (`nats://`) or WebSocket (`ws://`) by the URL's scheme. */
+import "../runtime/node-websocket.js";
+import type { ConnectionOptions, NatsConnection } from "@nats-io/nats-core";
+import { connect } from "@nats-io/transport-node";
+import { connectWebSocket, reconnectDefaults } from "./connect.js";
+
+/** Connects to a NATS server by URL: `nats://host:port` over TCP, `ws(s)://` over WebSocket. */
+export function connectNats(url: string | string[], opts: Partial<ConnectionOptions> = {}): Promise<NatsConnection> {
+  const urls = Array.isArray(url) ? url : url.split(",").map((u) => u.trim()).filter(Boolean);
+  if (urls.length > 0 && urls.every((u) => /^wss?:\/\//i.test(u))) return connectWebSocket(urls, opts);
+  return connect({ ...reconnectDefaults, name: "edge-signal", ...opts, servers: urls });
+}

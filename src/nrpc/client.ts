@@ -1,0 +1,293 @@
+/**
+ * nats-grpc client: opens calls to one node (`nrpc.<nid>.<pkg.Service>.<Method>`), all four kinds,
+ * on raw bytes. Deadlines and cancellation are the client's job (nothing on the wire carries them):
+ * on timeout or abort it sends `End{status}` and releases the inbox at once.
+ */
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Msg, NatsConnection } from "@nats-io/nats-core";
+import type { Metadata } from "../protocol/metadata.js";
+import { decodeResponse, encodeCall, encodeData, encodeRequestEnd, fromWireMetadata } from "./envelope.js";
+import { InboxMux } from "./inbox.js";
+import { callSubject } from "./subject.js";
+
+/** What a client stream reports, in order: [header], message*, end (exactly once). */
+export interface ClientStreamEvents {
+  /** Response headers (nrpc Begin). `nid` is the serving node's id. Optional: may never come. */
+  onHeader?(md: Metadata, nid: string): void;
+  /** One response message (an empty Data is an empty message, not EOF). */
+  onMessage(data: Uint8Array): void;
+  /** The call is over: error undefined = OK. Called exactly once. */
+  onEnd(error: ConnectError | undefined, trailers: Metadata): void;
+}
+
+/** Options of one call. */
+export interface CallOptions {
+  /** Request metadata, sent in the Call envelope. */
+  metadata?: Metadata;
+  /** Ends the call with DEADLINE_EXCEEDED after this many ms (and tells the server). */
+  timeoutMs?: number;
+  /** Aborting ends the call with CANCELLED (and tells the server). */
+  signal?: AbortSignal;
+}
+
+/** One open call. */
+export interface ClientStream {
+  /** The reply subject of this call. */
+  readonly inbox: string;
+  /** True once the call has ended (any reason). */
+  readonly ended: boolean;
+  /** True once any response envelope (Begin, Data or End) arrived: the call reached a server. */
+  readonly reached: boolean;
+  /** Sends one request message. Ignored after the call ended or after closeSend. */
+  send(data: Uint8Array): void;
+  /** Half-close: `End{}`. */
+  closeSend(): void;
+  /** Cancels: sends `End{status}` to the server and ends the call locally with that status. */
+  cancel(code?: Code, message?: string): void;
+}
+
+/** Options of {@link NrpcClient}. */
+export interface NrpcClientOptions {
+  /** This process's own node id, sent as `Call.nid` (servers cancel our streams by it when we die). */
+  nid: string;
+  /** Inbox prefix (default `_INBOX`). */
+  inboxPrefix?: string;
+  /**
+   * A half-close sent before any response arrived is held back this long (default 2 ms). Go
+   * nats-grpc servers handle each message in its own goroutine, so an `End{}` right behind the last
+   * `Data` can overtake it and the data is dropped (spec §1.10). If the call ends meanwhile (a unary
+   * reply), the stale half-close is not sent at all. 0 sends it at once.
+   */
+  halfCloseDelayMs?: number;
+}
+
+/** A nats-grpc client bound to one NATS connection; calls any node. */
+export class NrpcClient {
+  readonly nid: string;
+  /** @internal */
+  readonly halfCloseDelayMs: number;
+  private readonly inbox: InboxMux;
+  private readonly streams = new Map<string, StreamImpl>();
+  private connected = true;
+
+  constructor(
+    readonly nc: NatsConnection,
+    opts: NrpcClientOptions,
+  ) {
+    this.nid = opts.nid;
+    this.halfCloseDelayMs = opts.halfCloseDelayMs ?? 2;
+    this.inbox = new InboxMux(nc, opts.inboxPrefix);
+    void this.watchStatus();
+  }
+
+  /** Calls in flight. */
+  get inFlight(): number {
+    return this.streams.size;
+  }
+
+  /**
+   * Opens a call to `method` of `service` on node `nid`. The Call envelope goes out at once (the
+   * server sees the stream even before the first message). Events are delivered synchronously from
+   * the NATS read loop, in order.
+   */
+  open(nid: string, service: string, method: string, opts: CallOptions, events: ClientStreamEvents): ClientStream {
+    const subject = callSubject(nid, service, method);
+    const s = new StreamImpl(this, subject, nid, events);
+    if (!this.connected || this.nc.isClosed() || this.nc.isDraining()) {
+      s.fail(new ConnectError("NATS connection is down", Code.Unavailable));
+      return s;
+    }
+    const token = this.inbox.register((msg) => s.receive(msg));
+    s.attach(token, this.inbox.prefix + token);
+    this.streams.set(token, s);
+    if (opts.signal) {
+      if (opts.signal.aborted) {
+        s.fail(new ConnectError("call cancelled before start", Code.Canceled));
+        return s;
+      }
+      s.watchAbort(opts.signal);
+    }
+    this.nc.publish(subject, encodeCall(subject, this.nid, opts.metadata), { reply: s.inbox });
+    if (opts.timeoutMs !== undefined && opts.timeoutMs > 0) s.setDeadline(opts.timeoutMs);
+    return s;
+  }
+
+  /** Ends every call to node `nid` with UNAVAILABLE (the node went down), telling it nothing. */
+  closeStreams(nid: string, message = `node ${nid} went away`): number {
+    let n = 0;
+    for (const s of [...this.streams.values()]) {
+      if (s.target === nid) {
+        s.fail(new ConnectError(message, Code.Unavailable));
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Cancels every call (sends End{CANCELLED}) — for shutdown. */
+  cancelAll(code = Code.Canceled, message = "gateway shutting down"): void {
+    for (const s of [...this.streams.values()]) s.cancel(code, message);
+  }
+
+  /** Cancels all calls and unsubscribes the shared inbox. Does not close the connection. */
+  close(): void {
+    this.cancelAll();
+    this.inbox.close();
+  }
+
+  /** @internal */
+  publish(subject: string, data: Uint8Array, reply: string): void {
+    if (this.nc.isClosed()) return;
+    try {
+      this.nc.publish(subject, data, { reply });
+    } catch {
+      // closed/draining between the check and the publish: the call is failed by the status watcher
+    }
+  }
+
+  /** @internal */
+  forget(token: string): void {
+    this.streams.delete(token);
+    this.inbox.release(token);
+  }
+
+  private failAll(message: string): void {
+    for (const s of [...this.streams.values()]) s.fail(new ConnectError(message, Code.Unavailable));
+  }
+
+  private async watchStatus(): Promise<void> {
+    void this.nc.closed().then(() => {
+      this.connected = false;
+      this.failAll("NATS connection closed");
+    });
+    try {
+      for await (const st of this.nc.status()) {
+        if (st.type === "disconnect") {
+          this.connected = false;
+          this.failAll("NATS connection lost");
+        } else if (st.type === "reconnect") {
+          this.connected = true;
+        }
+      }
+    } catch {
+      // iterator ends when the connection closes
+    }
+  }
+}
+
+const emptyMetadata: Metadata = new Map();
+
+class StreamImpl implements ClientStream {
+  inbox = "";
+  ended = false;
+  reached = false;
+  private token = "";
+  private halfClosed = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private halfCloseTimer: ReturnType<typeof setTimeout> | undefined;
+  private signal: AbortSignal | undefined;
+  private readonly onAbort = () => this.cancel(Code.Canceled, "call cancelled by client");
+
+  constructor(
+    private readonly client: NrpcClient,
+    private readonly subject: string,
+    readonly target: string,
+    private readonly events: ClientStreamEvents,
+  ) {}
+
+  attach(token: string, inbox: string): void {
+    this.token = token;
+    this.inbox = inbox;
+  }
+
+  watchAbort(signal: AbortSignal): void {
+    this.signal = signal;
+    signal.addEventListener("abort", this.onAbort, { once: true });
+  }
+
+  setDeadline(ms: number): void {
+    this.timer = setTimeout(() => this.cancel(Code.DeadlineExceeded, "deadline exceeded"), ms);
+  }
+
+  send(data: Uint8Array): void {
+    if (this.ended || this.halfClosed) return;
+    this.client.publish(this.subject, encodeData(data), this.inbox);
+  }
+
+  closeSend(): void {
+    if (this.ended || this.halfClosed) return;
+    this.halfClosed = true;
+    const delay = this.client.halfCloseDelayMs;
+    if (this.reached || delay <= 0) this.sendHalfClose();
+    else this.halfCloseTimer = setTimeout(this.sendHalfClose, delay);
+  }
+
+  private readonly sendHalfClose = () => {
+    this.halfCloseTimer = undefined;
+    if (!this.ended) this.client.publish(this.subject, encodeRequestEnd(), this.inbox);
+  };
+
+  cancel(code: Code = Code.Canceled, message = "call cancelled"): void {
+    if (this.ended) return;
+    if (this.token) this.client.publish(this.subject, encodeRequestEnd(code, message), this.inbox);
+    this.fail(new ConnectError(message, code));
+  }
+
+  /** Ends the call locally (no message to the server). */
+  fail(error: ConnectError): void {
+    this.finish(error, emptyMetadata);
+  }
+
+  receive(msg: Msg): void {
+    if (this.ended) return;
+    const data = msg.data;
+    if (data.length === 0) {
+      // A NATS status message (e.g. 503 no responders) or an empty payload: Go ignores empty
+      // payloads; a 503 means nobody serves the subject, so fail fast.
+      if (msg.headers && msg.headers.code === 503) {
+        this.finish(new ConnectError(`no responders for ${this.subject}`, Code.Unavailable), emptyMetadata);
+      }
+      return;
+    }
+    let res;
+    try {
+      res = decodeResponse(data);
+    } catch {
+      this.cancel(Code.Internal, "malformed nats-grpc response");
+      return;
+    }
+    this.reached = true;
+    switch (res.type.case) {
+      case "data":
+        this.events.onMessage(res.type.value.data);
+        return;
+      case "begin":
+        this.events.onHeader?.(fromWireMetadata(res.type.value.header), res.type.value.nid);
+        return;
+      case "end": {
+        const st = res.type.value.status;
+        const trailers = fromWireMetadata(res.type.value.trailer);
+        const err = st && st.code !== 0 ? new ConnectError(st.message, codeFromNumber(st.code)) : undefined;
+        this.finish(err, trailers);
+        return;
+      }
+      default:
+        return; // unset oneof: ignored, as Go does
+    }
+  }
+
+  private finish(error: ConnectError | undefined, trailers: Metadata): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.halfCloseTimer) clearTimeout(this.halfCloseTimer);
+    this.signal?.removeEventListener("abort", this.onAbort);
+    if (this.token) this.client.forget(this.token);
+    this.events.onEnd(error, trailers);
+  }
+}
+
+/** Maps a wire status code to a Code; out-of-range codes become UNKNOWN. */
+export function codeFromNumber(n: number): Code {
+  return n >= 1 && n <= 16 ? (n as Code) : Code.Unknown;
+}

@@ -1,0 +1,7 @@
+/** nats-grpc (cloudwebrtc/nats-grpc v1.0.0 wire format): client, server, subjects, envelopes. */
+export * from "./subject.js";
+export * from "./envelope.js";
+export { InboxMux } from "./inbox.js";
+export { NrpcClient, codeFromNumber, type CallOptions, type ClientStream, type ClientStreamEvents, type NrpcClientOptions } from "./client.js";
+export { NrpcServer, type NrpcServerOptions, type RawMethodHandler, type ServerCall } from "./server.js";
+export { createServiceClient, rawCall, registerService, type CallResult, type HandlerContext, type ServiceClient, type ServiceImpl } from "./typed.js";

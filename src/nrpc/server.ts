@@ -1,0 +1,266 @@
+/**
+ * nats-grpc server: serves gRPC services on `nrpc.<nid>.<pkg.Service>.>` (queue group = service name).
+ * Streams are keyed by the caller's reply subject, and each stream's frames are processed in order
+ * (the Go server does not). Unknown methods get status 12; stray `End`s for unknown streams are
+ * ignored; an empty `Data` is an empty message, not EOF; `closeStreams(peerNid)` cancels a dead
+ * peer's streams.
+ */
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
+import type { Metadata } from "../protocol/metadata.js";
+import { decodeRequest, encodeBegin, encodeData, encodeResponseEnd, fromWireMetadata } from "./envelope.js";
+import { RequestQueue } from "./request-queue.js";
+import { isServiceName, isSubjectToken, servicePrefix } from "./subject.js";
+
+/** The server side of one call, as a handler sees it. */
+export interface ServerCall {
+  readonly service: string;
+  readonly method: string;
+  /** Request metadata from the Call envelope. */
+  readonly metadata: Metadata;
+  /** The caller's node id (`Call.nid`). */
+  readonly peerNid: string;
+  /** Aborted when the caller cancels, the peer goes down, or the server closes. */
+  readonly signal: AbortSignal;
+  /** Request messages; ends at the caller's half-close. */
+  readonly requests: AsyncIterable<Uint8Array>;
+  /** Adds response headers (sent lazily with the first message, or before the End). */
+  setHeader(md: Metadata): void;
+  /** Adds trailers (sent with the End). */
+  setTrailer(md: Metadata): void;
+  /** Sends one response message. */
+  send(data: Uint8Array): void;
+}
+
+/** A method implementation on raw bytes. Returning ends the call OK; throwing ends it with a status. */
+export type RawMethodHandler = (call: ServerCall) => Promise<void> | void;
+
+/** Options of {@link NrpcServer}. */
+export interface NrpcServerOptions {
+  /** This node's id (subject token). */
+  nid: string;
+  /** Max queued request messages per stream before RESOURCE_EXHAUSTED (default 1024). */
+  maxQueuedRequests?: number;
+  /** Called when a handler throws something that is not a ConnectError (for logging). */
+  onError?: (err: unknown, call: ServerCall) => void;
+}
+
+/** A nats-grpc server bound to one NATS connection. */
+export class NrpcServer {
+  readonly nid: string;
+  private readonly services = new Map<string, { sub: Subscription; methods: Map<string, RawMethodHandler> }>();
+  private readonly streams = new Map<string, ServerStream>();
+
+  constructor(
+    readonly nc: NatsConnection,
+    private readonly opts: NrpcServerOptions,
+  ) {
+    if (!isSubjectToken(opts.nid)) throw new Error(`invalid nid ${JSON.stringify(opts.nid)}`);
+    this.nid = opts.nid;
+  }
+
+  /** Open server streams. */
+  get streamCount(): number {
+    return this.streams.size;
+  }
+
+  /** Registers a service by full name with raw-bytes method handlers. */
+  register(service: string, methods: Record<string, RawMethodHandler>): void {
+    if (!isServiceName(service)) throw new Error(`invalid service name ${JSON.stringify(service)}`);
+    if (this.services.has(service)) throw new Error(`service ${service} already registered`);
+    const prefix = servicePrefix(this.nid, service);
+    const table = new Map(Object.entries(methods));
+    const sub = this.nc.subscribe(`${prefix}.>`, {
+      queue: service,
+      callback: (err, msg) => {
+        if (!err) this.dispatch(msg, service, prefix, table);
+      },
+    });
+    this.services.set(service, { sub, methods: table });
+  }
+
+  /** Cancels every stream whose caller is `peerNid` (the peer went down); returns how many. */
+  closeStreams(peerNid: string): number {
+    let n = 0;
+    for (const s of [...this.streams.values()]) {
+      if (s.peerNid === peerNid) {
+        s.abort(new ConnectError(`peer ${peerNid} went away`, Code.Canceled));
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Unsubscribes all services and cancels open streams. */
+  close(): void {
+    for (const { sub } of this.services.values()) sub.unsubscribe();
+    this.services.clear();
+    for (const s of [...this.streams.values()]) s.abort(new ConnectError("server closed", Code.Unavailable), true);
+  }
+
+  /** @internal */
+  publish(reply: string, data: Uint8Array): void {
+    if (this.nc.isClosed()) return;
+    try {
+      this.nc.publish(reply, data);
+    } catch {
+      // connection closing: nothing to do
+    }
+  }
+
+  /** @internal */
+  forget(reply: string): void {
+    this.streams.delete(reply);
+  }
+
+  private dispatch(msg: Msg, service: string, prefix: string, methods: Map<string, RawMethodHandler>): void {
+    const reply = msg.reply;
+    if (!reply || msg.data.length === 0) return;
+    let req;
+    try {
+      req = decodeRequest(msg.data);
+    } catch {
+      const s = this.streams.get(reply);
+      if (s) s.abort(new ConnectError("malformed nats-grpc request", Code.Internal), true);
+      else this.publish(reply, encodeResponseEnd(new ConnectError("malformed nats-grpc request", Code.Internal), undefined));
+      return;
+    }
+    const existing = this.streams.get(reply);
+    switch (req.type.case) {
+      case "call": {
+        if (existing) return; // a duplicate Call is ignored
+        const method = msg.subject.length > prefix.length + 1 ? msg.subject.slice(prefix.length + 1) : "";
+        const handler = methods.get(method);
+        if (!handler) {
+          this.publish(reply, encodeResponseEnd(new ConnectError("Unimplemented", Code.Unimplemented), undefined));
+          return;
+        }
+        const c = req.type.value;
+        const s = new ServerStream(this, reply, service, method, fromWireMetadata(c.metadata), c.nid, this.opts.maxQueuedRequests);
+        this.streams.set(reply, s);
+        s.run(handler, this.opts.onError);
+        return;
+      }
+      case "data":
+        if (existing && !existing.pushRequest(req.type.value.data)) {
+          existing.abort(new ConnectError("too many queued request messages", Code.ResourceExhausted), true);
+        }
+        return; // data for an unknown stream (never started or already finished) is dropped
+      case "end": {
+        if (!existing) return; // stray End (e.g. Go Invoke's late half-close): ignored
+        const st = req.type.value.status;
+        if (st) existing.abort(new ConnectError(st.message || "cancelled by caller", st.code >= 1 && st.code <= 16 ? st.code : Code.Canceled));
+        else existing.halfClose();
+        return;
+      }
+      default:
+        return;
+    }
+  }
+}
+
+class ServerStream implements ServerCall {
+  readonly requests: RequestQueue;
+  private readonly ac = new AbortController();
+  private header: Metadata | undefined;
+  private headerSent = false;
+  private trailer: Metadata | undefined;
+  private finished = false;
+
+  constructor(
+    private readonly server: NrpcServer,
+    private readonly reply: string,
+    readonly service: string,
+    readonly method: string,
+    readonly metadata: Metadata,
+    readonly peerNid: string,
+    maxQueued = 1024,
+  ) {
+    this.requests = new RequestQueue(maxQueued);
+  }
+
+  get signal(): AbortSignal {
+    return this.ac.signal;
+  }
+
+  run(handler: RawMethodHandler, onError?: (err: unknown, call: ServerCall) => void): void {
+    let p: Promise<void> | void;
+    try {
+      p = handler(this);
+    } catch (e) {
+      this.complete(e, onError);
+      return;
+    }
+    if (p && typeof (p as Promise<void>).then === "function") {
+      (p as Promise<void>).then(
+        () => this.complete(undefined, onError),
+        (e) => this.complete(e, onError),
+      );
+    } else this.complete(undefined, onError);
+  }
+
+  pushRequest(data: Uint8Array): boolean {
+    return this.requests.push(data);
+  }
+
+  halfClose(): void {
+    this.requests.end();
+  }
+
+  /** Cancels the stream. `notify` sends an End with the status to the caller (server-side failures). */
+  abort(err: ConnectError, notify = false): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.server.forget(this.reply);
+    this.requests.fail(err);
+    this.ac.abort(err);
+    if (notify) this.server.publish(this.reply, encodeResponseEnd(err, this.trailer));
+  }
+
+  setHeader(md: Metadata): void {
+    if (this.headerSent) throw new ConnectError("illegal header write: headers already sent", Code.Internal);
+    this.header ??= new Map();
+    for (const [k, v] of md) this.header.set(k, [...(this.header.get(k) ?? []), ...v]);
+  }
+
+  setTrailer(md: Metadata): void {
+    this.trailer ??= new Map();
+    for (const [k, v] of md) this.trailer.set(k, [...(this.trailer.get(k) ?? []), ...v]);
+  }
+
+  send(data: Uint8Array): void {
+    if (this.finished) throw this.signal.reason ?? new ConnectError("stream finished", Code.Canceled);
+    this.flushHeader();
+    this.server.publish(this.reply, encodeData(data));
+  }
+
+  private flushHeader(): void {
+    if (this.headerSent) return;
+    this.headerSent = true;
+    if (this.header && this.header.size > 0) this.server.publish(this.reply, encodeBegin(this.header, this.server.nid));
+  }
+
+  private complete(e: unknown, onError?: (err: unknown, call: ServerCall) => void): void {
+    if (this.finished) return; // cancelled: Go sends no End either
+    this.finished = true;
+    this.server.forget(this.reply);
+    this.requests.fail(new ConnectError("stream finished", Code.Canceled));
+    let err: ConnectError | undefined;
+    if (e !== undefined) {
+      if (e instanceof ConnectError) {
+        err = e;
+        if (e.metadata) {
+          const md: Metadata = new Map();
+          e.metadata.forEach((v, k) => md.set(k, [v]));
+          if (md.size) this.setTrailer(md);
+        }
+      } else {
+        onError?.(e, this);
+        err = new ConnectError(e instanceof Error ? e.message : String(e), Code.Unknown);
+      }
+    }
+    this.flushHeader();
+    this.server.publish(this.reply, encodeResponseEnd(err, this.trailer));
+    this.ac.abort(new ConnectError("stream finished", Code.Canceled));
+  }
+}
