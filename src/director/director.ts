@@ -1,0 +1,313 @@
+/**
+ * The Director: authenticate → route (Map) → balance (node table) → forward over nats-grpc as raw
+ * bytes. It never knows which wire protocol a call came in on.
+ */
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { NodeInfo } from "../discovery/node.js";
+import { NrpcClient, type ClientStream } from "../nrpc/client.js";
+import { parseProcedure } from "../nrpc/subject.js";
+import { propagateTrace } from "../observability/trace-context.js";
+import type { Call, CallHandler, CallResponder } from "../protocol/call.js";
+import type { Metadata } from "../protocol/metadata.js";
+import type { RouteTable } from "./route.js";
+import type { CallInfo, DirectorAuthenticator, DirectorBalancer, DirectorNodeSource, DirectorObserver } from "./types.js";
+
+/** Options of {@link createDirector}. */
+export interface DirectorOptions {
+  client: NrpcClient;
+  routes: RouteTable;
+  nodes: DirectorNodeSource;
+  auth?: DirectorAuthenticator;
+  balancer?: DirectorBalancer;
+  observer?: DirectorObserver;
+  /** Deadline applied when the client sent none (ms; default none). */
+  defaultTimeoutMs?: number;
+  /** Longest deadline allowed (ms; longer ones are cut to it; default none). */
+  maxTimeoutMs?: number;
+  /** Forward `authorization` to backends (default false). */
+  forwardAuthorization?: boolean;
+  /** Forward `cookie` to backends (default false). */
+  forwardCookies?: boolean;
+  /** Response header naming the serving node (default `x-edge-node`; "" disables). */
+  nodeHeader?: string;
+  /** Response bytes buffered for a slow client before the call fails RESOURCE_EXHAUSTED (default 8 MiB). */
+  maxBufferedBytes?: number;
+  /** Retry once on another node a call that never reached one (no responders). Default true. */
+  retryUnreached?: boolean;
+  /** Allows `?token=` for WebSocket calls: the adapter passes it as `queryToken`. */
+  queryToken?: (call: Call) => string | undefined;
+}
+
+/** The Director as a CallHandler, plus what the gateway needs to drain it. */
+export interface Director {
+  readonly handle: CallHandler;
+  /** Calls in flight. */
+  readonly inFlight: number;
+  /** Stop taking calls (new ones get UNAVAILABLE). */
+  stopAccepting(): void;
+  /** Resolves when no call is in flight, or after `ms`. */
+  idle(ms: number): Promise<boolean>;
+  /** Ends every in-flight call with `End{CANCELLED}` to its backend. */
+  cancelAll(message?: string): void;
+  /** A node went down: its streams end UNAVAILABLE now. */
+  nodeDown(nid: string): void;
+}
+
+const stripAlways = ["x-edge-internal"];
+let callSeq = 0;
+
+/** Creates the Director. */
+export function createDirector(opts: DirectorOptions): Director {
+  const { client, routes, nodes, auth, observer } = opts;
+  const balancer = opts.balancer ?? randomBalancer;
+  const nodeHeader = opts.nodeHeader ?? "x-edge-node";
+  const maxBuffered = opts.maxBufferedBytes ?? 8 * 1024 * 1024;
+  const retry = opts.retryUnreached ?? true;
+  let accepting = true;
+  const live = new Set<LiveCall>();
+  let idleWaiters: (() => void)[] = [];
+
+  const handle: CallHandler = async (call, responder) => {
+    const info: CallInfo = { id: (++callSeq).toString(36), protocol: call.protocol, path: call.path, start: Date.now(), bytesIn: 0, bytesOut: 0 };
+    observer?.callStarted?.(info);
+    const end = (err: ConnectError | undefined, trailers: Metadata = new Map()) => {
+      responder.end(err, trailers);
+      observer?.callEnded?.(info, err);
+    };
+    if (!accepting) return end(new ConnectError("gateway is shutting down", Code.Unavailable));
+    const proc = parseProcedure(call.path);
+    if (!proc) return end(new ConnectError(`malformed method path`, Code.Unimplemented));
+    const service = routes.resolve(proc);
+    if (service === undefined) return end(new ConnectError(`unknown service ${proc.service}`, Code.Unimplemented));
+    info.service = service;
+
+    // Backend metadata: the client's, minus credentials and anything claiming to be a verified claim.
+    const md: Metadata = new Map(call.metadata);
+    if (!opts.forwardAuthorization) md.delete("authorization");
+    if (!opts.forwardCookies) md.delete("cookie");
+    for (const k of stripAlways) md.delete(k);
+    let claims: Record<string, unknown> | undefined;
+    if (auth) {
+      for (const k of auth.claimHeaderNames) md.delete(k);
+      if (auth.enabled) {
+        try {
+          const r = await auth.authenticate({
+            metadata: call.metadata,
+            service: proc.service,
+            method: proc.method,
+            path: proc.path,
+            queryToken: opts.queryToken?.(call),
+          });
+          claims = r.claims;
+          for (const [k, v] of r.forward) md.set(k, v);
+        } catch (e) {
+          const err = e instanceof ConnectError ? e : new ConnectError("authentication failed", Code.Unauthenticated);
+          observer?.authFailed?.(info, err);
+          return end(err);
+        }
+      }
+    }
+    info.traceId = propagateTrace(call.metadata, md);
+    if (call.signal.aborted) return end(new ConnectError("call cancelled", Code.Canceled));
+
+    let timeoutMs = call.timeoutMs ?? opts.defaultTimeoutMs;
+    if (opts.maxTimeoutMs !== undefined && (timeoutMs === undefined || timeoutMs > opts.maxTimeoutMs)) timeoutMs = opts.maxTimeoutMs;
+
+    const pick = async (exclude?: ReadonlySet<string>): Promise<NodeInfo | undefined> => {
+      const list = nodes.nodes(service);
+      if (list.length === 0) return undefined;
+      return balancer.pick(service, list, { metadata: md, claims, exclude });
+    };
+    const node = await pick();
+    if (!node) return end(new ConnectError(`no live node for service ${service}`, Code.Unavailable));
+    if (call.signal.aborted) return end(new ConnectError("call cancelled", Code.Canceled));
+
+    const lc = new LiveCall(call, responder, info, md, timeoutMs, client, balancer, nodeHeader, maxBuffered, retry ? pick : undefined, end, proc.service, proc.method);
+    live.add(lc);
+    try {
+      await lc.run(node);
+    } finally {
+      live.delete(lc);
+      if (live.size === 0 && idleWaiters.length) {
+        const w = idleWaiters;
+        idleWaiters = [];
+        for (const f of w) f();
+      }
+    }
+  };
+
+  return {
+    handle,
+    get inFlight() {
+      return live.size;
+    },
+    stopAccepting() {
+      accepting = false;
+    },
+    idle(ms) {
+      if (live.size === 0) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const t = setTimeout(() => resolve(false), ms);
+        idleWaiters.push(() => {
+          clearTimeout(t);
+          resolve(true);
+        });
+      });
+    },
+    cancelAll(message = "gateway shutting down") {
+      for (const lc of [...live]) lc.cancel(Code.Unavailable, message);
+    },
+    nodeDown(nid) {
+      client.closeStreams(nid, `node ${nid} went down`);
+    },
+  };
+}
+
+/** Fallback balancer: a random live node. */
+const randomBalancer: DirectorBalancer = {
+  pick: (_s, list, ctx) => {
+    const usable = ctx.exclude?.size ? list.filter((n) => !ctx.exclude!.has(n.nid)) : list;
+    return usable[Math.floor(Math.random() * usable.length)];
+  },
+  onCallStart() {},
+  onCallEnd() {},
+};
+
+/** One forwarded call: pumps requests to the node, responses to the client. */
+class LiveCall {
+  private stream: ClientStream | undefined;
+  private node: NodeInfo | undefined;
+  private headerSent = false;
+  private sentCount = 0;
+  private firstSent: Uint8Array | undefined;
+  private requestsDone = false;
+  private buffered = 0;
+  private waiting = 0;
+  private finished = false;
+  private resolveDone!: () => void;
+  private readonly done = new Promise<void>((r) => (this.resolveDone = r));
+
+  constructor(
+    private readonly call: Call,
+    private readonly responder: CallResponder,
+    private readonly info: CallInfo,
+    private readonly md: Metadata,
+    private readonly timeoutMs: number | undefined,
+    private readonly client: NrpcClient,
+    private readonly balancer: DirectorBalancer,
+    private readonly nodeHeader: string,
+    private readonly maxBuffered: number,
+    private pick: ((exclude?: ReadonlySet<string>) => Promise<NodeInfo | undefined>) | undefined,
+    private readonly end: (err: ConnectError | undefined, trailers?: Metadata) => void,
+    private readonly service: string,
+    private readonly method: string,
+  ) {}
+
+  async run(node: NodeInfo): Promise<void> {
+    this.open(node);
+    void this.pumpRequests();
+    await this.done;
+  }
+
+  cancel(code: Code, message: string): void {
+    this.stream?.cancel(code, message);
+  }
+
+  private open(node: NodeInfo): void {
+    this.node = node;
+    this.info.nid = node.nid;
+    this.balancer.onCallStart(node.nid);
+    const stream = this.client.open(node.nid, this.service, this.method, { metadata: this.md, timeoutMs: this.timeoutMs, signal: this.call.signal }, {
+      onHeader: (md) => this.sendHeader(md),
+      onMessage: (data) => this.onMessage(data),
+      onEnd: (err, trailers) => this.onEnd(stream, node, err, trailers),
+    });
+    this.stream = stream;
+    if (!stream.ended) {
+      if (this.firstSent) stream.send(this.firstSent);
+      if (this.requestsDone) stream.closeSend();
+    }
+  }
+
+  private sendHeader(md: Metadata | undefined): void {
+    if (this.headerSent) return;
+    this.headerSent = true;
+    const h: Metadata = md ? md : new Map();
+    if (this.nodeHeader && this.node) h.set(this.nodeHeader, [this.node.nid]);
+    this.responder.header(h);
+  }
+
+  private onMessage(data: Uint8Array): void {
+    if (this.finished) return;
+    this.sendHeader(undefined);
+    this.info.bytesOut += data.length;
+    const p = this.responder.message(data);
+    if (p) {
+      // The client is slower than the backend: nats-grpc has no flow control, so count what the
+      // adapter holds for us and give up past the limit instead of buffering without bound.
+      this.waiting++;
+      this.buffered += data.length;
+      if (this.buffered > this.maxBuffered) {
+        this.stream?.cancel(Code.ResourceExhausted, "client too slow: response buffer limit exceeded");
+        return;
+      }
+      const n = data.length;
+      p.then(
+        () => {
+          this.waiting--;
+          this.buffered = this.waiting === 0 ? 0 : this.buffered - n;
+        },
+        () => {},
+      );
+    }
+  }
+
+  private onEnd(stream: ClientStream, node: NodeInfo, err: ConnectError | undefined, trailers: Metadata): void {
+    if (stream !== this.stream || this.finished) return;
+    const unreached = !!err && err.code === Code.Unavailable && !stream.reached && err.rawMessage.startsWith("no responders");
+    this.balancer.onCallEnd(node.nid, !err ? "ok" : unreached ? "no_responders" : err.code === Code.DeadlineExceeded ? "timeout" : "error");
+    // A call that never reached a node is retried once on another; one that may have is never retried.
+    if (unreached && this.pick && this.sentCount <= 1 && !this.call.signal.aborted) {
+      const pick = this.pick;
+      this.pick = undefined; // once
+      this.stream = undefined;
+      void pick(new Set([node.nid])).then(
+        (next) => {
+          // Messages that came in meanwhile were not kept: then the retry is off.
+          if (next && next.nid !== node.nid && !this.call.signal.aborted && this.sentCount <= 1) this.open(next);
+          else this.finish(err, trailers);
+        },
+        () => this.finish(err, trailers),
+      );
+      return;
+    }
+    this.finish(err, trailers);
+  }
+
+  private finish(err: ConnectError | undefined, trailers: Metadata): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (!err) this.sendHeader(undefined);
+    this.end(err, trailers);
+    this.resolveDone();
+  }
+
+  private async pumpRequests(): Promise<void> {
+    try {
+      for await (const m of this.call.requests) {
+        if (this.finished) return;
+        this.info.bytesIn += m.length;
+        if (++this.sentCount === 1) this.firstSent = m;
+        else this.firstSent = undefined;
+        this.stream?.send(m);
+      }
+      this.requestsDone = true;
+      if (!this.finished) this.stream?.closeSend();
+    } catch (e) {
+      if (this.finished) return;
+      const err = e instanceof ConnectError ? e : new ConnectError(e instanceof Error ? e.message : "request stream failed", Code.Canceled);
+      this.stream?.cancel(err.code, err.rawMessage);
+      this.finish(err, new Map());
+    }
+  }
+}

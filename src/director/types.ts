@@ -1,0 +1,61 @@
+/**
+ * What the Director needs from its neighbours, as small structural interfaces: the authenticator
+ * (src/auth), the balancer (src/balancer), the node table (src/discovery) and an observer (metrics,
+ * logs, the status page). Each has a trivial default so the Director runs without them.
+ */
+import type { NodeInfo } from "../discovery/node.js";
+import type { Metadata } from "../protocol/metadata.js";
+import type { WireProtocol } from "../protocol/call.js";
+import type { ConnectError } from "@connectrpc/connect";
+
+/** Checks a call's token before anything touches NATS. Throws a ConnectError to reject. */
+export interface DirectorAuthenticator {
+  readonly enabled: boolean;
+  /** Metadata names the authenticator sets from verified claims; client copies are stripped. */
+  readonly claimHeaderNames: readonly string[];
+  authenticate(req: { metadata: Metadata; service: string; method: string; path: string; queryToken?: string }): Promise<{
+    claims: Record<string, unknown> | undefined;
+    forward: Metadata;
+  }>;
+}
+
+/** Outcome of a call as the balancer's outlier detection sees it. */
+export type CallOutcome = "ok" | "error" | "no_responders" | "timeout";
+
+/** Picks a node among the live nodes of a service. */
+export interface DirectorBalancer {
+  pick(
+    service: string,
+    nodes: readonly NodeInfo[],
+    ctx: { metadata: Metadata; claims?: Record<string, unknown>; exclude?: ReadonlySet<string> },
+  ): NodeInfo | undefined | Promise<NodeInfo | undefined>;
+  onCallStart(nid: string): void;
+  onCallEnd(nid: string, outcome: CallOutcome): void;
+}
+
+/** Live nodes per service. */
+export interface DirectorNodeSource {
+  nodes(service: string): readonly NodeInfo[];
+}
+
+/** What the Director reports about each call (metrics, logs, status page). */
+export interface CallInfo {
+  readonly id: string;
+  readonly protocol: WireProtocol;
+  readonly path: string;
+  /** Discovery service, once routed. */
+  service?: string;
+  /** Serving node, once picked. */
+  nid?: string;
+  readonly start: number;
+  traceId?: string;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** Observer of calls; every method optional. */
+export interface DirectorObserver {
+  callStarted?(info: CallInfo): void;
+  callEnded?(info: CallInfo, error: ConnectError | undefined): void;
+  authFailed?(info: CallInfo, error: ConnectError): void;
+}
