@@ -122,6 +122,8 @@ export function createDirector(opts: DirectorOptions): Director {
     if (!node) return end(new ConnectError(`no live node for service ${service}`, Code.Unavailable));
     if (call.signal.aborted) return end(new ConnectError("call cancelled", Code.Canceled));
 
+    info.nid = node.nid;
+    observer?.callRouted?.(info);
     const lc = new LiveCall(call, responder, info, md, timeoutMs, client, balancer, nodeHeader, maxBuffered, retry ? pick : undefined, end, proc.service, proc.method);
     live.add(lc);
     try {

@@ -56,6 +56,8 @@ export interface CallInfo {
 /** Observer of calls; every method optional. */
 export interface DirectorObserver {
   callStarted?(info: CallInfo): void;
+  /** A node was picked (`info.service` and `info.nid` are set); at most once per call. */
+  callRouted?(info: CallInfo): void;
   callEnded?(info: CallInfo, error: ConnectError | undefined): void;
   authFailed?(info: CallInfo, error: ConnectError): void;
 }

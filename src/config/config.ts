@@ -1,0 +1,230 @@
+/**
+ * Configuration: a TOML file in ION's shape (`[signal.grpc]`, `[signal.jwt]`, `[signal.svc]`,
+ * `[nats]`, `[global]`) so an ION deployment can point edge-signal at its `signal.toml`, plus
+ * edge-signal's own `[edge]` sections, then environment overrides. Defaults live here, in one place.
+ * Runtime-neutral: callers read the file and pass its text.
+ */
+import { parse as parseToml } from "smol-toml";
+
+/** The validated configuration. */
+export interface Config {
+  /** Data-center id (`[global] dc`). */
+  dc: string;
+  /** NATS server URL(s) (`[nats] url`); empty = the CLI starts a local nats-server. */
+  natsUrl: string;
+  /** Listen host and port (`[signal.grpc] host/port`, env HOST/PORT). Port 5551 as ION. */
+  host: string;
+  port: number;
+  /** This gateway's node id (default `signal-` + 6 random chars, as ION). */
+  nid: string;
+  /** Discovery services routed by protobuf package (`[signal.svc] services`). */
+  services: string[];
+  /** Explicit routes: package or full service name → discovery service (`[edge.routes]`). */
+  routes: Record<string, string>;
+  /** Raw auth section (`[signal.jwt]` merged with `[edge.auth]`), validated by the auth module. */
+  auth: Record<string, unknown>;
+  /** Raw balancer section (`[edge.balancer]`), validated by the balancer module. */
+  balancer: Record<string, unknown>;
+  /** Allowed browser origins for CORS and WebSocket upgrades ("*" = any). */
+  allowedOrigins: string[];
+  /** Deadline applied when a call has none, and the longest allowed (ms; 0 = none). */
+  defaultTimeoutMs: number;
+  maxTimeoutMs: number;
+  /** Limits. */
+  maxMessageBytes: number;
+  maxMetadataBytes: number;
+  /** Open calls allowed per client IP and in total (0 = unlimited). */
+  maxCallsPerIp: number;
+  maxCalls: number;
+  /** Forward `authorization` / `cookie` to backends. */
+  forwardAuthorization: boolean;
+  forwardCookies: boolean;
+  /** Binary FileDescriptorSet files (`buf build -o x.binpb`) giving JSON support for their services. */
+  descriptorSets: string[];
+  /** Discovery: run an embedded registry, follow NATS micro services. */
+  registry: boolean;
+  micro: boolean;
+  /** Seconds a node may stay unseen before the table drops it (delete missed). */
+  nodeExpirySeconds: number;
+  /** Drain: how long in-flight calls may run after SIGTERM (ms). */
+  drainTimeoutMs: number;
+  /** Serve the status page and its JSON API. */
+  statusPage: boolean;
+  /** Log level. */
+  logLevel: "debug" | "info" | "warn" | "error";
+}
+
+/** Default configuration. */
+export const defaultConfig: Readonly<Config> = Object.freeze({
+  dc: "dc1",
+  natsUrl: "",
+  host: "0.0.0.0",
+  port: 5551,
+  nid: "",
+  services: ["rtc", "room", "demo"],
+  routes: { "demo.v1": "demo" },
+  auth: { enabled: false },
+  balancer: {},
+  allowedOrigins: ["*"],
+  defaultTimeoutMs: 0,
+  maxTimeoutMs: 0,
+  maxMessageBytes: 4 * 1024 * 1024,
+  maxMetadataBytes: 16 * 1024,
+  maxCallsPerIp: 1000,
+  maxCalls: 50_000,
+  forwardAuthorization: false,
+  forwardCookies: false,
+  descriptorSets: [],
+  registry: true,
+  micro: true,
+  nodeExpirySeconds: 7,
+  drainTimeoutMs: 10_000,
+  statusPage: true,
+  logLevel: "info",
+}) as Config;
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+
+function section(root: Obj, ...path: string[]): Obj {
+  let cur: unknown = root;
+  for (const p of path) cur = isObj(cur) ? cur[p] : undefined;
+  if (cur === undefined) return {};
+  if (!isObj(cur)) throw new Error(`config: [${path.join(".")}] must be a table`);
+  return cur;
+}
+
+function str(o: Obj, key: string, where: string, dflt: string): string {
+  const v = o[key];
+  if (v === undefined) return dflt;
+  if (typeof v !== "string") throw new Error(`config: ${where}.${key} must be a string`);
+  return v;
+}
+
+function num(o: Obj, key: string, where: string, dflt: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  let v = o[key];
+  if (v === undefined) return dflt;
+  if (typeof v === "bigint") v = Number(v);
+  if (typeof v === "string" && /^\d+$/.test(v)) v = Number(v); // viper's weak typing: port = "5551"
+  if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) {
+    throw new Error(`config: ${where}.${key} must be a number between ${min} and ${max}`);
+  }
+  return v;
+}
+
+function bool(o: Obj, key: string, where: string, dflt: boolean): boolean {
+  const v = o[key];
+  if (v === undefined) return dflt;
+  if (typeof v !== "boolean") throw new Error(`config: ${where}.${key} must be true or false`);
+  return v;
+}
+
+function strList(o: Obj, key: string, where: string, dflt: string[]): string[] {
+  const v = o[key];
+  if (v === undefined) return dflt;
+  if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) throw new Error(`config: ${where}.${key} must be a list of strings`);
+  return v as string[];
+}
+
+/** Parses TOML text into a raw object (throws with the parser's message on bad TOML). */
+export function parseConfigText(text: string): Obj {
+  try {
+    return parseToml(text) as Obj;
+  } catch (e) {
+    throw new Error(`config: invalid TOML: ${(e as Error).message.split("\n")[0]}`);
+  }
+}
+
+/** Builds a validated Config from a raw (TOML-parsed) object and environment variables. */
+export function resolveConfig(raw: Obj = {}, env: Record<string, string | undefined> = {}): Config {
+  const global = section(raw, "global");
+  const nats = section(raw, "nats");
+  const grpc = section(raw, "signal", "grpc");
+  const jwt = section(raw, "signal", "jwt");
+  const svc = section(raw, "signal", "svc");
+  const edge = section(raw, "edge");
+  const d = defaultConfig;
+  const routesRaw = section(raw, "edge", "routes");
+  const routes: Record<string, string> = { ...d.routes };
+  for (const [k, v] of Object.entries(routesRaw)) {
+    if (typeof v !== "string") throw new Error(`config: edge.routes.${k} must be a string`);
+    routes[k] = v;
+  }
+  const logLevel = str(section(raw, "log"), "level", "log", d.logLevel);
+  if (!["debug", "info", "warn", "error"].includes(logLevel)) throw new Error("config: log.level must be debug, info, warn or error");
+  const cfg: Config = {
+    dc: str(global, "dc", "global", d.dc),
+    natsUrl: str(nats, "url", "nats", d.natsUrl),
+    host: str(grpc, "host", "signal.grpc", d.host),
+    port: num(grpc, "port", "signal.grpc", d.port, 0, 65535),
+    nid: str(edge, "nid", "edge", d.nid),
+    services: strList(svc, "services", "signal.svc", d.services),
+    routes,
+    auth: { ...jwt, ...section(raw, "edge", "auth") },
+    balancer: section(raw, "edge", "balancer"),
+    allowedOrigins: strList(edge, "allowed_origins", "edge", d.allowedOrigins),
+    defaultTimeoutMs: num(edge, "default_timeout_ms", "edge", d.defaultTimeoutMs),
+    maxTimeoutMs: num(edge, "max_timeout_ms", "edge", d.maxTimeoutMs),
+    maxMessageBytes: num(edge, "max_message_bytes", "edge", d.maxMessageBytes, 1, 1 << 30),
+    maxMetadataBytes: num(edge, "max_metadata_bytes", "edge", d.maxMetadataBytes, 256, 1 << 20),
+    maxCallsPerIp: num(edge, "max_calls_per_ip", "edge", d.maxCallsPerIp),
+    maxCalls: num(edge, "max_calls", "edge", d.maxCalls),
+    forwardAuthorization: bool(edge, "forward_authorization", "edge", d.forwardAuthorization),
+    forwardCookies: bool(edge, "forward_cookies", "edge", d.forwardCookies),
+    descriptorSets: strList(edge, "descriptor_sets", "edge", d.descriptorSets),
+    registry: bool(section(raw, "edge", "discovery"), "registry", "edge.discovery", d.registry),
+    micro: bool(section(raw, "edge", "discovery"), "micro", "edge.discovery", d.micro),
+    nodeExpirySeconds: num(section(raw, "edge", "discovery"), "node_expiry_s", "edge.discovery", d.nodeExpirySeconds, 1, 3600),
+    drainTimeoutMs: num(edge, "drain_timeout_ms", "edge", d.drainTimeoutMs),
+    statusPage: bool(edge, "status_page", "edge", d.statusPage),
+    logLevel: logLevel as Config["logLevel"],
+  };
+  applyEnv(cfg, env);
+  return cfg;
+}
+
+/** Environment overrides, each documented in the README's config reference. */
+export const envOverrides: Readonly<Record<string, string>> = {
+  EDGE_SIGNAL_NATS_URL: "nats url (also NATS_URL)",
+  PORT: "listen port",
+  HOST: "listen host",
+  EDGE_SIGNAL_NID: "gateway node id",
+  EDGE_SIGNAL_DC: "data-center id",
+  EDGE_SIGNAL_SERVICES: "comma-separated services",
+  EDGE_SIGNAL_ALLOWED_ORIGINS: "comma-separated origins",
+  EDGE_SIGNAL_JWT_ENABLED: "true/false",
+  EDGE_SIGNAL_JWT_KEY: "HMAC shared key",
+  EDGE_SIGNAL_JWKS_URL: "JWKS URL",
+  EDGE_SIGNAL_LOG_LEVEL: "debug|info|warn|error",
+};
+
+function applyEnv(cfg: Config, env: Record<string, string | undefined>): void {
+  const e = (k: string) => {
+    const v = env[k];
+    return v === undefined || v === "" ? undefined : v;
+  };
+  const nats = e("EDGE_SIGNAL_NATS_URL") ?? e("NATS_URL");
+  if (nats) cfg.natsUrl = nats;
+  const port = e("PORT");
+  if (port) {
+    if (!/^\d+$/.test(port) || Number(port) > 65535) throw new Error("env: PORT must be a port number");
+    cfg.port = Number(port);
+  }
+  cfg.host = e("HOST") ?? cfg.host;
+  cfg.nid = e("EDGE_SIGNAL_NID") ?? cfg.nid;
+  cfg.dc = e("EDGE_SIGNAL_DC") ?? cfg.dc;
+  const list = (v: string | undefined) => v?.split(",").map((s) => s.trim()).filter(Boolean);
+  cfg.services = list(e("EDGE_SIGNAL_SERVICES")) ?? cfg.services;
+  cfg.allowedOrigins = list(e("EDGE_SIGNAL_ALLOWED_ORIGINS")) ?? cfg.allowedOrigins;
+  const enabled = e("EDGE_SIGNAL_JWT_ENABLED");
+  if (enabled) cfg.auth = { ...cfg.auth, enabled: enabled === "true" || enabled === "1" };
+  const key = e("EDGE_SIGNAL_JWT_KEY");
+  if (key) cfg.auth = { ...cfg.auth, key };
+  const jwks = e("EDGE_SIGNAL_JWKS_URL");
+  if (jwks) cfg.auth = { ...cfg.auth, jwks_url: jwks };
+  const lvl = e("EDGE_SIGNAL_LOG_LEVEL");
+  if (lvl) {
+    if (!["debug", "info", "warn", "error"].includes(lvl)) throw new Error("env: EDGE_SIGNAL_LOG_LEVEL must be debug, info, warn or error");
+    cfg.logLevel = lvl as Config["logLevel"];
+  }
+}
