@@ -1,0 +1,72 @@
+/** Shared bits of the balancer tests: node records, a seeded PRNG, a fake clock, polling. */
+import type { NodeInfo } from "../../src/discovery/node.js";
+import { createMetadata, type Metadata } from "../../src/protocol/metadata.js";
+import type { PickContext, PickResult } from "../../src/balancer/index.js";
+
+/** A live node record as the node table would hold it. */
+export function node(nid: string, extraInfo: Record<string, unknown> = {}, service = "rtc"): NodeInfo {
+  return {
+    nid,
+    service,
+    dc: "dc1",
+    rpc: { protocol: "nats-grpc", addr: "nats://127.0.0.1:4222", params: {} },
+    extraInfo,
+    source: "discovery",
+    lastSeen: 0,
+  };
+}
+
+/** Mulberry32: a small deterministic PRNG in [0, 1). */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A clock the test moves by hand. */
+export function fakeClock(start = 1_000_000): { now: () => number; advance(ms: number): void } {
+  let t = start;
+  return { now: () => t, advance: (ms) => void (t += ms) };
+}
+
+/** A pick context with the given metadata (and optional claims / exclude). */
+export function ctx(
+  md: Record<string, string | string[]> = {},
+  extra: { claims?: Record<string, unknown>; exclude?: Iterable<string> } = {},
+): PickContext {
+  const metadata: Metadata = createMetadata(md);
+  return {
+    metadata,
+    ...(extra.claims ? { claims: extra.claims } : {}),
+    ...(extra.exclude ? { exclude: new Set(extra.exclude) } : {}),
+  };
+}
+
+/** Asserts a pick was synchronous and returns it. */
+export function sync(r: PickResult): NodeInfo | undefined {
+  if (r instanceof Promise) throw new Error("expected a synchronous pick, got a Promise");
+  return r;
+}
+
+/** Counts picks per nid. */
+export function tally(nids: Iterable<string | undefined>): Map<string | undefined, number> {
+  const m = new Map<string | undefined, number>();
+  for (const n of nids) m.set(n, (m.get(n) ?? 0) + 1);
+  return m;
+}
+
+/** Polls `fn` until it returns truthy; throws after `ms` (a generous bound, not a timing assert). */
+export async function eventually<T>(fn: () => T | Promise<T>, what: string, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
