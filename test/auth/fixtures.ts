@@ -1,0 +1,85 @@
+/**
+ * Keys and token helpers shared by the auth tests. Tokens are signed with jose directly (not with
+ * mintToken), so the verifier is never only checked against its own minting code.
+ */
+import { ConnectError } from "@connectrpc/connect";
+import { SignJWT, exportJWK, exportSPKI, exportPKCS8, generateKeyPair } from "jose";
+import type { JWK } from "jose";
+import { createMetadata } from "../../src/protocol/metadata.js";
+import type { Authenticator, AuthResult } from "../../src/auth/index.js";
+
+/** A fixed clock: 2023-11-14T22:13:20Z. */
+export const NOW_MS = 1_700_000_000_000;
+export const NOW_S = NOW_MS / 1000;
+
+/** ION's shared secret in the tests. */
+export const HMAC_SECRET = "ion-shared-secret-for-tests-0123456789";
+
+export interface TestKeyPair {
+  readonly privateKey: CryptoKey;
+  readonly publicKey: CryptoKey;
+  readonly spki: string;
+  readonly pkcs8: string;
+  readonly jwk: JWK;
+}
+
+async function pair(alg: string, opts: { crv?: string } = {}): Promise<TestKeyPair> {
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true, ...opts });
+  return {
+    privateKey,
+    publicKey,
+    spki: await exportSPKI(publicKey),
+    pkcs8: await exportPKCS8(privateKey),
+    jwk: await exportJWK(publicKey),
+  };
+}
+
+/** Generated once per test file. */
+export async function makeKeys() {
+  const [rsa, rsa2, ec256, ec384, ed] = await Promise.all([
+    pair("RS256"),
+    pair("RS256"),
+    pair("ES256"),
+    pair("ES384"),
+    pair("Ed25519"),
+  ]);
+  return { rsa, rsa2, ec256, ec384, ed };
+}
+export type TestKeys = Awaited<ReturnType<typeof makeKeys>>;
+
+/** Signs `claims` with `key` as `alg`; `iat` defaults to {@link NOW_S}. */
+export async function sign(
+  alg: string,
+  key: CryptoKey | Uint8Array | string,
+  claims: Record<string, unknown>,
+  header: Record<string, unknown> = {},
+): Promise<string> {
+  const k = typeof key === "string" ? new TextEncoder().encode(key) : key;
+  const payload = { iat: NOW_S, ...claims };
+  return new SignJWT(payload).setProtectedHeader({ alg, typ: "JWT", ...header }).sign(k);
+}
+
+/** An authenticate() request for `path` carrying `authorization` (omitted when undefined). */
+export function request(path: string, authorization?: string | string[], extra: { queryToken?: string } = {}) {
+  const m = /^\/([^/]+)\/([^/]+)$/.exec(path);
+  if (!m) throw new Error(`bad test path ${path}`);
+  return {
+    metadata: createMetadata(authorization === undefined ? [] : [["authorization", authorization]]),
+    service: m[1]!,
+    method: m[2]!,
+    path,
+    ...extra,
+  };
+}
+
+/** Runs authenticate and returns the ConnectError it threw (fails if it succeeded or threw anything else). */
+export async function rejection(auth: Authenticator, req: Parameters<Authenticator["authenticate"]>[0]): Promise<ConnectError> {
+  let result: AuthResult;
+  try {
+    result = await auth.authenticate(req);
+  } catch (e) {
+    if (e instanceof ConnectError) return e;
+    throw new Error(`expected a ConnectError, got ${String(e)}`);
+  }
+  throw new Error(`expected a rejection, got claims ${JSON.stringify(result.claims)}`);
+}
