@@ -1,0 +1,173 @@
+/**
+ * Connect unary calls: POST with a bare message body, and GET with the message in the query.
+ */
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Call, CallHandler, CallResponder } from "../protocol/call.js";
+import type { Metadata } from "../protocol/metadata.js";
+import type { JsonCodec, RequestInfo, ResolvedProtocolOptions } from "../protocol/options.js";
+import { base64Decode } from "../protocol/base64.js";
+import { acceptsGzip, gunzip, gzip, parseRequestEncoding, readAllBytes } from "../protocol/compression.js";
+import { abortWith, linkClientSignal } from "../protocol/client-signal.js";
+import { codeToHttpStatus } from "../protocol/http-status.js";
+import { appendErrorMetadataToHeaders, appendMetadataToHeaders, headersToMetadata } from "../protocol/metadata-headers.js";
+import { singleMessage } from "../protocol/message-queue.js";
+import { effectiveTimeout, parseConnectTimeout } from "../protocol/parse-timeout.js";
+import { runHandler } from "../protocol/run-handler.js";
+import { contentTypeUnaryJson, contentTypeUnaryProto } from "./content-type.js";
+import { encodeErrorJson } from "./end-stream.js";
+import type { ConnectOptions } from "./options.js";
+
+/**
+ * Serves one Connect unary call. `json` tells the encoding from the content type (POST); for GET it is
+ * read from the `encoding` query parameter.
+ */
+export async function handleConnectUnary(
+  req: Request,
+  path: string,
+  json: boolean,
+  handler: CallHandler,
+  o: ResolvedProtocolOptions,
+  copts: ConnectOptions | undefined,
+  info: RequestInfo | undefined,
+): Promise<Response> {
+  const isGet = req.method === "GET";
+  const headers = req.headers;
+  let query: URLSearchParams | undefined;
+  if (isGet) {
+    query = new URL(req.url).searchParams;
+    const encoding = query.get("encoding");
+    if (encoding !== "proto" && encoding !== "json") {
+      return errorResponse(new ConnectError(`unsupported encoding=${JSON.stringify(encoding)}: use proto or json`, Code.InvalidArgument), 415);
+    }
+    json = encoding === "json";
+  }
+  let codec: JsonCodec | undefined;
+  if (json) {
+    codec = o.json?.(path);
+    if (codec === undefined) {
+      return errorResponse(new ConnectError(`JSON is not available for ${path} (the gateway has no schema for it): use application/proto`, Code.InvalidArgument), 415);
+    }
+  }
+  let metadata: Metadata;
+  let timeoutMs: number | undefined;
+  let message: Uint8Array;
+  try {
+    if (copts?.requireProtocolVersion) {
+      const v = isGet ? query!.get("connect") : headers.get("connect-protocol-version");
+      if (v !== (isGet ? "v1" : "1")) throw new ConnectError(`missing or unsupported Connect protocol version`, Code.InvalidArgument);
+    }
+    const encoding = parseRequestEncoding(isGet ? query!.get("compression") : headers.get("content-encoding"));
+    timeoutMs = effectiveTimeout(parseConnectTimeout(headers.get("connect-timeout-ms")), o);
+    metadata = headersToMetadata(headers, o.maxMetadataBytes);
+    if (isGet) {
+      const m = query!.get("message") ?? "";
+      message = query!.get("base64") === "1" ? base64Decode(m) : new TextEncoder().encode(m);
+      if (message.byteLength > o.maxMessageBytes) throw tooLarge(o.maxMessageBytes);
+    } else {
+      message = await readAllBytes(req.body, o.maxMessageBytes);
+    }
+    if (encoding === "gzip") message = await gunzip(message, o.maxMessageBytes);
+    if (codec !== undefined) message = codec.requestToBinary(message);
+  } catch (e) {
+    return errorResponse(ConnectError.from(e, Code.InvalidArgument));
+  }
+
+  const { ctrl, detach } = linkClientSignal(req.signal);
+  const responder = new UnaryResponder(ctrl);
+  const call: Call = {
+    path,
+    protocol: "connect",
+    shape: "unary",
+    metadata,
+    signal: ctrl.signal,
+    timeoutMs,
+    requests: singleMessage(message),
+    remote: { address: info?.remoteAddress, origin: headers.get("origin") ?? undefined },
+  };
+  runHandler(handler, call, responder, () => responder.ended);
+  const r = await responder.result;
+  detach();
+
+  let error = r.error;
+  let body: Uint8Array | undefined;
+  if (error === undefined) {
+    if (r.message === undefined) {
+      error = new ConnectError("protocol error: the service sent no response message for a unary call", Code.Internal);
+    } else {
+      try {
+        body = codec !== undefined ? codec.responseToJson(r.message) : r.message;
+      } catch (e) {
+        error = ConnectError.from(e, Code.Internal);
+      }
+    }
+  }
+  if (error !== undefined || body === undefined) {
+    return errorResponse(error ?? new ConnectError("internal error", Code.Internal), undefined, r.header, r.trailers);
+  }
+  const out = new Headers();
+  out.set("content-type", json ? contentTypeUnaryJson : contentTypeUnaryProto);
+  appendMetadataToHeaders(out, r.header);
+  appendMetadataToHeaders(out, r.trailers, "trailer-");
+  if (body.byteLength >= o.compressMinBytes && acceptsGzip(headers.get("accept-encoding"))) {
+    body = await gzip(body);
+    out.set("content-encoding", "gzip");
+  }
+  return new Response(body as Uint8Array<ArrayBuffer>, { status: 200, headers: out });
+}
+
+/**
+ * A Connect unary error response: HTTP status from the code (or `status`), JSON body, the response
+ * headers and the error's metadata as headers, trailers as `trailer-` headers.
+ */
+export function errorResponse(error: ConnectError, status?: number, header?: Metadata, trailers?: Metadata): Response {
+  const h = new Headers();
+  h.set("content-type", contentTypeUnaryJson);
+  appendMetadataToHeaders(h, header);
+  appendErrorMetadataToHeaders(h, error);
+  appendMetadataToHeaders(h, trailers, "trailer-");
+  return new Response(encodeErrorJson(error) as Uint8Array<ArrayBuffer>, { status: status ?? codeToHttpStatus(error.code), headers: h });
+}
+
+function tooLarge(max: number): ConnectError {
+  return new ConnectError(`message is larger than the limit of ${max} bytes`, Code.ResourceExhausted);
+}
+
+interface UnaryResult {
+  header: Metadata | undefined;
+  message: Uint8Array | undefined;
+  error: ConnectError | undefined;
+  trailers: Metadata | undefined;
+}
+
+/** Collects a unary response: header, exactly one message, end. */
+class UnaryResponder implements CallResponder {
+  ended = false;
+  private readonly r: UnaryResult = { header: undefined, message: undefined, error: undefined, trailers: undefined };
+  private resolve!: (r: UnaryResult) => void;
+  readonly result = new Promise<UnaryResult>((resolve) => (this.resolve = resolve));
+
+  constructor(private readonly ctrl: AbortController) {}
+
+  header(md: Metadata): void {
+    if (!this.ended && this.r.header === undefined) this.r.header = md;
+  }
+
+  message(data: Uint8Array): void {
+    if (this.ended) return;
+    if (this.r.message === undefined) {
+      this.r.message = data;
+      return;
+    }
+    const err = new ConnectError("protocol error: the service sent more than one response message for a unary call", Code.Internal);
+    this.end(err, new Map());
+    abortWith(this.ctrl, err);
+  }
+
+  end(error: ConnectError | undefined, trailers: Metadata): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.r.error = error;
+    this.r.trailers = trailers;
+    this.resolve(this.r);
+  }
+}

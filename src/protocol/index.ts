@@ -1,0 +1,51 @@
+/**
+ * What every wire-protocol adapter shares: the Call seam, framing, status, timeouts, metadata, limits.
+ */
+export type { Call, CallHandler, CallResponder, CallShape, WireProtocol } from "./call.js";
+export { type Metadata, createMetadata, appendMetadata, firstValue } from "./metadata.js";
+export {
+  type ProtocolOptions,
+  type ResolvedProtocolOptions,
+  type JsonCodec,
+  type JsonCodecLookup,
+  type RequestInfo,
+  resolveProtocolOptions,
+  defaultMaxMessageBytes,
+  defaultMaxMetadataBytes,
+  defaultHighWaterMarkBytes,
+} from "./options.js";
+export {
+  type Envelope,
+  EnvelopeDecoder,
+  readEnvelopes,
+  createEnvelopeDecoderStream,
+  encodeEnvelope,
+  encodeEnvelopePrefix,
+  readUint32,
+  flagCompressed,
+  flagConnectEndStream,
+  flagGrpcWebTrailer,
+  envelopePrefixBytes,
+} from "./envelope.js";
+export { codeToHttpStatus, codeFromHttpStatus, codeToString } from "./http-status.js";
+export { parseGrpcTimeout, parseConnectTimeout, effectiveTimeout } from "./parse-timeout.js";
+export {
+  headersToMetadata,
+  appendMetadataToHeaders,
+  appendErrorMetadataToHeaders,
+  isProtocolHeader,
+  isValidMetadataKey,
+  isValidMetadataValue,
+  MetadataCollector,
+} from "./metadata-headers.js";
+export { parseHeaderBlock, encodeHeaderBlock, type ParsedHeaderBlock } from "./header-block.js";
+export { grpcStatusEntries, encodeGrpcMessage } from "./grpc-status.js";
+export { Base64Decoder, base64Decode, base64Encode, base64EncodeToBytes } from "./base64.js";
+export { gzip, gunzip, acceptsGzip, parseRequestEncoding, readAllBytes, concatBytes, type Encoding } from "./compression.js";
+export { createJsonCodecLookup, findMethod, type JsonCodecOptions } from "./json-codec.js";
+export { createResponseStream, type ResponseStreamWriter } from "./response-stream.js";
+export { MessageQueue, singleMessage } from "./message-queue.js";
+export { RequestStream, createEnvelopeUnwrapper, type RequestStreamOptions, type ChunkDecoder } from "./request-stream.js";
+export { runHandler, clientCancelled } from "./run-handler.js";
+export { linkClientSignal } from "./client-signal.js";
+export { requestPath } from "./request-path.js";

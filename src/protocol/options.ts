@@ -1,0 +1,100 @@
+/**
+ * Options shared by every wire-protocol adapter, and their defaults in one place.
+ */
+
+/** Converts one method's messages between the JSON and the binary protobuf encoding. */
+export interface JsonCodec {
+  /** A JSON request (UTF-8 bytes) to binary protobuf. Throws a ConnectError (INVALID_ARGUMENT) on bad input. */
+  requestToBinary(json: Uint8Array): Uint8Array;
+  /** A binary response to JSON (UTF-8 bytes). Throws a ConnectError (INTERNAL) on bad input. */
+  responseToJson(bin: Uint8Array): Uint8Array;
+}
+
+/**
+ * Finds the JSON codec of a method path (`/pkg.Service/Method`), or undefined when the gateway has no
+ * schema for it: then JSON content types are refused and binary protobuf passes through untouched.
+ */
+export type JsonCodecLookup = (path: string) => JsonCodec | undefined;
+
+/** Limits and policies of the protocol adapters. */
+export interface ProtocolOptions {
+  /** Largest request message (after decompression), in bytes. Default 4 MiB. */
+  maxMessageBytes?: number;
+  /** Largest request metadata (sum of key and value lengths), in bytes. Default 16 KiB. */
+  maxMetadataBytes?: number;
+  /** Timeout given to calls whose client sent none. Default: none. */
+  defaultTimeoutMs?: number;
+  /** Client timeouts above this are clamped to it (not refused). Default: no limit. */
+  maxTimeoutMs?: number;
+  /** JSON support (Connect JSON, gRPC-Web `+json`, gRPC `+json`); without it only binary protobuf is served. */
+  json?: JsonCodecLookup;
+  /** Smallest response message that is compressed when the client accepts gzip. Default 1 KiB. */
+  compressMinBytes?: number;
+  /**
+   * Response bytes a streaming adapter queues for a slow client before `responder.message()` returns a
+   * promise. Default 1 MiB. Each queued chunk also counts `highWaterMarkBytes / 64`, so 64 small
+   * messages reach the mark as well.
+   */
+  highWaterMarkBytes?: number;
+}
+
+/** {@link ProtocolOptions} with every default applied. */
+export interface ResolvedProtocolOptions {
+  readonly maxMessageBytes: number;
+  readonly maxMetadataBytes: number;
+  readonly defaultTimeoutMs: number | undefined;
+  readonly maxTimeoutMs: number | undefined;
+  readonly json: JsonCodecLookup | undefined;
+  readonly compressMinBytes: number;
+  readonly highWaterMarkBytes: number;
+}
+
+/** Per-request facts the runtime knows and a fetch `Request` does not carry. */
+export interface RequestInfo {
+  /** The method path, when the app mounts the handler under a prefix. Default: the URL's pathname. */
+  readonly path?: string;
+  /** The peer address (Hono: `getConnInfo(c).remote.address`). */
+  readonly remoteAddress?: string;
+}
+
+/** Default largest message: 4 MiB, as in gRPC. */
+export const defaultMaxMessageBytes = 4 * 1024 * 1024;
+/** Default largest metadata: 16 KiB, as in gRPC's default header list size. */
+export const defaultMaxMetadataBytes = 16 * 1024;
+/** Default response queue high-water mark: 1 MiB. */
+export const defaultHighWaterMarkBytes = 1024 * 1024;
+
+const resolvedCache = new WeakMap<ProtocolOptions, ResolvedProtocolOptions>();
+
+/** Applies the defaults (cached per options object, so per-request calls are free). */
+export function resolveProtocolOptions(opts: ProtocolOptions | undefined): ResolvedProtocolOptions {
+  if (opts === undefined) return defaults;
+  let r = resolvedCache.get(opts);
+  if (r === undefined) {
+    r = {
+      maxMessageBytes: positive(opts.maxMessageBytes, defaultMaxMessageBytes),
+      maxMetadataBytes: positive(opts.maxMetadataBytes, defaultMaxMetadataBytes),
+      defaultTimeoutMs: opts.defaultTimeoutMs,
+      maxTimeoutMs: opts.maxTimeoutMs,
+      json: opts.json,
+      compressMinBytes: opts.compressMinBytes ?? 1024,
+      highWaterMarkBytes: positive(opts.highWaterMarkBytes, defaultHighWaterMarkBytes),
+    };
+    resolvedCache.set(opts, r);
+  }
+  return r;
+}
+
+const defaults: ResolvedProtocolOptions = {
+  maxMessageBytes: defaultMaxMessageBytes,
+  maxMetadataBytes: defaultMaxMetadataBytes,
+  defaultTimeoutMs: undefined,
+  maxTimeoutMs: undefined,
+  json: undefined,
+  compressMinBytes: 1024,
+  highWaterMarkBytes: defaultHighWaterMarkBytes,
+};
+
+function positive(v: number | undefined, d: number): number {
+  return v !== undefined && v > 0 ? v : d;
+}
