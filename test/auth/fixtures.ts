@@ -83,3 +83,30 @@ export async function rejection(auth: Authenticator, req: Parameters<Authenticat
   }
   throw new Error(`expected a rejection, got claims ${JSON.stringify(result.claims)}`);
 }
+
+/**
+ * Wraps a PEM public key in a minimal X.509 certificate (junk signature: importers only read the
+ * SPKI). Built by hand so the tests need no openssl.
+ */
+export function fakeCertificate(spkiPem: string): string {
+  const spki = Buffer.from(spkiPem.replace(/-----[A-Z ]+-----|\s/g, ""), "base64");
+  const tlv = (tag: number, body: Uint8Array): Buffer => {
+    const n = body.length;
+    const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff];
+    return Buffer.concat([Buffer.from([tag, ...len]), body]);
+  };
+  const sigAlg = tlv(0x30, tlv(0x06, Buffer.from([0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02])));
+  const time = (s: string) => tlv(0x17, Buffer.from(s, "ascii"));
+  const tbs = tlv(0x30, Buffer.concat([
+    tlv(0xa0, tlv(0x02, Buffer.from([2]))),
+    tlv(0x02, Buffer.from([1])),
+    sigAlg,
+    tlv(0x30, Buffer.alloc(0)),
+    tlv(0x30, Buffer.concat([time("230101000000Z"), time("330101000000Z")])),
+    tlv(0x30, Buffer.alloc(0)),
+    spki,
+  ]));
+  const der = tlv(0x30, Buffer.concat([tbs, sigAlg, tlv(0x03, Buffer.from([0, 1, 2, 3]))]));
+  const b64 = der.toString("base64").replace(/.{64}/g, "$&\n").trim();
+  return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
+}
