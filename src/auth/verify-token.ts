@@ -170,8 +170,9 @@ function toConnectError(e: unknown): ConnectError {
     case "ERR_JWS_SIGNATURE_VERIFICATION_FAILED":
       return unauthenticated("invalid signature");
     case "ERR_JOSE_ALG_NOT_ALLOWED":
-    case "ERR_JOSE_NOT_SUPPORTED":
       return unauthenticated("algorithm not allowed");
+    case "ERR_JOSE_NOT_SUPPORTED": // algorithms are screened before jose; what is left is an unknown `crit` extension
+      return unauthenticated("unsupported token header");
     case "ERR_JWS_INVALID":
     case "ERR_JWT_INVALID":
       return unauthenticated("malformed token");

@@ -106,6 +106,8 @@ describe("rejected tokens", () => {
     ["tampered payload", async () => tamper(await sign("HS256", HMAC_SECRET, { ...ok, services: ["room"] }), { ...ok, services: ["rtc"] }), Code.Unauthenticated, "invalid signature"],
     ["tampered payload (RS256)", async () => tamper(await sign("RS256", keys.rsa.privateKey, ok, { kid: "rsa1" }), { ...ok, uid: "mallory" }), Code.Unauthenticated, "invalid signature"],
     ["tampered header (kid swapped to another key)", async () => retitle(await sign("ES256", keys.ec256.privateKey, ok, { kid: "ec1" }), { alg: "ES256", kid: "ed1" }), Code.Unauthenticated, "algorithm not allowed"],
+    ["unknown critical header", () => signRaw("HS256", HMAC_SECRET, JSON.stringify(ok), { crit: ["x-must-understand"], "x-must-understand": 1 }), Code.Unauthenticated, "unsupported token header"],
+    ["unencoded payload (b64: false)", () => signRaw("HS256", HMAC_SECRET, JSON.stringify(ok), { b64: false, crit: ["b64"] }), Code.Unauthenticated, "malformed token"],
     ["unknown kid", () => sign("HS256", HMAC_SECRET, ok, { kid: "nope" }), Code.Unauthenticated, "unknown key id"],
     ["kid that is not a string", () => sign("HS256", HMAC_SECRET, ok, { kid: 7 }), Code.Unauthenticated, "malformed token"],
     ["garbage", async () => "garbage", Code.Unauthenticated, "malformed token"],
@@ -189,10 +191,10 @@ function nonCanonical(token: string): string {
   return token.slice(0, -1) + alphabet[last ^ 1];
 }
 
-/** HMAC-signs an arbitrary payload string. */
-async function signRaw(alg: string, secret: string, payload: string): Promise<string> {
+/** HMAC-signs an arbitrary payload string under an arbitrary header. */
+async function signRaw(alg: string, secret: string, payload: string, header: Record<string, unknown> = {}): Promise<string> {
   const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: `SHA-${alg.slice(2)}` }, false, ["sign"]);
-  const input = `${b64(JSON.stringify({ alg, typ: "JWT" }))}.${b64(payload)}`;
+  const input = `${b64(JSON.stringify({ alg, typ: "JWT", ...header }))}.${b64(payload)}`;
   const sig = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(input));
   return `${input}.${Buffer.from(sig).toString("base64url")}`;
 }
