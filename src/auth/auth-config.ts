@@ -12,6 +12,9 @@
  * keys = [ { kid = "k1", alg = ["RS256"], pem = "-----BEGIN PUBLIC KEY-----..." },
  *          { kid = "k2", jwk = { kty = "OKP", crv = "Ed25519", x = "..." } },
  *          { hmac = "another secret", alg = ["HS256"] } ]
+ * # pem: "PUBLIC KEY" (SPKI) or "CERTIFICATE" (only its key is used: validity and chain are not checked).
+ * # A token with a `kid` must match a configured kid (or the JWKS); without one, every key whose alg
+ * # list holds the token's alg is tried.
  * jwks_url = "https://idp.example/.well-known/jwks.json"
  * jwks_alg = ["RS256", "ES256"]    # default: every RS/PS/ES/EdDSA algorithm, never HS
  * jwks_cache_max_age_s = 600       # refetch the JWKS at least this often
