@@ -44,7 +44,7 @@ describe("registry (wire-compatible with Go nodes)", () => {
         return nodes.filter((n) => service === "*" || n.Service === service);
       },
     });
-    watchConn.subscribe("node.discovery.>", { callback: (_e, m) => events.push(m) });
+    watchConn.subscribe("node.discovery.>", { callback: (_e, m) => void events.push(m) });
     await watchConn.flush();
   });
 
