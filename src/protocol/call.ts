@@ -33,6 +33,11 @@ export interface Call {
   readonly requests: AsyncIterable<Uint8Array>;
   /** Remote peer, as far as the runtime knows. */
   readonly remote: { readonly address?: string; readonly origin?: string };
+  /**
+   * A token from the URL's `token` query parameter, for WebSocket clients that cannot send metadata.
+   * Set by the app; the authenticator uses it only when configured to.
+   */
+  readonly queryToken?: string;
 }
 
 /**

@@ -49,3 +49,4 @@ export { RequestStream, createEnvelopeUnwrapper, type RequestStreamOptions, type
 export { runHandler, clientCancelled } from "./run-handler.js";
 export { linkClientSignal } from "./client-signal.js";
 export { requestPath } from "./request-path.js";
+export { isOriginAllowed } from "./origin.js";

@@ -1,0 +1,12 @@
+/**
+ * improbable-eng `grpc-websockets` (what ion-sdk-js speaks) for the gateway: full-duplex calls over
+ * one WebSocket per call.
+ */
+export {
+  createGrpcWebsocketsSession,
+  type GrpcWebsocketsSession,
+  type GrpcWebsocketsSocket,
+  type GrpcWebsocketsOptions,
+} from "./session.js";
+export { isGrpcWebsocketsUpgrade, checkWebSocketOrigin, grpcWebsocketsSubprotocol } from "./upgrade.js";
+export { grpcWebsocketsEvents } from "./hono.js";

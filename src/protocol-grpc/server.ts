@@ -1,0 +1,129 @@
+/**
+ * One port for everything on Node: HTTP/1.1 (the Hono app, WebSocket upgrades) and cleartext HTTP/2
+ * (native gRPC, and the app's Connect / gRPC-Web over h2c).
+ *
+ * Node's `http2.createServer({ allowHTTP1: true })` only falls back to HTTP/1 on TLS (ALPN), so for
+ * cleartext this server peeks at the first bytes of each connection: the HTTP/2 client preface
+ * (`PRI * HTTP/2.0`) goes to an `http2` server, anything else to an `http` server. Both hand requests
+ * to one listener: native gRPC over HTTP/2 is served here, everything else goes to `fallback`
+ * (e.g. `getRequestListener(app.fetch)` of `@hono/node-server`, which accepts both request kinds).
+ */
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import http2, { type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from "node:http2";
+import net, { type AddressInfo } from "node:net";
+import type { CallHandler } from "../protocol/call.js";
+import type { ProtocolOptions } from "../protocol/options.js";
+import { handleGrpcStream, isGrpcContentType } from "./handler.js";
+
+/** A Node request listener that accepts HTTP/1.1 and HTTP/2 compatibility requests. */
+export type NodeRequestListener = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
+
+/** Options of {@link createGrpcRequestListener} and {@link createGrpcH2cServer}. */
+export interface GrpcServerOptions extends ProtocolOptions {
+  /** Every request that is not native gRPC over HTTP/2. Default: 404. */
+  fallback?: NodeRequestListener;
+}
+
+/** True for a native gRPC request: HTTP/2 and a `application/grpc[+proto|+json]` content type. */
+export function isGrpcRequest(req: IncomingMessage | Http2ServerRequest): req is Http2ServerRequest {
+  return req.httpVersionMajor === 2 && isGrpcContentType(req.headers["content-type"]);
+}
+
+/** A request listener: native gRPC over HTTP/2 to `handler`, the rest to `opts.fallback`. */
+export function createGrpcRequestListener(handler: CallHandler, opts?: GrpcServerOptions): NodeRequestListener {
+  const fallback: NodeRequestListener =
+    opts?.fallback ??
+    ((_req, res) => {
+      res.writeHead(404);
+      res.end();
+    });
+  return (req, res) => {
+    if (isGrpcRequest(req)) {
+      handleGrpcStream(req.stream, req.headers, handler, opts, { remoteAddress: req.socket?.remoteAddress });
+      return;
+    }
+    fallback(req, res);
+  };
+}
+
+/** The combined server. Listen with {@link GrpcH2cServer.listen}; attach WebSocket upgrades to `http1`. */
+export interface GrpcH2cServer {
+  /** The listening socket server. */
+  readonly server: net.Server;
+  /** Serves the HTTP/1.1 connections (its 'upgrade' event carries WebSocket upgrades). */
+  readonly http1: http.Server;
+  /** Serves the HTTP/2 (h2c) connections. */
+  readonly http2: http2.Http2Server;
+  /** Starts listening (port 0 = any free port). */
+  listen(port: number, host?: string): Promise<AddressInfo>;
+  /** Stops accepting, asks HTTP/2 clients to go away (GOAWAY), closes idle HTTP/1 connections, and resolves when all connections are gone. */
+  close(): Promise<void>;
+  /** Closes at once, destroying every connection. */
+  destroy(): Promise<void>;
+}
+
+const preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+/** Creates the combined HTTP/1.1 + h2c server (see the module comment). */
+export function createGrpcH2cServer(handler: CallHandler, opts?: GrpcServerOptions): GrpcH2cServer {
+  const listener = createGrpcRequestListener(handler, opts);
+  const h1 = http.createServer(listener);
+  const h2 = http2.createServer(listener);
+  const sockets = new Set<net.Socket>();
+  const sessions = new Set<Http2Session>();
+  h2.on("session", (s) => {
+    sessions.add(s);
+    s.once("close", () => sessions.delete(s));
+  });
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    const onError = () => socket.destroy();
+    socket.on("error", onError);
+    let buf: Buffer | undefined;
+    const onData = (chunk: Buffer) => {
+      buf = buf === undefined ? chunk : Buffer.concat([buf, chunk]);
+      const n = Math.min(buf.length, preface.length);
+      const isH2 = buf.subarray(0, n).equals(preface.subarray(0, n));
+      if (isH2 && n < preface.length) return; // could still be the preface: wait for more
+      socket.off("data", onData);
+      socket.off("error", onError);
+      socket.pause();
+      socket.unshift(buf);
+      if (isH2) {
+        h2.emit("connection", socket);
+      } else {
+        h1.emit("connection", socket);
+        socket.resume(); // the http parser reads from the stream, not the handle, for unshifted data
+      }
+    };
+    socket.on("data", onData);
+  });
+  const closeAll = (force: boolean): Promise<void> =>
+    new Promise((resolve) => {
+      server.close(() => resolve());
+      for (const s of sessions) force ? s.destroy() : s.close();
+      if (force) {
+        h1.closeAllConnections();
+        for (const s of sockets) s.destroy();
+      } else {
+        h1.closeIdleConnections();
+      }
+    });
+  return {
+    server,
+    http1: h1,
+    http2: h2,
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          server.off("error", reject);
+          resolve(server.address() as AddressInfo);
+        });
+      });
+    },
+    close: () => closeAll(false),
+    destroy: () => closeAll(true),
+  };
+}
