@@ -20,10 +20,6 @@ export interface DirectorOptions {
   auth?: DirectorAuthenticator;
   balancer?: DirectorBalancer;
   observer?: DirectorObserver;
-  /** Deadline applied when the client sent none (ms; default none). */
-  defaultTimeoutMs?: number;
-  /** Longest deadline allowed (ms; longer ones are cut to it; default none). */
-  maxTimeoutMs?: number;
   /** Forward `authorization` to backends (default false). */
   forwardAuthorization?: boolean;
   /** Forward `cookie` to backends (default false). */
@@ -34,8 +30,6 @@ export interface DirectorOptions {
   maxBufferedBytes?: number;
   /** Retry once on another node a call that never reached one (no responders). Default true. */
   retryUnreached?: boolean;
-  /** Allows `?token=` for WebSocket calls: the adapter passes it as `queryToken`. */
-  queryToken?: (call: Call) => string | undefined;
 }
 
 /** The Director as a CallHandler, plus what the gateway needs to drain it. */
@@ -96,7 +90,7 @@ export function createDirector(opts: DirectorOptions): Director {
             service: proc.service,
             method: proc.method,
             path: proc.path,
-            queryToken: opts.queryToken?.(call),
+            queryToken: call.queryToken,
           });
           claims = r.claims;
           for (const [k, v] of r.forward) md.set(k, v);
@@ -110,15 +104,15 @@ export function createDirector(opts: DirectorOptions): Director {
     info.traceId = propagateTrace(call.metadata, md);
     if (call.signal.aborted) return end(new ConnectError("call cancelled", Code.Canceled));
 
-    let timeoutMs = call.timeoutMs ?? opts.defaultTimeoutMs;
-    if (opts.maxTimeoutMs !== undefined && (timeoutMs === undefined || timeoutMs > opts.maxTimeoutMs)) timeoutMs = opts.maxTimeoutMs;
+    const timeoutMs = call.timeoutMs; // default and maximum already applied by the adapter
 
-    const pick = async (exclude?: ReadonlySet<string>): Promise<NodeInfo | undefined> => {
+    const pick = (exclude?: ReadonlySet<string>): NodeInfo | undefined | Promise<NodeInfo | undefined> => {
       const list = nodes.nodes(service);
       if (list.length === 0) return undefined;
       return balancer.pick(service, list, { metadata: md, claims, exclude });
     };
-    const node = await pick();
+    const picked = pick();
+    const node = picked instanceof Promise ? await picked : picked;
     if (!node) return end(new ConnectError(`no live node for service ${service}`, Code.Unavailable));
     if (call.signal.aborted) return end(new ConnectError("call cancelled", Code.Canceled));
 
@@ -199,7 +193,7 @@ class LiveCall {
     private readonly balancer: DirectorBalancer,
     private readonly nodeHeader: string,
     private readonly maxBuffered: number,
-    private pick: ((exclude?: ReadonlySet<string>) => Promise<NodeInfo | undefined>) | undefined,
+    private pick: ((exclude?: ReadonlySet<string>) => NodeInfo | undefined | Promise<NodeInfo | undefined>) | undefined,
     private readonly end: (err: ConnectError | undefined, trailers?: Metadata) => void,
     private readonly service: string,
     private readonly method: string,
@@ -273,7 +267,7 @@ class LiveCall {
       const pick = this.pick;
       this.pick = undefined; // once
       this.stream = undefined;
-      void pick(new Set([node.nid])).then(
+      void Promise.resolve(pick(new Set([node.nid]))).then(
         (next) => {
           // Messages that came in meanwhile were not kept: then the retry is off.
           if (next && next.nid !== node.nid && !this.call.signal.aborted && this.sentCount <= 1) this.open(next);

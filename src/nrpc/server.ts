@@ -91,11 +91,14 @@ export class NrpcServer {
     return n;
   }
 
-  /** Unsubscribes all services and cancels open streams. */
-  close(): void {
+  /**
+   * Unsubscribes all services and cancels open streams, telling callers UNAVAILABLE — unless
+   * `silent` (a crash drill: the callers hear nothing, as when a process dies).
+   */
+  close(silent = false): void {
     for (const { sub } of this.services.values()) sub.unsubscribe();
     this.services.clear();
-    for (const s of [...this.streams.values()]) s.abort(new ConnectError("server closed", Code.Unavailable), true);
+    for (const s of [...this.streams.values()]) s.abort(new ConnectError("server closed", Code.Unavailable), !silent);
   }
 
   /** @internal */

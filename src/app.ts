@@ -1,0 +1,150 @@
+/**
+ * The Hono app: the only file that knows every part. Routes RPC paths to the protocol adapters
+ * (Connect, gRPC-Web binary/text, grpc-websockets upgrades), serves /healthz, /readyz, /metrics,
+ * the status page's JSON API and its assets. Runtime-neutral: runtimes plug in the WebSocket
+ * upgrade, the client address, Prometheus text and static assets.
+ */
+import { Code, ConnectError } from "@connectrpc/connect";
+import { Hono, type Context } from "hono";
+import type { Authenticator } from "./auth/index.js";
+import type { Balancer } from "./balancer/index.js";
+import type { Config } from "./config/index.js";
+import { cors } from "./cors/index.js";
+import type { Director } from "./director/index.js";
+import type { NodeTable } from "./discovery/index.js";
+import type { CallStats } from "./observability/call-stats.js";
+import type { Logger } from "./observability/logger.js";
+import type { CallHandler, ProtocolOptions } from "./protocol/index.js";
+import { handleConnect } from "./protocol-connect/index.js";
+import { handleGrpcWeb } from "./protocol-grpc-web/index.js";
+import { checkWebSocketOrigin, isGrpcWebsocketsUpgrade } from "./protocol-grpc-websockets/index.js";
+
+/** How a runtime upgrades a request to a grpc-websockets session for `handler`. */
+export type WebSocketUpgrader = (c: Context, path: string, handler: CallHandler) => Response | Promise<Response>;
+
+/** What the app is made of. */
+export interface AppDeps {
+  config: Config;
+  director: Director;
+  /** The call handler adapters use: the Director behind the connection limits. */
+  handler: CallHandler;
+  protocol: ProtocolOptions;
+  table: NodeTable;
+  stats: CallStats;
+  auth: Authenticator;
+  balancer: Balancer;
+  log: Logger;
+  /** This gateway's node id. */
+  nid: string;
+  ready(): boolean;
+  natsConnected(): boolean;
+  websocket?: WebSocketUpgrader;
+  /** Prometheus text (Node: prom-client); default: the runtime-neutral counters. */
+  metrics?: () => string | Promise<string>;
+  /** Static assets (status page); undefined = not found. */
+  assets?: (path: string, c: Context) => Response | undefined | Promise<Response | undefined>;
+}
+
+/** Builds the app. */
+export function createApp(deps: AppDeps): Hono {
+  const { config, handler, protocol, log } = deps;
+  const app = new Hono();
+  const origins = config.allowedOrigins.includes("*") ? "*" : config.allowedOrigins;
+  app.use("*", cors({ allowOrigins: origins }));
+
+  app.get("/healthz", (c) => c.text("ok"));
+  app.get("/readyz", (c) => (deps.ready() ? c.text("ready") : c.text("not ready", 503)));
+  app.get("/metrics", async (c) => {
+    const text = deps.metrics ? await deps.metrics() : neutralMetrics(deps);
+    return c.body(text, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+  });
+
+  // The status page's JSON API. Protected when auth is on: a token whose `services` allow `edge`.
+  const guard = async (c: Context): Promise<Response | undefined> => {
+    if (!deps.auth.enabled) return undefined;
+    try {
+      const md = new Map<string, string[]>();
+      const h = c.req.header("authorization");
+      if (h) md.set("authorization", [h]);
+      await deps.auth.authenticate({ metadata: md, service: "edge.Status", method: "Read", path: "/edge.Status/Read" });
+      return undefined;
+    } catch (e) {
+      const err = e instanceof ConnectError ? e : new ConnectError("unauthenticated", Code.Unauthenticated);
+      return c.json({ code: err.code, message: err.rawMessage }, err.code === Code.PermissionDenied ? 403 : 401);
+    }
+  };
+  app.get("/api/nodes", async (c) => {
+    const denied = await guard(c);
+    if (denied) return denied;
+    const now = Date.now();
+    const services: Record<string, unknown[]> = {};
+    for (const n of deps.table.nodes("*")) {
+      (services[n.service] ??= []).push({
+        nid: n.nid,
+        dc: n.dc,
+        source: n.source,
+        lastSeenMsAgo: Math.max(0, now - n.lastSeen),
+        load: typeof n.extraInfo.load === "number" ? n.extraInfo.load : undefined,
+        inFlight: deps.balancer.inFlight(n.nid),
+        ejected: deps.balancer.isEjected(n.nid),
+      });
+    }
+    return c.json({ gateway: deps.nid, services });
+  });
+  app.get("/api/stats", async (c) => {
+    const denied = await guard(c);
+    if (denied) return denied;
+    return c.json({ gateway: deps.nid, inFlight: deps.stats.inFlight, services: deps.stats.services() });
+  });
+
+  // RPCs: `/<pkg.Service>/<Method>`. The Director validates the path before any subject is built.
+  const rpc = async (c: Context) => {
+    const req = c.req.raw;
+    const path = "/" + c.req.param("service") + "/" + c.req.param("method");
+    if (isGrpcWebsocketsUpgrade(req)) {
+      const origin = req.headers.get("origin");
+      if (!checkWebSocketOrigin(origin, origins)) {
+        log.warn("websocket origin refused", { origin });
+        return c.text("origin not allowed", 403);
+      }
+      if (!deps.websocket) return c.text("websockets are not supported on this runtime", 501);
+      let h = handler;
+      const token = new URL(req.url).searchParams.get("token");
+      // The call object may be a class with getters: delegate to it rather than copying it.
+      if (token) h = (call, res) => handler(Object.create(call, { queryToken: { value: token } }), res);
+      return deps.websocket(c, path, h);
+    }
+    const ct = req.headers.get("content-type") ?? "";
+    if (ct.startsWith("application/grpc-web")) return handleGrpcWeb(req, handler, protocol, { path });
+    return handleConnect(req, handler, protocol, { path });
+  };
+  app.on(["POST", "GET"], "/:service/:method", rpc);
+
+  if (deps.assets) {
+    app.get("*", async (c) => (await deps.assets!(c.req.path, c)) ?? c.notFound());
+  }
+  return app;
+}
+
+/** Prometheus text from the runtime-neutral counters (edge runtimes). */
+export function neutralMetrics(deps: Pick<AppDeps, "stats" | "table" | "natsConnected">): string {
+  const s = deps.stats;
+  const lines: string[] = [
+    "# TYPE edge_signal_calls_total counter",
+  ];
+  for (const [k, v] of s.calls) {
+    const [service, method, protocol, code] = k.split("|");
+    lines.push(`edge_signal_calls_total{service="${service}",method="${method}",protocol="${protocol}",code="${code}"} ${v}`);
+  }
+  lines.push("# TYPE edge_signal_calls_in_flight gauge", `edge_signal_calls_in_flight ${s.inFlight}`);
+  lines.push("# TYPE edge_signal_bytes_in_total counter", `edge_signal_bytes_in_total ${s.bytesIn}`);
+  lines.push("# TYPE edge_signal_bytes_out_total counter", `edge_signal_bytes_out_total ${s.bytesOut}`);
+  lines.push("# TYPE edge_signal_auth_failures_total counter");
+  for (const [reason, v] of s.authFailures) lines.push(`edge_signal_auth_failures_total{reason="${reason}"} ${v}`);
+  lines.push("# TYPE edge_signal_nats_connected gauge", `edge_signal_nats_connected ${deps.natsConnected() ? 1 : 0}`);
+  lines.push("# TYPE edge_signal_discovery_nodes gauge");
+  const counts = new Map<string, number>();
+  for (const n of deps.table.nodes("*")) counts.set(n.service, (counts.get(n.service) ?? 0) + 1);
+  for (const [service, n] of counts) lines.push(`edge_signal_discovery_nodes{service="${service}"} ${n}`);
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,226 @@
+/**
+ * The gateway, wired: NATS connection → nrpc client, discovery (node table kept current from
+ * nats-discovery and NATS micro), authenticator, balancer, Director, the Hono app. Runtime-neutral:
+ * each runtime entry opens the NATS connection and serves `gateway.app`.
+ */
+import { createFileRegistry, createRegistry, fromBinary, type Registry } from "@bufbuild/protobuf";
+import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { NatsConnection } from "@nats-io/nats-core";
+import type { Hono } from "hono";
+import { createApp, type AppDeps, type WebSocketUpgrader } from "./app.js";
+import { createAuthenticator, parseAuthConfig, type Authenticator } from "./auth/index.js";
+import { createBalancer, openPlacementStore, parseBalancerConfig, type Balancer, type PlacementStore } from "./balancer/index.js";
+import type { Config } from "./config/index.js";
+import { createDirector, createRouteTable, type Director, type DirectorObserver } from "./director/index.js";
+import { DiscoveryClient, NodeTable, randomNid, startMicroDiscovery, startRegistry, syncDiscovery, type KeepAliveHandle, type MicroDiscovery, type Registry as DiscoveryRegistry, type Watcher } from "./discovery/index.js";
+import { file_demo_v1_echo } from "./gen/demo/v1/echo_pb.js";
+import { NrpcClient } from "./nrpc/index.js";
+import { CallStats, combineObservers } from "./observability/call-stats.js";
+import { silentLogger, type Logger } from "./observability/logger.js";
+import { createJsonCodecLookup, type CallHandler, type ProtocolOptions } from "./protocol/index.js";
+
+/** What a runtime entry gives the gateway. */
+export interface GatewayOptions {
+  config: Config;
+  /** An open NATS connection (WebSocket on the edge; TCP or WebSocket on Node). */
+  nc: NatsConnection;
+  log?: Logger;
+  /** Extra observers (e.g. Prometheus metrics on Node). */
+  observers?: DirectorObserver[];
+  /** Binary FileDescriptorSets (from `buf build -o`), for JSON support of their services. */
+  descriptorSets?: Uint8Array[];
+  websocket?: WebSocketUpgrader;
+  metrics?: AppDeps["metrics"];
+  assets?: AppDeps["assets"];
+}
+
+/** A running gateway. */
+export interface Gateway {
+  readonly app: Hono;
+  readonly nid: string;
+  readonly director: Director;
+  /** The CallHandler adapters use (Director behind the connection limits); for native gRPC on Node. */
+  readonly handler: CallHandler;
+  readonly protocol: ProtocolOptions;
+  readonly table: NodeTable;
+  readonly stats: CallStats;
+  readonly auth: Authenticator;
+  readonly balancer: Balancer;
+  readonly client: NrpcClient;
+  readonly registry: DiscoveryRegistry | undefined;
+  /** NATS connected and discovery synced, and not draining. */
+  ready(): boolean;
+  natsConnected(): boolean;
+  /**
+   * Graceful stop: not ready, no new calls, in-flight calls may finish for `drainMs`, then the rest
+   * get End{CANCELLED} upstream and UNAVAILABLE downstream; discovery is left cleanly. Does not close
+   * the NATS connection (the runtime entry owns it).
+   */
+  close(drainMs?: number): Promise<void>;
+}
+
+/** Builds the JSON schema registry: the compiled demo service plus descriptor sets. */
+export function schemaRegistry(descriptorSets: Uint8Array[] = []): Registry {
+  const regs: Registry[] = [createRegistry(file_demo_v1_echo)];
+  for (const bytes of descriptorSets) regs.push(createFileRegistry(fromBinary(FileDescriptorSetSchema, bytes)));
+  return createRegistry(...regs);
+}
+
+/** Creates and starts the gateway. */
+export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
+  const { config, nc } = opts;
+  const log = opts.log ?? silentLogger;
+  const nid = config.nid || randomNid("signal");
+  const dlog = (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => log[level](msg, fields);
+
+  // NATS state.
+  let connected = !nc.isClosed();
+  let draining = false;
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === "disconnect") {
+        connected = false;
+        log.warn("NATS disconnected", { server: (s as { server?: string }).server });
+      } else if (s.type === "reconnect") {
+        connected = true;
+        log.info("NATS reconnected", { server: (s as { server?: string }).server });
+      }
+    }
+  })().catch(() => {});
+  void nc.closed().then(() => (connected = false));
+
+  // Discovery: an embedded registry (optional), the watch, NATS micro, and our own registration.
+  const registry = config.registry ? await startRegistry(nc, { log: dlog }) : undefined;
+  const table = new NodeTable({ expireMs: config.nodeExpirySeconds * 1000, log: dlog });
+  const discovery = new DiscoveryClient(nc, { log: dlog });
+  let synced = false;
+  const watcher: Watcher = await syncDiscovery(nc, table, { client: discovery, log: dlog });
+  synced = true;
+  const micro: MicroDiscovery | undefined = config.micro ? startMicroDiscovery(nc, table, { log: dlog }) : undefined;
+  const self: KeepAliveHandle = discovery.keepAlive({
+    nid,
+    service: "signal",
+    dc: config.dc,
+    rpc: { protocol: "nats-grpc", addr: config.natsUrl, params: {} },
+    extraInfo: {},
+    source: "discovery",
+    lastSeen: Date.now(),
+  });
+
+  // Auth, balancing, forwarding.
+  const auth = createAuthenticator(parseAuthConfig(config.auth));
+  await auth.ready();
+  const balancerConfig = parseBalancerConfig(config.balancer);
+  const needsStore = Object.values(balancerConfig.services).some((s) => s.strategy === "sticky");
+  const store: PlacementStore | undefined = needsStore
+    ? await openPlacementStore(nc, { onError: (e) => log.warn("placement store", { error: String(e) }) })
+    : undefined;
+  const balancer = createBalancer(balancerConfig, { store, onError: (e, where) => log.warn("balancer", { where, error: String(e) }) });
+  const client = new NrpcClient(nc, { nid });
+  const stats = new CallStats();
+  const director = createDirector({
+    client,
+    routes: createRouteTable(config.services, config.routes),
+    nodes: table,
+    auth,
+    balancer,
+    observer: combineObservers(stats, ...(opts.observers ?? []), {
+      callEnded: (info, err) => {
+        if (err && err.code !== Code.Canceled) log.debug("call failed", { call: info.id, path: info.path, nid: info.nid, code: err.code, error: err.rawMessage });
+      },
+    }),
+    forwardAuthorization: config.forwardAuthorization,
+    forwardCookies: config.forwardCookies,
+  });
+  const offChange = table.onChange((ch) => {
+    if (ch.type === "down") {
+      director.nodeDown(ch.node.nid);
+      log.info("node down", { nid: ch.node.nid, service: ch.node.service, reason: ch.reason });
+    } else if (ch.type === "up") log.info("node up", { nid: ch.node.nid, service: ch.node.service, source: ch.node.source });
+  });
+
+  // Connection limits: per client address and in total.
+  const perIp = new Map<string, number>();
+  let open = 0;
+  const handler: CallHandler = async (call, responder) => {
+    const ip = call.remote.address ?? "";
+    const n = perIp.get(ip) ?? 0;
+    if ((config.maxCalls > 0 && open >= config.maxCalls) || (config.maxCallsPerIp > 0 && n >= config.maxCallsPerIp)) {
+      responder.end(new ConnectError("too many open calls", Code.ResourceExhausted), new Map());
+      return;
+    }
+    open++;
+    perIp.set(ip, n + 1);
+    try {
+      await director.handle(call, responder);
+    } finally {
+      open--;
+      const m = (perIp.get(ip) ?? 1) - 1;
+      if (m <= 0) perIp.delete(ip);
+      else perIp.set(ip, m);
+    }
+  };
+
+  const protocol: ProtocolOptions = {
+    maxMessageBytes: config.maxMessageBytes,
+    maxMetadataBytes: config.maxMetadataBytes,
+    defaultTimeoutMs: config.defaultTimeoutMs || undefined,
+    maxTimeoutMs: config.maxTimeoutMs || undefined,
+    json: createJsonCodecLookup(schemaRegistry(opts.descriptorSets)),
+  };
+  const ready = () => connected && synced && !draining;
+  const natsConnected = () => connected;
+  const app = createApp({
+    config,
+    director,
+    handler,
+    protocol,
+    table,
+    stats,
+    auth,
+    balancer,
+    log,
+    nid,
+    ready,
+    natsConnected,
+    websocket: opts.websocket,
+    metrics: opts.metrics,
+    assets: opts.assets,
+  });
+
+  return {
+    app,
+    nid,
+    director,
+    handler,
+    protocol,
+    table,
+    stats,
+    auth,
+    balancer,
+    client,
+    registry,
+    ready,
+    natsConnected,
+    async close(drainMs = config.drainTimeoutMs) {
+      if (draining) return;
+      draining = true;
+      director.stopAccepting();
+      const idle = await director.idle(drainMs);
+      if (!idle) {
+        log.warn("drain timeout: cancelling calls", { inFlight: director.inFlight });
+        director.cancelAll("gateway shutting down");
+        await director.idle(1000);
+      }
+      offChange();
+      await micro?.close();
+      await watcher.close();
+      await self.close();
+      await balancer.close();
+      client.close();
+      table.close();
+      await registry?.stop();
+    },
+  };
+}
