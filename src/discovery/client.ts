@@ -16,7 +16,7 @@ import {
   type DiscoveryNode,
 } from "./messages.js";
 import type { NodeInfo } from "./node.js";
-import { PUBLISH_PREFIX, getSubject, publishSubject, watchSubject } from "./subjects.js";
+import { PUBLISH_PREFIX, getSubject, isSubjectToken, publishSubject, watchSubject } from "./subjects.js";
 
 /** Options for {@link DiscoveryClient}. */
 export interface DiscoveryClientOptions {
@@ -92,10 +92,13 @@ export class DiscoveryClient {
   /**
    * Registers `node` now (`save`), refreshes it every keepalive period (`update`) and removes it on
    * `close()` (`delete`). Throws at once if the node cannot be encoded (e.g. an ExtraInfo value Go
-   * could not decode).
+   * could not decode) or its NID/Service/DC cannot form `node.publish.<Service>.<DC>.<NID>`.
    */
   keepAlive(node: NodeInfo | DiscoveryNode): KeepAliveHandle {
     let current: DiscoveryNode = "NID" in node ? node : infoToNode(node);
+    if (!isSubjectToken(current.NID) || !isSubjectToken(current.Service) || !/^[^\s*>]+$/.test(current.DC)) {
+      throw new Error(`discovery: node ${JSON.stringify(current.NID)} needs a NID and Service that are single NATS tokens and a non-empty DC`);
+    }
     const subject = publishSubject(current);
     let updateBytes = encodeRequest({ Action: "update", Node: current });
     const saveBytes = encodeRequest({ Action: "save", Node: current });

@@ -1,5 +1,5 @@
 /** Discovery client + registry + node table end to end, on a real nats-server. */
-import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
+import { deepStrictEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { startNatsServer, type NatsServer } from "../../src/cli/nats-server.js";
@@ -172,6 +172,14 @@ describe("discovery client, registry and node table", () => {
     await w.close();
     t.close();
     await noReg.close();
+  });
+
+  it("keepAlive refuses nodes that cannot form a subject, and interface values Go cannot decode", () => {
+    const client = new DiscoveryClient(nodeConn);
+    for (const bad of [info("a.b", "rtc"), info("sfu-1", "r*c"), info("", "rtc"), { ...info("sfu-1", "rtc"), dc: "" }]) {
+      throws(() => client.keepAlive(bad), /single NATS tokens/);
+    }
+    throws(() => client.keepAlive(info("sfu-1", "rtc", { nested: { a: 1 } })), /interface/);
   });
 
   it("get without any registry fails fast (no responders)", async () => {

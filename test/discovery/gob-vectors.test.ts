@@ -113,6 +113,14 @@ describe("gob primitives (spec §2.3.1)", () => {
     const bytes = encodeRequest({ Action: "get", Service: "rtc", Params: { sid: "room1" } });
     ok(toHex(bytes).includes("03736964" + "06737472696e67" + "0c" + "07" + "00" + "05726f6f6d31"));
   });
+  it("strings of every length class and script round-trip (length prefix sized after UTF-8 encoding)", () => {
+    for (const s of ["", "a", "a".repeat(42), "a".repeat(43), "a".repeat(50), "é".repeat(64), "😀".repeat(40), "x".repeat(70_000), "\uFEFFbom", "mixed ü 😀 ascii ".repeat(500)]) {
+      const head = Array.from(s).slice(0, 3).join("");
+      const back = decodeRequest(encodeRequest({ Action: s, Service: head }));
+      equal(back.Action, s);
+      equal(back.Service, head);
+    }
+  });
   it("round-trips int64/uint64 extremes and special floats through interface values", () => {
     const extra = { a: 2n ** 63n - 1n, b: -(2n ** 63n), c: Number.MAX_SAFE_INTEGER, d: -0, e: NaN, f: Infinity, g: 1e-300, h: true, i: null, j: new Uint8Array([1, 2]) };
     const back = decodeRequest(encodeRequest({ Action: "save", Node: { DC: "", Service: "", NID: "", RPC: { Protocol: "", Addr: "", Params: null }, ExtraInfo: extra } }));
