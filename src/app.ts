@@ -39,6 +39,8 @@ export interface AppDeps {
   ready(): boolean;
   natsConnected(): boolean;
   websocket?: WebSocketUpgrader;
+  /** The client's address, as the runtime knows it (per-IP limits, logs). */
+  remoteAddress?: (c: Context) => string | undefined;
   /** Prometheus text (Node: prom-client); default: the runtime-neutral counters. */
   metrics?: () => string | Promise<string>;
   /** Static assets (status page); undefined = not found. */
@@ -114,9 +116,10 @@ export function createApp(deps: AppDeps): Hono {
       if (token) h = (call, res) => handler(Object.create(call, { queryToken: { value: token } }), res);
       return deps.websocket(c, path, h);
     }
+    const info = { path, remoteAddress: deps.remoteAddress?.(c) };
     const ct = req.headers.get("content-type") ?? "";
-    if (ct.startsWith("application/grpc-web")) return handleGrpcWeb(req, handler, protocol, { path });
-    return handleConnect(req, handler, protocol, { path });
+    if (ct.startsWith("application/grpc-web")) return handleGrpcWeb(req, handler, protocol, info);
+    return handleConnect(req, handler, protocol, info);
   };
   app.on(["POST", "GET"], "/:service/:method", rpc);
 

@@ -31,6 +31,7 @@ export interface GatewayOptions {
   /** Binary FileDescriptorSets (from `buf build -o`), for JSON support of their services. */
   descriptorSets?: Uint8Array[];
   websocket?: WebSocketUpgrader;
+  remoteAddress?: AppDeps["remoteAddress"];
   metrics?: AppDeps["metrics"];
   assets?: AppDeps["assets"];
 }
@@ -185,6 +186,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     ready,
     natsConnected,
     websocket: opts.websocket,
+    remoteAddress: opts.remoteAddress,
     metrics: opts.metrics,
     assets: opts.assets,
   });

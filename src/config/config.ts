@@ -75,7 +75,7 @@ export const defaultConfig: Readonly<Config> = Object.freeze({
   forwardAuthorization: false,
   forwardCookies: false,
   descriptorSets: [],
-  registry: true,
+  registry: false,
   micro: true,
   nodeExpirySeconds: 7,
   drainTimeoutMs: 10_000,

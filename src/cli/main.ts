@@ -1,0 +1,208 @@
+/**
+ * `edge-signal` — the command line. Node only.
+ *
+ *   edge-signal demo      local default: nats-server (if no --nats), registry, 2 demo nodes, gateway
+ *   edge-signal serve     the gateway (config file, flags, env)
+ *   edge-signal registry  an ION-compatible nats-discovery registry
+ *   edge-signal token     mint a test JWT from the configured key
+ */
+import { readFile } from "node:fs/promises";
+import { parseArgs } from "node:util";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { mintToken, parseAuthConfig } from "../auth/index.js";
+import { parseConfigText, resolveConfig, type Config } from "../config/index.js";
+import { startDemoNode, type DemoNode } from "../demo/node.js";
+import { startRegistry, type Registry as DiscoveryRegistry } from "../discovery/index.js";
+import { connectNats } from "../nats/connect-node.js";
+import { createLogger, type Logger } from "../observability/logger.js";
+import { startNodeGateway, type NodeGateway } from "../runtime/node.js";
+import { startNatsServer, type NatsServer } from "./nats-server.js";
+
+const help = `edge-signal — browsers to gRPC services on NATS (ION nats-grpc)
+
+Usage: edge-signal <command> [options]
+
+Commands:
+  demo       Run the local default: a nats-server (started for you unless --nats is given),
+             a discovery registry, demo nodes serving demo.v1.EchoService, and the gateway
+             with its status page. This is what \`npm start\` runs.
+  serve      Run the gateway. Needs a NATS URL (--nats, [nats] url, or EDGE_SIGNAL_NATS_URL).
+  registry   Run an ION-compatible nats-discovery registry (for deployments without ION's islb).
+  token      Print a JWT signed with the configured HMAC key, for trying things out.
+
+Options:
+  -c, --config <file>    TOML config (ION signal.toml shape plus [edge] sections)
+      --nats <url>       NATS URL(s): nats://host:4222 (TCP) or ws://host:port (WebSocket)
+  -p, --port <n>         listen port (default 5551, env PORT)
+      --host <h>         listen host (default 0.0.0.0)
+      --nodes <n>        demo: number of demo nodes (default 2)
+      --registry         serve: also run an embedded registry
+      --uid <id> --sid <room> --services <a,b> --ttl <s>   token claims
+      --key <secret>     token: HMAC key (default [signal.jwt] key or EDGE_SIGNAL_JWT_KEY)
+  -h, --help             this help
+`;
+
+interface Args {
+  config?: string;
+  nats?: string;
+  port?: string;
+  host?: string;
+  nodes?: string;
+  registry?: boolean;
+  uid?: string;
+  sid?: string;
+  services?: string;
+  ttl?: string;
+  key?: string;
+  help?: boolean;
+}
+
+async function loadConfig(args: Args): Promise<Config> {
+  const raw = args.config ? parseConfigText(await readFile(args.config, "utf8")) : {};
+  const cfg = resolveConfig(raw, process.env);
+  if (args.nats) cfg.natsUrl = args.nats;
+  if (args.port) cfg.port = Number(args.port);
+  if (args.host) cfg.host = args.host;
+  if (args.registry) cfg.registry = true;
+  return cfg;
+}
+
+/** Stops everything on SIGTERM/SIGINT: drain the gateway, then the rest; a second signal exits. */
+function onShutdown(log: Logger, stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (sig: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    log.info("shutting down", { signal: sig });
+    stop().then(
+      () => process.exit(0),
+      (e) => {
+        log.error("shutdown failed", { error: String(e) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => handler("SIGTERM"));
+  process.on("SIGINT", () => handler("SIGINT"));
+}
+
+async function serve(args: Args, demo: boolean): Promise<void> {
+  const cfg = await loadConfig(args);
+  const log = createLogger(cfg.logLevel);
+  let nats: NatsServer | undefined;
+  if (!cfg.natsUrl) {
+    if (!demo) throw new Error("no NATS URL: pass --nats <url>, set [nats] url or EDGE_SIGNAL_NATS_URL (or run `edge-signal demo`)");
+    nats = await startNatsServer({ jetstream: true });
+    cfg.natsUrl = nats.url;
+  }
+  const nc = await connectNats(cfg.natsUrl, { name: "edge-signal" });
+  const nodes: { node: DemoNode; nc: NatsConnection }[] = [];
+  let reg: DiscoveryRegistry | undefined;
+  if (demo) {
+    // The registry first, so the demo nodes' first `save` is heard.
+    reg = await startRegistry(nc, { log: (level, msg, fields) => log[level](msg, fields) });
+    cfg.registry = false;
+    const n = Number(args.nodes ?? 2);
+    for (let i = 0; i < n; i++) {
+      const nodeNc = await connectNats(cfg.natsUrl, { name: "edge-signal-demo-node" });
+      nodes.push({ node: await startDemoNode(nodeNc, { dc: cfg.dc, natsUrl: cfg.natsUrl }), nc: nodeNc });
+    }
+  }
+  let gw: NodeGateway;
+  try {
+    gw = await startNodeGateway({ config: cfg, nc, log });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EADDRINUSE") throw new Error(`port ${cfg.port} is in use: pass --port or set PORT`);
+    throw e;
+  }
+  const lines = [
+    `edge-signal ${demo ? "demo " : ""}is up (node ${gw.gateway.nid})`,
+    `  gateway        ${gw.url}  (Connect, gRPC-Web, grpc-websockets, gRPC h2c)`,
+    cfg.statusPage ? `  status page    ${gw.url}/` : "",
+    `  health         ${gw.url}/healthz  ${gw.url}/readyz  ${gw.url}/metrics`,
+    `  NATS           ${cfg.natsUrl}${nats ? `  (started for you; websocket ${nats.wsUrl})` : ""}`,
+    `  services       ${cfg.services.join(", ")}  routes ${Object.entries(cfg.routes).map(([k, v]) => `${k}→${v}`).join(", ")}`,
+    `  auth           ${gw.gateway.auth.enabled ? "JWT required" : "off"}`,
+    cfg.registry || reg ? `  registry       embedded (nats-discovery)` : "",
+    nodes.length ? `  demo nodes     ${nodes.map((n) => n.node.nid).join(", ")}` : "",
+    nodes.length
+      ? `  try it         curl -s -H 'content-type: application/json' -d '{"message":"hi"}' ${gw.url}/demo.v1.EchoService/Echo`
+      : "",
+  ].filter(Boolean);
+  process.stdout.write(lines.join("\n") + "\n");
+  onShutdown(log, async () => {
+    await gw.close();
+    for (const { node, nc: n } of nodes) {
+      await node.close();
+      await n.close();
+    }
+    await reg?.stop();
+    await nc.drain().catch(() => nc.close());
+    await nats?.stop();
+  });
+}
+
+async function registry(args: Args): Promise<void> {
+  const cfg = await loadConfig(args);
+  const log = createLogger(cfg.logLevel);
+  if (!cfg.natsUrl) throw new Error("no NATS URL: pass --nats <url>");
+  const nc = await connectNats(cfg.natsUrl, { name: "edge-signal-registry" });
+  const reg = await startRegistry(nc, { log: (level, msg, fields) => log[level](msg, fields) });
+  process.stdout.write(`edge-signal registry is up on ${cfg.natsUrl}\n`);
+  onShutdown(log, async () => {
+    await reg.stop();
+    await nc.drain();
+  });
+}
+
+async function token(args: Args): Promise<void> {
+  const cfg = await loadConfig(args);
+  const authRaw: Record<string, unknown> = { ...cfg.auth, enabled: true, ...(args.key ? { key: args.key } : {}) };
+  if (!authRaw.key && !authRaw.keys) throw new Error("no HMAC key: pass --key, set [signal.jwt] key or EDGE_SIGNAL_JWT_KEY");
+  const claims: Record<string, unknown> = {
+    uid: args.uid ?? "user",
+    sid: args.sid ?? "room",
+    services: (args.services ?? cfg.services.join(",")).split(",").map((s) => s.trim()).filter(Boolean),
+  };
+  process.stdout.write((await mintToken(parseAuthConfig(authRaw), claims, { expiresInS: Number(args.ttl ?? 3600) })) + "\n");
+}
+
+/** Runs the CLI with `argv` (without node and script). */
+export async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: "string", short: "c" },
+      nats: { type: "string" },
+      port: { type: "string", short: "p" },
+      host: { type: "string" },
+      nodes: { type: "string" },
+      registry: { type: "boolean" },
+      uid: { type: "string" },
+      sid: { type: "string" },
+      services: { type: "string" },
+      ttl: { type: "string" },
+      key: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const args = values as Args;
+  const cmd = positionals[0];
+  if (args.help || !cmd || cmd === "help") {
+    process.stdout.write(help);
+    return;
+  }
+  switch (cmd) {
+    case "demo":
+      return serve(args, true);
+    case "serve":
+      return serve(args, false);
+    case "registry":
+      return registry(args);
+    case "token":
+      return token(args);
+    default:
+      throw new Error(`unknown command ${JSON.stringify(cmd)}; see --help`);
+  }
+}

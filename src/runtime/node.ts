@@ -1,0 +1,142 @@
+/**
+ * The Node entry: one port for HTTP/1.1 (Connect, gRPC-Web, grpc-websockets upgrades, the status
+ * page) and cleartext HTTP/2 (native gRPC, Connect bidi), Prometheus metrics, NATS over TCP or
+ * WebSocket. Node only.
+ */
+import "./node-websocket.js";
+import { readFile } from "node:fs/promises";
+import { extname, join, normalize, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { getConnInfo } from "@hono/node-server/conninfo";
+import { getRequestListener } from "@hono/node-server";
+import { createNodeWebSocket } from "@hono/node-ws";
+import type { NatsConnection } from "@nats-io/nats-core";
+import type { Context, Hono } from "hono";
+import type { Config } from "../config/index.js";
+import { createGateway, type Gateway } from "../gateway.js";
+import { createGatewayMetrics } from "../observability/metrics-node.js";
+import type { Logger } from "../observability/logger.js";
+import { createGrpcH2cServer, type GrpcH2cServer } from "../protocol-grpc/index.js";
+import { grpcWebsocketsEvents } from "../protocol-grpc-websockets/index.js";
+
+/** Options of {@link startNodeGateway}. */
+export interface NodeGatewayOptions {
+  config: Config;
+  nc: NatsConnection;
+  log?: Logger;
+  /** Folder of the built status page (default `web/dist` of this package, if present). */
+  webRoot?: string;
+  /** Include process metrics (CPU, memory, GC) in /metrics. Default true. */
+  processMetrics?: boolean;
+}
+
+/** A gateway serving on Node. */
+export interface NodeGateway {
+  readonly gateway: Gateway;
+  readonly server: GrpcH2cServer;
+  readonly port: number;
+  /** `http://host:port` */
+  readonly url: string;
+  /** Drains calls (up to the config's drain timeout), stops serving. Leaves NATS open. */
+  close(drainMs?: number): Promise<void>;
+}
+
+const mime: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "application/javascript; charset=utf-8",
+  ".mjs": "application/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".map": "application/json; charset=utf-8",
+};
+
+/** Serves files below `root` (no traversal), `/` as `index.html`. */
+export function staticFiles(root: string): (path: string) => Promise<Response | undefined> {
+  const base = resolve(root);
+  return async (path) => {
+    let rel: string;
+    try {
+      rel = decodeURIComponent(path);
+    } catch {
+      return undefined;
+    }
+    if (rel.endsWith("/")) rel += "index.html";
+    const file = normalize(join(base, rel));
+    if (!file.startsWith(base + "/")) return undefined;
+    try {
+      const body = await readFile(file);
+      return new Response(body, { headers: { "content-type": mime[extname(file)] ?? "application/octet-stream", "cache-control": "no-cache" } });
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+/** Starts the gateway on Node and listens on the config's host and port. */
+export async function startNodeGateway(opts: NodeGatewayOptions): Promise<NodeGateway> {
+  const { config, nc } = opts;
+  let natsConnected = () => !nc.isClosed();
+  const metrics = createGatewayMetrics(
+    {
+      natsConnected: () => natsConnected(),
+      nodeCounts: () => {
+        const counts = new Map<string, number>();
+        for (const n of gateway.table.nodes("*")) counts.set(n.service, (counts.get(n.service) ?? 0) + 1);
+        return counts;
+      },
+    },
+    opts.processMetrics ?? true,
+  );
+  void (async () => {
+    for await (const s of nc.status()) if (s.type === "reconnect") metrics.natsReconnected();
+  })().catch(() => {});
+
+  // node-ws needs the app, the app needs the upgrader: bind late.
+  let appRef: Hono | undefined;
+  const lazyApp = { fetch: (req: Request, ...rest: unknown[]) => appRef!.fetch(req, ...(rest as [])) };
+  const { upgradeWebSocket, injectWebSocket } = createNodeWebSocket({ app: lazyApp as unknown as Hono });
+  const webRoot = opts.webRoot ?? fileURLToPath(new URL("../../web/dist", import.meta.url));
+  const gateway = await createGateway({
+    config,
+    nc,
+    log: opts.log,
+    observers: [metrics],
+    metrics: () => metrics.text(),
+    remoteAddress: (c: Context) => {
+      try {
+        return getConnInfo(c).remote.address;
+      } catch {
+        return undefined;
+      }
+    },
+    websocket: (c, path, handler) =>
+      upgradeWebSocket(() => {
+        let address: string | undefined;
+        try {
+          address = getConnInfo(c).remote.address;
+        } catch {}
+        return grpcWebsocketsEvents(path, handler, { ...gateway.protocol, remote: { address, origin: c.req.header("origin") } });
+      })(c, async () => {}) as Promise<Response>,
+    assets: config.statusPage ? staticFiles(webRoot) : undefined,
+  });
+  natsConnected = gateway.natsConnected;
+  appRef = gateway.app;
+
+  const server = createGrpcH2cServer(gateway.handler, { ...gateway.protocol, fallback: getRequestListener(gateway.app.fetch) });
+  injectWebSocket(server.http1);
+  const addr = await server.listen(config.port, config.host);
+  const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+  return {
+    gateway,
+    server,
+    port: addr.port,
+    url: `http://${host}:${addr.port}`,
+    async close(drainMs) {
+      await gateway.close(drainMs);
+      await Promise.race([server.close(), new Promise((r) => setTimeout(r, 2000))]);
+      await server.destroy();
+    },
+  };
+}
