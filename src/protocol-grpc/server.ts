@@ -42,8 +42,23 @@ export function createGrpcRequestListener(handler: CallHandler, opts?: GrpcServe
       handleGrpcStream(req.stream, req.headers, handler, opts, { remoteAddress: req.socket?.remoteAddress });
       return;
     }
+    if (req.httpVersionMajor === 2) markResetAsError(req as Http2ServerRequest);
     fallback(req, res);
   };
+}
+
+/**
+ * A client's RST_STREAM leaves an HTTP/2 compat request `aborted` but not `errored`, and its response
+ * reads as finished; @hono/node-server 1.19 then never aborts the fetch Request's signal, so a
+ * cancelled Connect / gRPC-Web call over h2c would go unnoticed until it writes. Marking the request
+ * errored makes node-server abort the signal.
+ */
+function markResetAsError(req: Http2ServerRequest): void {
+  req.once("aborted", () => {
+    if (req.errored) return;
+    req.on("error", () => {});
+    req.destroy(new Error("the client reset the HTTP/2 stream"));
+  });
 }
 
 /** The combined server. Listen with {@link GrpcH2cServer.listen}; attach WebSocket upgrades to `http1`. */

@@ -1,0 +1,74 @@
+/**
+ * Test servers: a tiny Hono app mounting the adapters with a CallHandler, served over HTTP/1.1 by
+ * @hono/node-server (with @hono/node-ws for grpc-websockets), and over h2c + HTTP/1.1 on one port by
+ * createGrpcH2cServer (native gRPC, and the Hono app as fallback).
+ */
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import { Hono } from "hono";
+import { serve, getRequestListener } from "@hono/node-server";
+import { createNodeWebSocket } from "@hono/node-ws";
+import { createRegistry } from "@bufbuild/protobuf";
+import { file_demo_v1_echo } from "../../src/gen/demo/v1/echo_pb.js";
+import type { CallHandler } from "../../src/protocol/call.js";
+import type { ProtocolOptions } from "../../src/protocol/options.js";
+import { createJsonCodecLookup } from "../../src/protocol/json-codec.js";
+import { handleConnect } from "../../src/protocol-connect/index.js";
+import { handleGrpcWeb } from "../../src/protocol-grpc-web/index.js";
+import { checkWebSocketOrigin, grpcWebsocketsEvents, isGrpcWebsocketsUpgrade } from "../../src/protocol-grpc-websockets/index.js";
+import { createGrpcH2cServer, type GrpcH2cServer } from "../../src/protocol-grpc/index.js";
+import { cors } from "../../src/cors/index.js";
+
+export const allowedOrigin = "http://allowed.test";
+
+export interface TestServers {
+  /** http://127.0.0.1:port of the @hono/node-server (HTTP/1.1, WebSockets). */
+  readonly http1Url: string;
+  /** http://127.0.0.1:port of the combined h2c + HTTP/1.1 server. */
+  readonly h2Url: string;
+  readonly wsUrl: string;
+  close(): Promise<void>;
+}
+
+export function createTestApp(handler: CallHandler, opts: ProtocolOptions) {
+  const app = new Hono();
+  const ws = createNodeWebSocket({ app });
+  app.use("*", cors({ allowOrigins: [allowedOrigin, "https://*.example.com"], allowHeaders: ["x-test-mode"] }));
+  app.all("/:service/:method", async (c) => {
+    const req = c.req.raw;
+    const path = `/${c.req.param("service")}/${c.req.param("method")}`;
+    if (isGrpcWebsocketsUpgrade(req)) {
+      if (!checkWebSocketOrigin(req.headers.get("origin"), [allowedOrigin])) return c.text("origin not allowed", 403);
+      return ws.upgradeWebSocket(c, grpcWebsocketsEvents(path, handler, { ...opts, remote: { origin: req.headers.get("origin") ?? undefined } }));
+    }
+    if ((req.headers.get("content-type") ?? "").startsWith("application/grpc-web")) return handleGrpcWeb(req, handler, opts, { path });
+    return handleConnect(req, handler, opts, { path });
+  });
+  return { app, injectWebSocket: ws.injectWebSocket, wss: ws.wss };
+}
+
+export const jsonLookup = createJsonCodecLookup(createRegistry(file_demo_v1_echo));
+
+export async function startServers(handler: CallHandler, opts: ProtocolOptions = {}): Promise<TestServers> {
+  const o: ProtocolOptions = { json: jsonLookup, ...opts };
+  const { app, injectWebSocket, wss } = createTestApp(handler, o);
+  const h1 = await new Promise<Server>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s as Server));
+  });
+  injectWebSocket(h1);
+  const h2: GrpcH2cServer = createGrpcH2cServer(handler, { ...o, fallback: getRequestListener(app.fetch) });
+  injectWebSocket(h2.http1);
+  const a2 = await h2.listen(0, "127.0.0.1");
+  const p1 = (h1.address() as AddressInfo).port;
+  return {
+    http1Url: `http://127.0.0.1:${p1}`,
+    h2Url: `http://127.0.0.1:${a2.port}`,
+    wsUrl: `ws://127.0.0.1:${p1}`,
+    async close() {
+      for (const c of wss.clients) c.terminate();
+      h1.closeAllConnections();
+      await new Promise<void>((r) => h1.close(() => r()));
+      await h2.destroy();
+    },
+  };
+}
