@@ -6,7 +6,8 @@
  *   fail   — end with `x-fail-code` (default 7) / `x-fail-message`, trailers `x-trailer: t`;
  *            with `x-fail-after-header: 1` a header is sent first (not trailers-only).
  *   sleep  — wait until the signal aborts (or `timeoutMs` passes: then DEADLINE_EXCEEDED).
- *   flood  — send responses until `message()` returns a promise; record it; wait for it or the abort.
+ *   flood  — send 8 KiB responses, awaiting each promise `message()` returns; when one stays pending
+ *            (300 ms) record the count and wait for the abort.
  *   meta   — echo, with header `x-header: h` and trailer `x-trailer: t`, plus `x-echo-<key>` for each
  *            request metadata key.
  */
@@ -24,10 +25,12 @@ export interface CallRecord {
   requestError?: ConnectError;
   /** Set when the signal aborted, with its reason. */
   aborted?: unknown;
-  /** flood: message() returned a pending promise after this many messages. */
+  /** flood: message() first returned a promise after this many messages. */
   pendingAfter?: number;
-  /** flood: whether that promise was still pending when the call ended. */
-  pendingStillPending?: boolean;
+  /** flood: the message count at which a promise stayed pending (300 ms): the client stopped reading. */
+  stalledAt?: number;
+  /** flood: whether that promise has settled (updated live). */
+  pendingSettled?: boolean;
   /** Resolves when the handler returned. */
   readonly done: Promise<void>;
 }
@@ -105,19 +108,27 @@ async function serve(call: Call, res: CallResponder, rec: CallRecord): Promise<v
     if (mode === "flood") {
       res.header(new Map());
       const payload = new Uint8Array(8 * 1024).fill(7);
+      const aborted = new Promise<void>((resolve) => {
+        if (call.signal.aborted) return resolve();
+        call.signal.addEventListener("abort", () => resolve(), { once: true });
+      });
       for (let i = 1; i < 100_000 && !call.signal.aborted; i++) {
         const p = res.message(payload);
-        if (p) {
-          rec.pendingAfter = i;
-          let settled = false;
-          void p.then(() => (settled = true));
-          await new Promise<void>((resolve) => {
-            void p.then(resolve);
-            call.signal.addEventListener("abort", () => resolve(), { once: true });
-          });
-          rec.pendingStillPending = !settled;
-          break;
-        }
+        if (!p) continue;
+        rec.pendingAfter ??= i;
+        let settled = false;
+        void p.then(() => (settled = true));
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([p, aborted, new Promise<void>((resolve) => (timer = setTimeout(resolve, 300)))]);
+        clearTimeout(timer);
+        if (call.signal.aborted) break;
+        if (settled) continue;
+        // stalled: the client does not read; like the Director, wait until it goes away
+        rec.stalledAt = i;
+        rec.pendingSettled = false;
+        void p.then(() => (rec.pendingSettled = true));
+        await aborted;
+        break;
       }
       res.end(call.signal.aborted ? new ConnectError("cancelled", Code.Canceled) : undefined, new Map());
       return;
