@@ -13,7 +13,7 @@ const emptyEndStream = encoder.encode("{}");
  * Serializes `{"error"?: {...}, "metadata"?: {"key": ["v", ...]}}`: the trailers and the error's own
  * metadata, protocol keys and invalid values left out. Error messages are raw UTF-8 (JSON-escaped).
  */
-export function encodeEndStream(error: ConnectError | undefined, trailers: Metadata | undefined): Uint8Array {
+export function encodeEndStream(error: ConnectError | undefined, trailers: Metadata | undefined): Uint8Array<ArrayBuffer> {
   const md = Object.create(null) as Record<string, string[]>; // no prototype: "__proto__" is a plain key
   let any = false;
   if (trailers !== undefined) {

@@ -42,7 +42,7 @@ export function createGrpcRequestListener(handler: CallHandler, opts?: GrpcServe
       handleGrpcStream(req.stream, req.headers, handler, opts, { remoteAddress: req.socket?.remoteAddress });
       return;
     }
-    if (req.httpVersionMajor === 2) markResetAsError(req as Http2ServerRequest);
+    if (req.httpVersionMajor === 2) markResetAsError(req as unknown as Http2ServerRequest);
     fallback(req, res);
   };
 }

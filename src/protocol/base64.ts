@@ -112,7 +112,7 @@ export function base64Decode(text: string): Uint8Array {
 }
 
 /** Encodes to padded standard base64 as ASCII bytes (gRPC-Web text segments). */
-export function base64EncodeToBytes(data: Uint8Array): Uint8Array {
+export function base64EncodeToBytes(data: Uint8Array): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(Math.ceil(data.byteLength / 3) * 4);
   const o = encodeInto(data, out, stdEnc);
   for (let i = o; i < out.byteLength; i++) out[i] = 61;

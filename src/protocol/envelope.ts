@@ -24,7 +24,7 @@ export const envelopePrefixBytes = 5;
 export const zeroCopyMinBytes = 16 * 1024;
 
 /** Encodes one envelope into a new buffer (prefix + a copy of the payload). */
-export function encodeEnvelope(flags: number, data: Uint8Array): Uint8Array {
+export function encodeEnvelope(flags: number, data: Uint8Array): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(envelopePrefixBytes + data.byteLength);
   writePrefix(out, flags, data.byteLength);
   out.set(data, envelopePrefixBytes);
@@ -32,7 +32,7 @@ export function encodeEnvelope(flags: number, data: Uint8Array): Uint8Array {
 }
 
 /** Encodes only the 5-byte prefix (for writers that send a large payload as its own chunk). */
-export function encodeEnvelopePrefix(flags: number, length: number): Uint8Array {
+export function encodeEnvelopePrefix(flags: number, length: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(envelopePrefixBytes);
   writePrefix(out, flags, length);
   return out;

@@ -58,7 +58,7 @@ function parseLine(bytes: Uint8Array, start: number, end: number, collector: Met
  * Serializes header-block lines: `first` entries as given (the caller's own protocol fields), then each
  * metadata source with protocol keys, invalid keys and invalid values skipped. One line per value.
  */
-export function encodeHeaderBlock(first: Iterable<[string, string]>, ...sources: (Metadata | Headers | undefined)[]): Uint8Array {
+export function encodeHeaderBlock(first: Iterable<[string, string]>, ...sources: (Metadata | Headers | undefined)[]): Uint8Array<ArrayBuffer> {
   let s = "";
   for (const [k, v] of first) s += k + ": " + v + "\r\n";
   for (const src of sources) {
@@ -78,7 +78,7 @@ export function encodeHeaderBlock(first: Iterable<[string, string]>, ...sources:
 }
 
 /** A string of code units < 0x80 as bytes (cheaper than TextEncoder for short ASCII text). */
-export function asciiBytes(s: string): Uint8Array {
+export function asciiBytes(s: string): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
   return out;
