@@ -54,7 +54,7 @@ export async function handleConnectStreaming(
     metadata = headersToMetadata(headers, o.maxMetadataBytes);
   } catch (e) {
     const h = new Headers({ "content-type": contentType });
-    return new Response(encodeEnvelope(flagConnectEndStream, encodeEndStream(ConnectError.from(e), undefined)) as Uint8Array<ArrayBuffer>, { status: 200, headers: h });
+    return new Response(encodeEnvelope(flagConnectEndStream, encodeEndStream(ConnectError.from(e), undefined)), { status: 200, headers: h });
   }
 
   const { ctrl, detach } = linkClientSignal(req.signal);

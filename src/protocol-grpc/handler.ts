@@ -26,7 +26,8 @@ export function isGrpcContentType(value: string | undefined | null): boolean {
 
 /**
  * Serves one native gRPC call on an HTTP/2 stream (`headers` as the 'stream' event or
- * `Http2ServerRequest.headers` give them). Never throws.
+ * `Http2ServerRequest.headers` give them). It takes the stream over: when it came from a compat
+ * request (`req.stream`), that request's `res` must not be used. Never throws.
  */
 export function handleGrpcStream(
   stream: ServerHttp2Stream,
@@ -36,6 +37,7 @@ export function handleGrpcStream(
   info?: RequestInfo,
 ): void {
   stream.on("error", () => {}); // a reset stream reports here; the 'close' handler does the rest
+  stream.removeAllListeners("wantTrailers"); // the compat response's (it would send empty trailers)
   const m = contentTypeRe.exec(String(headers["content-type"] ?? ""));
   if (m === null) {
     respondPlain(stream, 415);
