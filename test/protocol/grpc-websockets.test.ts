@@ -211,7 +211,8 @@ test("client close mid-stream aborts the call's signal (CANCELLED)", { timeout: 
   assert.equal(rec.aborted, undefined);
   p.ws.close();
   await rec.done;
-  assert.ok((rec.aborted as unknown) instanceof ConnectError && (rec.aborted as ConnectError).code === Code.Canceled, String(rec.aborted));
+  const reason: unknown = rec.aborted;
+  assert.ok(reason instanceof ConnectError && reason.code === Code.Canceled, String(reason));
 });
 
 test("errors: trailers-only is one 0x80 frame; after a header, a trailer frame; both closed 1000", async () => {
