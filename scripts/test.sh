@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs the whole test suite with Node's test runner (through tsx), one file at a time (each test file
+# starts its own nats-server). Extra arguments narrow it down: `npm test -- test/nrpc`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --quiet
+roots=("${@:-test}")
+mapfile -t files < <(find "${roots[@]}" -name '*.test.ts' | sort)
+if [ "${#files[@]}" -eq 0 ]; then echo "no test files under ${roots[*]}" >&2; exit 1; fi
+exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
