@@ -50,11 +50,18 @@ export interface CallResponder {
   /**
    * One response message (raw bytes). Returns a promise when the adapter's buffer is full: the
    * caller must await it before sending more (backpressure), or give up when the call's signal aborts.
+   * The adapters always queue the message, in order, even when they return a promise; the promise
+   * resolves when the queue is back under its high-water mark, or when the client goes away.
    */
   message(data: Uint8Array): void | Promise<void>;
   /** Final status (undefined = OK) and trailers. */
   end(error: ConnectError | undefined, trailers: Metadata): void;
 }
 
-/** What every adapter calls: the Director's entry point. Never throws; errors go to `end`. */
+/**
+ * What every adapter calls: the Director's entry point. Never throws; errors go to `end`. The promise
+ * settles when the call is over: an adapter ends a call that is still open by then with INTERNAL.
+ * When the request stream fails (oversized or malformed message) the adapter ends the call itself,
+ * aborts `signal` with that error, and the iterator throws it; a later `end` is ignored.
+ */
 export type CallHandler = (call: Call, responder: CallResponder) => Promise<void>;
