@@ -151,7 +151,7 @@ export function createDirector(opts: DirectorOptions): Director {
       });
     },
     cancelAll(message = "gateway shutting down") {
-      for (const lc of [...live]) lc.cancel(Code.Unavailable, message);
+      for (const lc of [...live]) lc.shutdown(message);
     },
     nodeDown(nid) {
       client.closeStreams(nid, `node ${nid} went down`);
@@ -205,8 +205,11 @@ class LiveCall {
     await this.done;
   }
 
-  cancel(code: Code, message: string): void {
-    this.stream?.cancel(code, message);
+  /** Shutdown: the client gets UNAVAILABLE (retry elsewhere), the backend End{CANCELLED}. */
+  shutdown(message: string): void {
+    const s = this.stream;
+    this.finish(new ConnectError(message, Code.Unavailable), new Map());
+    s?.cancel(Code.Canceled, message);
   }
 
   private open(node: NodeInfo): void {
@@ -259,9 +262,10 @@ class LiveCall {
   }
 
   private onEnd(stream: ClientStream, node: NodeInfo, err: ConnectError | undefined, trailers: Metadata): void {
-    if (stream !== this.stream || this.finished) return;
+    if (stream !== this.stream) return;
     const unreached = !!err && err.code === Code.Unavailable && !stream.reached && err.rawMessage.startsWith("no responders");
     this.balancer.onCallEnd(node.nid, !err ? "ok" : unreached ? "no_responders" : err.code === Code.DeadlineExceeded ? "timeout" : "error");
+    if (this.finished) return;
     // A call that never reached a node is retried once on another; one that may have is never retried.
     if (unreached && this.pick && this.sentCount <= 1 && !this.call.signal.aborted) {
       const pick = this.pick;
