@@ -24,7 +24,7 @@ export interface ProtocolOptions {
   maxMetadataBytes?: number;
   /** Timeout given to calls whose client sent none. Default: none. */
   defaultTimeoutMs?: number;
-  /** Client timeouts above this are clamped to it (not refused). Default: no limit. */
+  /** Client timeouts above this are clamped to it (not refused); a call without one gets it too. Default: no limit. */
   maxTimeoutMs?: number;
   /** JSON support (Connect JSON, gRPC-Web `+json`, gRPC `+json`); without it only binary protobuf is served. */
   json?: JsonCodecLookup;

@@ -106,6 +106,18 @@ test("error statuses map to Connect codes (unary and streaming), with trailers",
   );
 });
 
+test("an error while the client is still sending (HTTP/1.1 client stream) reaches the client", { timeout: 10_000 }, async () => {
+  const slow = (async function* () {
+    yield { message: "first" };
+    await new Promise((r) => setTimeout(r, 200));
+    yield { message: "late" };
+  })();
+  await assert.rejects(
+    client1().echoClientStream(slow, { headers: { "x-test-mode": "fail", "x-fail-after-read": "1", "x-fail-code": "9" } }),
+    (e: unknown) => e instanceof ConnectError && e.code === Code.FailedPrecondition,
+  );
+});
+
 test("unary error: HTTP status and JSON body on the wire", async () => {
   const res = await fetch(`${srv.http1Url}/demo.v1.EchoService/Echo`, {
     method: "POST",

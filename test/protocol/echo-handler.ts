@@ -4,7 +4,8 @@
  *
  * Modes (`x-test-mode`):
  *   fail   — end with `x-fail-code` (default 7) / `x-fail-message`, trailers `x-trailer: t`;
- *            with `x-fail-after-header: 1` a header is sent first (not trailers-only).
+ *            with `x-fail-after-header: 1` a header is sent first (not trailers-only); with
+ *            `x-fail-after-read: 1` one request message is read first.
  *   sleep  — wait until the signal aborts (or `timeoutMs` passes: then DEADLINE_EXCEEDED).
  *   flood  — send 8 KiB responses, awaiting each promise `message()` returns; when one stays pending
  *            (300 ms) record the count and wait for the abort.
@@ -91,6 +92,7 @@ async function serve(call: Call, res: CallResponder, rec: CallRecord): Promise<v
   const method = call.path.slice(call.path.lastIndexOf("/") + 1);
   try {
     if (mode === "fail") {
+      if (first(call.metadata, "x-fail-after-read") === "1") for await (const _ of decoded(call, rec)) break;
       if (first(call.metadata, "x-fail-after-header") === "1") res.header(new Map([["x-header", ["h"]]]));
       const code = Number(first(call.metadata, "x-fail-code") ?? Code.PermissionDenied) as Code;
       res.end(new ConnectError(decodeURIComponent(first(call.metadata, "x-fail-message") ?? "failed"), code), new Map([["x-trailer", ["t"]]]));

@@ -103,6 +103,26 @@ test("errors: trailers-only (status in HTTP headers, empty body) and after a hea
   assert.equal(new TextDecoder().decode(f[0]!.data), "grpc-status: 5\r\ngrpc-message: failed\r\nx-trailer: t\r\n");
 });
 
+test("an error while the client is still sending (HTTP/1.1, chunked body) reaches the client", { timeout: 10_000 }, async () => {
+  let i = 0;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(c) {
+      if (i++ === 0) return c.enqueue(encodeEnvelope(0, req("first")));
+      await new Promise((r) => setTimeout(r, 100));
+      if (i > 5) return c.close();
+      c.enqueue(encodeEnvelope(0, req("late")));
+    },
+  });
+  const res = await fetch(`${srv.http1Url}/demo.v1.EchoService/EchoClientStream`, {
+    method: "POST",
+    headers: { "content-type": "application/grpc-web+proto", "x-test-mode": "fail", "x-fail-after-read": "1", "x-fail-code": "9" },
+    body,
+    duplex: "half",
+  } as RequestInit);
+  assert.equal(res.headers.get("grpc-status"), "9");
+  await res.arrayBuffer();
+});
+
 test("grpc-timeout becomes call.timeoutMs; DEADLINE_EXCEEDED maps back; invalid grpc-timeout is INVALID_ARGUMENT", async () => {
   const next = echo.nextCall();
   await assert.rejects(client().echo({ message: "x" }, { timeoutMs: 120, headers: { "x-test-mode": "sleep" } }), (e: unknown) => ConnectError.from(e).code === Code.DeadlineExceeded);
