@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import http2 from "node:http2";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport, createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { createGrpcTransport, createConnectTransport, Http2SessionManager, compressionGzip } from "@connectrpc/connect-node";
 import { EchoService, EchoRequestSchema } from "../../src/gen/demo/v1/echo_pb.js";
 import { createEchoHandler } from "./echo-handler.js";
 import { startServers, type TestServers } from "./server.js";
@@ -75,6 +75,13 @@ test("bidi is full-duplex", { timeout: 10_000 }, async () => {
     sendNext();
   }
   assert.deepEqual(replies, ["1", "2", "3", "4"]);
+});
+
+test("compressed requests (grpc-encoding: gzip) are inflated", async () => {
+  const c = createClient(EchoService, createGrpcTransport({ baseUrl: srv.h2Url, sessionManager: h2, sendCompression: compressionGzip, compressMinBytes: 1 }));
+  const big = "q".repeat(5000);
+  const r = await c.echoClientStream(gen([{ message: big }, { message: "z" }]));
+  assert.equal(r.message, big + " z");
 });
 
 test("JSON (application/grpc+json)", async () => {
