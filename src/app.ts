@@ -5,7 +5,7 @@
  * upgrade, the client address, Prometheus text and static assets.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import { Hono, type Context } from "hono";
+import { Hono, type Context, type Next } from "hono";
 import type { Authenticator } from "./auth/index.js";
 import type { Balancer } from "./balancer/index.js";
 import type { Config } from "./config/index.js";
@@ -100,9 +100,11 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   // RPCs: `/<pkg.Service>/<Method>`. The Director validates the path before any subject is built.
-  const rpc = async (c: Context) => {
+  const rpc = async (c: Context, next: Next) => {
     const req = c.req.raw;
     const path = "/" + c.req.param("service") + "/" + c.req.param("method");
+    // A plain GET without Connect's `message` parameter is a static asset (`/vendor/x.js`), not an RPC.
+    if (deps.assets && req.method === "GET" && !isGrpcWebsocketsUpgrade(req) && !new URL(req.url).searchParams.has("message")) return next();
     if (isGrpcWebsocketsUpgrade(req)) {
       const origin = req.headers.get("origin");
       if (!checkWebSocketOrigin(origin, origins)) {
