@@ -74,6 +74,19 @@ export function staticFiles(root: string): (path: string) => Promise<Response | 
   };
 }
 
+/** Reads the config's `edge.descriptor_sets` files (binary FileDescriptorSets, paths relative to the working directory). */
+export async function readDescriptorSets(files: readonly string[]): Promise<Uint8Array[]> {
+  return Promise.all(
+    files.map(async (f) => {
+      try {
+        return new Uint8Array(await readFile(f));
+      } catch (e) {
+        throw new Error(`config: edge.descriptor_sets: cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      }
+    }),
+  );
+}
+
 /** Starts the gateway on Node and listens on the config's host and port. */
 export async function startNodeGateway(opts: NodeGatewayOptions): Promise<NodeGateway> {
   const { config, nc } = opts;
@@ -103,6 +116,7 @@ export async function startNodeGateway(opts: NodeGatewayOptions): Promise<NodeGa
     nc,
     log: opts.log,
     observers: [metrics],
+    descriptorSets: await readDescriptorSets(config.descriptorSets),
     metrics: () => metrics.text(),
     remoteAddress: (c: Context) => {
       try {
