@@ -35,3 +35,10 @@ if [ ! -d src/gen ] || [ -n "$(find proto buf.gen.yaml -newer src/gen -print -qu
   PATH="$PWD/node_modules/.bin:$PATH" buf generate
   touch src/gen
 fi
+
+# The status page (web/ → web/dist/, esbuild); rebuild when web/, its build script or the generated code is newer.
+if [ ! -f web/dist/.built ] || [ -n "$(find web scripts/build-web.mjs src/gen -path web/dist -prune -o -newer web/dist/.built -print -quit)" ]; then
+  say "building the status page"
+  node scripts/build-web.mjs --quiet
+  touch web/dist/.built
+fi
