@@ -108,7 +108,10 @@ export async function startNodeGateway(opts: NodeGatewayOptions): Promise<NodeGa
 
   // node-ws needs the app, the app needs the upgrader: bind late.
   let appRef: Hono | undefined;
-  const lazyApp = { fetch: (req: Request, ...rest: unknown[]) => appRef!.fetch(req, ...(rest as [])) };
+  const lazyApp = {
+    fetch: (...a: Parameters<Hono["fetch"]>) => appRef!.fetch(...a),
+    request: (...a: Parameters<Hono["request"]>) => appRef!.request(...a),
+  };
   const { upgradeWebSocket, injectWebSocket } = createNodeWebSocket({ app: lazyApp as unknown as Hono });
   const webRoot = opts.webRoot ?? fileURLToPath(new URL("../../web/dist", import.meta.url));
   const gateway = await createGateway({
