@@ -101,6 +101,7 @@ export function createKvPlacementStore(
   let closed = false;
   let stopWatch: (() => void) | undefined;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let wake: (() => void) | undefined;
 
   const runWatch = async (): Promise<void> => {
     while (!closed) {
@@ -121,7 +122,11 @@ export function createKvPlacementStore(
       stopWatch = undefined;
       if (closed) return;
       // The watch ended without close(): restart after a pause (cached entries expire meanwhile).
-      await new Promise<void>((r) => (retryTimer = setTimeout(r, 1000)));
+      await new Promise<void>((r) => {
+        wake = r;
+        retryTimer = setTimeout(r, 1000);
+      });
+      wake = retryTimer = undefined;
     }
   };
   const watching = runWatch();
@@ -158,6 +163,7 @@ export function createKvPlacementStore(
       closed = true;
       listeners.clear();
       if (retryTimer !== undefined) clearTimeout(retryTimer);
+      wake?.();
       stopWatch?.();
       await watching;
     },

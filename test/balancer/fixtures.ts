@@ -61,11 +61,11 @@ export function tally(nids: Iterable<string | undefined>): Map<string | undefine
 }
 
 /** Polls `fn` until it returns truthy; throws after `ms` (a generous bound, not a timing assert). */
-export async function eventually<T>(fn: () => T | Promise<T>, what: string, ms = 10_000): Promise<T> {
+export async function eventually<T>(fn: () => T | Promise<T>, what: string, ms = 10_000): Promise<NonNullable<T>> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();
-    if (v) return v;
+    if (v) return v as NonNullable<T>;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
