@@ -1,0 +1,374 @@
+/**
+ * The benchmark report: `bench/results/<stamp>.md` (tables, ratios, targets, profile summary) and
+ * `<stamp>.svg` (bars of throughput and p50/p99 latency per scenario), both made here from the runs.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { LoadResult } from "./latency.js";
+import type { ProfileSummary } from "../profile-summary.js";
+
+export interface BenchRun {
+  group: "unary" | "grpc-web" | "stream" | "ws" | "jwt";
+  target: string;
+  label: string;
+  size: number;
+  inflight: number;
+  unit: "req/s" | "msg/s";
+  note?: string;
+  result: LoadResult;
+  /** Operations (requests or messages) per second. */
+  opsPerSec: number;
+  /** CPU µs per operation, by process: server (the HTTP server under test), nats-server, responder, driver. */
+  cpuPerOp: Record<string, number>;
+}
+
+export interface IdleResult {
+  streams: number;
+  inFlight: number;
+  failed: number;
+  openMs: number;
+  rssPerStream: number;
+  heapPerStream: number;
+  responderRssPerStream: number;
+}
+
+export interface StartupResult {
+  runsMs: number[];
+  medianMs: number;
+}
+
+export interface ReportInput {
+  date: string;
+  stamp: string;
+  quick: boolean;
+  warmupMs: number;
+  durationMs: number;
+  totalS: number;
+  machine: { cpus: number; cpuModel: string; node: string; natsServer: string; loadavg: string };
+  flags: { server: string[]; gateway: string[]; driver: string[] };
+  runs: BenchRun[];
+  idle: IdleResult[];
+  startup: StartupResult | undefined;
+  profile: { file: string; summary: ProfileSummary; rate: number } | undefined;
+  command: string;
+}
+
+const f0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "–");
+const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : "–");
+const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : "–");
+const ms = (n: number) => (Number.isFinite(n) ? (n < 10 ? n.toFixed(3) : n.toFixed(1)) : "–");
+const sizeLabel = (size: number) => (size >= 1024 ? `${size / 1024} KiB` : `${size} B`);
+const ok = (b: boolean | undefined) => (b === undefined ? "–" : b ? "**yes**" : "no");
+
+function find(runs: BenchRun[], group: string, target: string, size: number, inflight: number): BenchRun | undefined {
+  return runs.find((r) => r.group === group && r.target === target && r.size === size && r.inflight === inflight);
+}
+
+/** The ratios the issue's targets are stated in, per Connect unary cell. */
+export interface UnaryCell {
+  size: number;
+  inflight: number;
+  gw?: BenchRun;
+  fwd?: BenchRun;
+  direct?: BenchRun;
+  floor?: BenchRun;
+  /** `--compare` gateway (a saved bundle), when run. */
+  gwB?: BenchRun;
+  vsFwd: number;
+  /** gateway ÷ gateway-b */
+  vsB: number;
+  vsDirect: number;
+  addedP50: number;
+  p99VsFwd: number;
+}
+
+export function unaryCells(runs: BenchRun[]): UnaryCell[] {
+  const cells: UnaryCell[] = [];
+  const keys = new Set(runs.filter((r) => r.group === "unary").map((r) => `${r.size}|${r.inflight}`));
+  for (const k of keys) {
+    const [size, inflight] = k.split("|").map(Number) as [number, number];
+    const gw = find(runs, "unary", "gateway", size, inflight);
+    const fwd = find(runs, "unary", "forwarder", size, inflight);
+    const direct = find(runs, "unary", "direct", size, inflight);
+    const floor = find(runs, "unary", "nats", size, inflight);
+    const gwB = find(runs, "unary", "gateway-b", size, inflight);
+    cells.push({
+      gwB,
+      vsB: gw && gwB ? gw.opsPerSec / gwB.opsPerSec : NaN,
+      size,
+      inflight,
+      gw,
+      fwd,
+      direct,
+      floor,
+      vsFwd: gw && fwd ? gw.opsPerSec / fwd.opsPerSec : NaN,
+      vsDirect: gw && direct ? gw.opsPerSec / direct.opsPerSec : NaN,
+      addedP50: gw && floor ? gw.result.lat.p50 - floor.result.lat.p50 : NaN,
+      p99VsFwd: gw && fwd ? gw.result.lat.p99 / fwd.result.lat.p99 : NaN,
+    });
+  }
+  return cells.sort((a, b) => a.size - b.size || a.inflight - b.inflight);
+}
+
+interface Target {
+  name: string;
+  measured: string;
+  met: boolean | undefined;
+}
+
+export function evaluateTargets(input: ReportInput): Target[] {
+  const cells = unaryCells(input.runs);
+  const t: Target[] = [];
+  const minOf = (xs: number[]) => (xs.length ? Math.min(...xs) : NaN);
+  const maxOf = (xs: number[]) => (xs.length ? Math.max(...xs) : NaN);
+  const fin = (xs: number[]) => xs.filter(Number.isFinite);
+
+  const vsFwd = fin(cells.map((c) => c.vsFwd));
+  const worstFwd = cells.filter((c) => Number.isFinite(c.vsFwd)).sort((a, b) => a.vsFwd - b.vsFwd)[0];
+  t.push({
+    name: "full gateway ≥ 0.9× the naive forwarder at every size / in flight",
+    measured: vsFwd.length ? `min ${f2(minOf(vsFwd))}× (${sizeLabel(worstFwd!.size)} ×${worstFwd!.inflight}); max ${f2(maxOf(vsFwd))}×` : "not run",
+    met: vsFwd.length ? minOf(vsFwd) >= 0.9 : undefined,
+  });
+  const d = cells.filter((c) => c.size === 64 && c.inflight >= 16 && Number.isFinite(c.vsDirect));
+  t.push({
+    name: "≥ 1.3× direct connect-node at 64 B with ≥ 16 in flight",
+    measured: d.length ? d.map((c) => `×${c.inflight}: ${f2(c.vsDirect)}×`).join(", ") : "not run",
+    met: d.length ? d.every((c) => c.vsDirect >= 1.3) : undefined,
+  });
+  const one = cells.filter((c) => c.inflight === 1 && Number.isFinite(c.addedP50));
+  t.push({
+    name: "added p50 over the raw NATS floor ≤ 0.12 ms at 1 in flight",
+    measured: one.length ? one.map((c) => `${sizeLabel(c.size)}: +${ms(c.addedP50)} ms`).join(", ") : "not run",
+    met: one.length ? one.every((c) => c.addedP50 <= 0.12) : undefined,
+  });
+  const p99 = fin(cells.map((c) => c.p99VsFwd));
+  const worstP99 = cells.filter((c) => Number.isFinite(c.p99VsFwd)).sort((a, b) => b.p99VsFwd - a.p99VsFwd)[0];
+  t.push({
+    name: "gateway p99 ≤ 2× the forwarder's",
+    measured: p99.length ? `worst ${f2(maxOf(p99))}× (${sizeLabel(worstP99!.size)} ×${worstP99!.inflight})` : "not run",
+    met: p99.length ? maxOf(p99) <= 2 : undefined,
+  });
+  const ws = input.runs.find((r) => r.group === "ws" && r.label.includes("16 in flight") && r.label.endsWith("64 streams"));
+  const each = ws ? Math.min(ws.result.extra?.["sentPerSec"] ?? NaN, ws.result.extra?.["recvPerSec"] ?? NaN) : NaN;
+  t.push({
+    name: "grpc-websockets bidi ≥ 30,000 msg/s each way over 64 streams",
+    measured: ws ? `${f0(ws.result.extra?.["sentPerSec"] ?? NaN)} up / ${f0(ws.result.extra?.["recvPerSec"] ?? NaN)} down msg/s` : "not run",
+    met: ws ? each >= 30_000 : undefined,
+  });
+  const idle = input.idle.find((i) => i.streams >= 10_000) ?? input.idle[input.idle.length - 1];
+  t.push({
+    name: "≤ 30 KiB gateway memory per idle stream at 10,000 streams",
+    measured: idle ? `${f1(idle.rssPerStream / 1024)} KiB RSS (${f1(idle.heapPerStream / 1024)} KiB heap) per stream at ${f0(idle.streams)}` : "not run",
+    met: idle ? idle.streams >= 10_000 && idle.rssPerStream <= 30 * 1024 : undefined,
+  });
+  const jwt = input.runs.filter((r) => r.group === "jwt");
+  const mean = (xs: BenchRun[]) => xs.reduce((s, r) => s + r.opsPerSec, 0) / xs.length;
+  const a = jwt.filter((r) => r.target === "gateway-jwt");
+  const b = jwt.filter((r) => r.target === "gateway");
+  const jr = a.length && b.length ? mean(a) / mean(b) : NaN;
+  t.push({
+    name: "cached-JWT within 5% of unauthenticated",
+    measured: Number.isFinite(jr) ? `${f2(jr)}× (${f0(mean(a))} vs ${f0(mean(b))} req/s, mean of ${a.length} interleaved rounds)` : "not run",
+    met: Number.isFinite(jr) ? jr >= 0.95 : undefined,
+  });
+  const cpu = cells.filter((c) => c.size === 64 && c.gw).map((c) => ({ n: c.inflight, us: c.gw!.cpuPerOp["server"] ?? NaN }));
+  const at64 = cpu.find((c) => c.n === 64);
+  t.push({
+    name: "gateway CPU ≤ 60 µs per 64 B unary call",
+    measured: cpu.length ? cpu.map((c) => `×${c.n}: ${f1(c.us)} µs`).join(", ") : "not run",
+    met: at64 ? at64.us <= 60 : undefined,
+  });
+  return t;
+}
+
+function runTable(runs: BenchRun[], withInflight = true): string[] {
+  const lines = [
+    `| scenario | ${withInflight ? "in flight | " : ""}throughput | p50 ms | p99 ms | CPU µs/op: server | nats-server | responder | driver | errors |`,
+    `|---|${withInflight ? "---:|" : ""}---:|---:|---:|---:|---:|---:|---:|---:|`,
+  ];
+  for (const r of runs) {
+    const c = r.cpuPerOp;
+    lines.push(
+      `| ${r.label} | ${withInflight ? r.inflight + " | " : ""}${f0(r.opsPerSec)} ${r.unit} | ${ms(r.result.lat.p50)} | ${ms(r.result.lat.p99)} | ${f1(c["server"] ?? NaN)} | ${f1(c["nats-server"] ?? NaN)} | ${f1(c["responder"] ?? NaN)} | ${f1(c["driver"] ?? NaN)} | ${r.result.errors} |`,
+    );
+  }
+  return lines;
+}
+
+export function renderMarkdown(input: ReportInput): string {
+  const L: string[] = [];
+  const m = input.machine;
+  L.push(`# edge-signal benchmarks — ${input.stamp}`, "");
+  L.push(`- Command: \`${input.command}\` (${input.quick ? "quick" : "full"} mode), ${input.date}, took ${f0(input.totalS)} s.`);
+  L.push(`- Machine: ${m.cpus} × ${m.cpuModel}, Node ${m.node}, ${m.natsServer}; /proc/loadavg at the end: \`${m.loadavg}\`. Shared with other work: absolute numbers are noisy, **ratios within this run** are what to compare.`);
+  L.push(`- Each run: ${input.warmupMs} ms warm-up, then ${input.durationMs} ms measured. Every part is its own process on loopback: nats-server, responder (registry + demo node over nats-grpc + raw NATS echo; NATS over TCP), gateway, connect-node direct, naive forwarder, and the load drivers (autocannon for HTTP, a \`ws\` grpc-websockets driver, a raw NATS driver).`);
+  L.push(`- NATS: the gateway, the forwarder and the floor driver connect over **WebSocket** (as the edge runtimes do); the responder over TCP.`);
+  L.push(`- V8 flags: gateway \`${input.flags.gateway.join(" ")}\` (\`--expose-gc\` only for the idle-stream memory reading); forwarder, connect-node and responder \`${input.flags.server.join(" ")}\`; drivers \`${input.flags.driver.join(" ")}\`.`);
+  L.push(`- CPU µs/op: (utime + stime) from \`/proc/<pid>/stat\` over the measured window ÷ operations (requests, or messages for streams); the driver's own from \`process.cpuUsage\`. "server" is the HTTP server under test (gateway, connect-node or forwarder).`);
+  L.push("");
+
+  L.push("## Targets", "", "| target | measured | met |", "|---|---|---|");
+  for (const t of evaluateTargets(input)) L.push(`| ${t.name} | ${t.measured} | ${ok(t.met)} |`);
+  L.push("");
+
+  const cells = unaryCells(input.runs);
+  if (cells.length) {
+    L.push("## Connect unary (POST application/proto)", "");
+    L.push("Floor = raw NATS request/reply over WebSocket to the TCP responder with the same payload bytes (no HTTP). Forwarder = Hono + one `nc.request` to a raw echo. connect-node = the echo served in-process by `connectNodeAdapter` on node:http (no NATS hop). Gateway = the full path (Connect adapter → Director → nats-grpc → demo node).", "");
+    L.push("| size | in flight | floor req/s | forwarder | connect-node | **gateway** | gw ÷ fwd | gw ÷ connect-node | gw p50 − floor p50 | gw p99 ÷ fwd p99 |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (const c of cells) {
+      L.push(
+        `| ${sizeLabel(c.size)} | ${c.inflight} | ${f0(c.floor?.opsPerSec ?? NaN)} | ${f0(c.fwd?.opsPerSec ?? NaN)} | ${f0(c.direct?.opsPerSec ?? NaN)} | **${f0(c.gw?.opsPerSec ?? NaN)}** | ${f2(c.vsFwd)} | ${f2(c.vsDirect)} | ${Number.isFinite(c.addedP50) ? (c.addedP50 >= 0 ? "+" : "") + ms(c.addedP50) + " ms" : "–"} | ${f2(c.p99VsFwd)} |`,
+      );
+    }
+    if (cells.some((c) => c.gwB)) {
+      L.push("", "A/B against the `--compare` bundle (gateway-b), same run:", "", "| size | in flight | gateway req/s | gateway-b req/s | gateway ÷ gateway-b | gateway CPU µs/req | gateway-b CPU µs/req |", "|---|---:|---:|---:|---:|---:|---:|");
+      for (const c of cells) {
+        if (!c.gwB) continue;
+        L.push(`| ${sizeLabel(c.size)} | ${c.inflight} | ${f0(c.gw?.opsPerSec ?? NaN)} | ${f0(c.gwB.opsPerSec)} | ${f2(c.vsB)} | ${f1(c.gw?.cpuPerOp["server"] ?? NaN)} | ${f1(c.gwB.cpuPerOp["server"] ?? NaN)} |`);
+      }
+    }
+    L.push("", "All unary runs:", "", ...runTable(input.runs.filter((r) => r.group === "unary")), "");
+  }
+  const sections: [BenchRun["group"], string, string][] = [
+    ["grpc-web", "gRPC-Web unary (binary)", "Gateway vs connect-node serving gRPC-Web itself, 64 B."],
+    ["stream", "Connect server streaming", "EchoStream with repeat 1000 over HTTP/1.1 (autocannon: each request reads the whole stream); throughput in messages/s, latency per whole stream, CPU per message."],
+    ["ws", "grpc-websockets (improbable-eng, as ion-sdk-js)", "Driver speaks the protocol over `ws`: header block first, then `0x00` + gRPC frame per message. Ping-pong = 1 message in flight per stream (latency = round trip); 16 in flight per stream = message rate each way; one way = EchoStream (repeat 10000) server → client."],
+    ["jwt", "JWT-protected unary (cached HS256 token) vs unauthenticated", "Two gateway processes, same config except `[signal.jwt]`; runs interleaved."],
+  ];
+  for (const [g, title, text] of sections) {
+    const rs = input.runs.filter((r) => r.group === g);
+    if (!rs.length) continue;
+    L.push(`## ${title}`, "", text, "", ...runTable(rs), "");
+    if (g === "grpc-web") {
+      for (const n of [...new Set(rs.map((r) => r.inflight))]) {
+        const gw = rs.find((r) => r.target === "gateway" && r.inflight === n);
+        const d = rs.find((r) => r.target === "direct" && r.inflight === n);
+        if (gw && d) L.push(`- ×${n}: gateway ÷ connect-node = ${f2(gw.opsPerSec / d.opsPerSec)}`);
+      }
+      L.push("");
+    }
+    if (g === "stream") {
+      const gw = rs.find((r) => r.target === "gateway");
+      const d = rs.find((r) => r.target === "direct");
+      if (gw && d) L.push(`- gateway ÷ connect-node = ${f2(gw.opsPerSec / d.opsPerSec)}`, "");
+    }
+    if (g === "ws") {
+      for (const r of rs) if (r.result.extra) L.push(`- ${r.label}: ${f0(r.result.extra["sentPerSec"] ?? NaN)} msg/s up, ${f0(r.result.extra["recvPerSec"] ?? NaN)} msg/s down`);
+      L.push("");
+    }
+  }
+  if (input.idle.length) {
+    L.push("## Idle grpc-websockets streams", "", "N EchoBidi streams opened (header frame sent, no message) and left idle; the gateway holds a WebSocket, a session and an open nats-grpc call for each. Memory read after 3 forced GCs; delta from before the first stream ÷ N. Streams come from 127.0.0.2… so no address passes the default 1,000 calls per IP.", "");
+    L.push("| streams | calls in flight | failed | open time | gateway RSS / stream | gateway heap / stream | responder RSS / stream |", "|---:|---:|---:|---:|---:|---:|---:|");
+    for (const i of input.idle) {
+      L.push(`| ${f0(i.streams)} | ${f0(i.inFlight)} | ${i.failed} | ${f0(i.openMs)} ms | ${f1(i.rssPerStream / 1024)} KiB | ${f1(i.heapPerStream / 1024)} KiB | ${f1(i.responderRssPerStream / 1024)} KiB |`);
+    }
+    L.push("");
+  }
+  if (input.startup) {
+    L.push("## Gateway start-up", "", `Spawn of the (esbuild-bundled) gateway process to the first \`/readyz\` 200 (NATS connected over WebSocket, discovery synced): median **${f0(input.startup.medianMs)} ms** (runs: ${input.startup.runsMs.map(f0).join(", ")} ms).`, "");
+  }
+  if (input.profile) {
+    const p = input.profile;
+    L.push("## Profile: gateway, Connect unary 64 B × 64 in flight", "");
+    L.push(`\`node --cpu-prof\` on a separate gateway process (${f0(p.rate)} req/s under the profiler); whole process life, ${f0(p.summary.busyMs)} ms busy of ${f0(p.summary.totalMs)} ms. Summarized by \`bench/profile-summary.ts\`.`, "");
+    L.push("Top self time:", "", "| self ms | % busy | function | where |", "|---:|---:|---|---|");
+    for (const r of p.summary.top) L.push(`| ${f1(r.selfMs)} | ${f1(r.pct)} | \`${r.name}\` | ${r.where ? `\`${r.where}\`` : ""} |`);
+    L.push("", "Self time by module:", "", "| self ms | % busy | module |", "|---:|---:|---|");
+    for (const r of p.summary.byModule) L.push(`| ${f1(r.selfMs)} | ${f1(r.pct)} | \`${r.name}\` |`);
+    L.push("");
+  }
+  L.push("## Chart", "", `![throughput and latency per scenario](${input.stamp}.svg)`, "");
+  return L.join("\n");
+}
+
+const colors: Record<string, string> = {
+  nats: "#8c8c8c",
+  forwarder: "#e08a2c",
+  direct: "#3a78c2",
+  gateway: "#2e9e5b",
+  "gateway-jwt": "#1b6e6e",
+  "gateway-b": "#9b59b6",
+};
+
+const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+/** Horizontal bars: throughput (linear, one scale per unit) and p50/p99 latency (log scale). */
+export function renderSvg(input: ReportInput): string {
+  const runs = input.runs;
+  const rowH = 17;
+  const labelW = 340;
+  const tpX = labelW + 10;
+  const tpW = 330;
+  const latX = tpX + tpW + 40;
+  const latW = 360;
+  const width = latX + latW + 20;
+  const groups = [...new Set(runs.map((r) => r.group))];
+  const rows: ({ kind: "head"; text: string } | { kind: "run"; run: BenchRun })[] = [];
+  for (const g of groups) {
+    rows.push({ kind: "head", text: g === "unary" ? "Connect unary" : g === "grpc-web" ? "gRPC-Web unary" : g === "stream" ? "Connect server streaming" : g === "ws" ? "grpc-websockets" : "JWT vs no auth" });
+    for (const r of runs.filter((x) => x.group === g)) rows.push({ kind: "run", run: r });
+  }
+  const top = 58;
+  const height = top + rows.length * rowH + 30;
+  const maxBy: Record<string, number> = {};
+  for (const r of runs) maxBy[r.unit] = Math.max(maxBy[r.unit] ?? 0, r.opsPerSec);
+  const lats = runs.flatMap((r) => [r.result.lat.p50, r.result.lat.p99]).filter((x) => Number.isFinite(x) && x > 0);
+  const lo = 0.05;
+  const hi = Math.max(1, ...lats) * 1.2;
+  const lx = (v: number) => latX + (latW * (Math.log10(Math.max(v, lo)) - Math.log10(lo))) / (Math.log10(hi) - Math.log10(lo));
+  const o: string[] = [];
+  o.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Arial, sans-serif" font-size="11">`);
+  o.push(`<rect width="100%" height="100%" fill="#ffffff"/>`);
+  o.push(`<text x="10" y="18" font-size="14" font-weight="bold">edge-signal benchmarks ${esc(input.stamp)} — throughput and latency per scenario (same run)</text>`);
+  o.push(`<text x="${tpX}" y="44" font-weight="bold">throughput (req/s or msg/s; one scale per unit)</text>`);
+  o.push(`<text x="${latX}" y="44" font-weight="bold">latency, log scale: p50 ■ dark, p99 ■ light (ms)</text>`);
+  // legend
+  let lgx = 10;
+  for (const [k, c] of Object.entries(colors)) {
+    o.push(`<rect x="${lgx}" y="30" width="10" height="10" fill="${c}"/><text x="${lgx + 14}" y="39">${esc(k === "nats" ? "raw NATS floor" : k === "direct" ? "connect-node" : k)}</text>`);
+    lgx += k === "nats" ? 105 : 80;
+  }
+  // latency grid
+  for (const v of [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]) {
+    if (v > hi) break;
+    const x = lx(v);
+    o.push(`<line x1="${x.toFixed(1)}" y1="${top - 6}" x2="${x.toFixed(1)}" y2="${height - 24}" stroke="#e4e4e4"/>`);
+    o.push(`<text x="${x.toFixed(1)}" y="${height - 10}" text-anchor="middle" fill="#666">${v}</text>`);
+  }
+  rows.forEach((row, i) => {
+    const y = top + i * rowH;
+    if (row.kind === "head") {
+      o.push(`<text x="10" y="${y + 12}" font-weight="bold">${esc(row.text)}</text>`);
+      o.push(`<line x1="10" y1="${y + 15}" x2="${width - 10}" y2="${y + 15}" stroke="#bbb"/>`);
+      return;
+    }
+    const r = row.run;
+    const c = colors[r.target] ?? "#555";
+    if (i % 2 === 0) o.push(`<rect x="0" y="${y}" width="${width}" height="${rowH}" fill="#f7f7f7"/>`);
+    o.push(`<text x="${labelW}" y="${y + 12}" text-anchor="end">${esc(r.label)}</text>`);
+    const w = (tpW - 70) * (r.opsPerSec / (maxBy[r.unit] || 1));
+    o.push(`<rect x="${tpX}" y="${y + 3}" width="${Math.max(1, w).toFixed(1)}" height="${rowH - 6}" fill="${c}"/>`);
+    o.push(`<text x="${(tpX + w + 4).toFixed(1)}" y="${y + 12}" fill="#333">${f0(r.opsPerSec)} ${r.unit}</text>`);
+    const l = r.result.lat;
+    if (Number.isFinite(l.p99) && Number.isFinite(l.p50)) {
+      o.push(`<rect x="${latX}" y="${y + 3}" width="${Math.max(1, lx(l.p99) - latX).toFixed(1)}" height="${rowH - 6}" fill="${c}" fill-opacity="0.35"/>`);
+      o.push(`<rect x="${latX}" y="${y + 5}" width="${Math.max(1, lx(l.p50) - latX).toFixed(1)}" height="${rowH - 10}" fill="${c}"/>`);
+      o.push(`<text x="${(lx(l.p99) + 4).toFixed(1)}" y="${y + 12}" fill="#333">${ms(l.p50)} / ${ms(l.p99)}</text>`);
+    }
+  });
+  o.push(`</svg>`);
+  return o.join("\n");
+}
+
+/** Writes `<dir>/<stamp>.md` and `<dir>/<stamp>.svg`. */
+export function writeReport(dir: string, input: ReportInput): { md: string; svg: string } {
+  mkdirSync(dir, { recursive: true });
+  const md = join(dir, `${input.stamp}.md`);
+  const svg = join(dir, `${input.stamp}.svg`);
+  writeFileSync(md, renderMarkdown(input));
+  writeFileSync(svg, renderSvg(input));
+  return { md, svg };
+}
