@@ -93,7 +93,7 @@ export const abortCode = (s: AbortSignal): Code | undefined => (s.aborted ? (s.r
  * signal, messages). Behaviour, by the request message:
  * - `error:<code>:<text>`: fails with that status (header `x-probe-err: 1`, trailer `x-probe-err-trailer: 1`);
  * - `sleep:<ms>`: waits, honouring cancellation;
- * - `hang`: (EchoStream) sends one message, then waits until cancelled;
+ * - `hang…`: (EchoStream) sends one message, then waits until cancelled;
  * - `big:<bytes>`: (EchoStream) `repeat` messages of that many bytes, yielding to the event loop
  *   between messages as a real node's socket writes would;
  * - anything else: echoes. Every call sets header `x-probe: <nid>` and trailer `x-probe-trailer: <nid>`.
@@ -146,9 +146,9 @@ export async function startProbe(nats: NatsServer, opts: { nid: string; service:
       c.requests.push(req.message);
       try {
         await hooks(req.message, ctx);
-        if (req.message === "hang") {
+        if (req.message.startsWith("hang")) {
           c.sent++;
-          yield { message: "hang 0", node: nid };
+          yield { message: `${req.message} 0`, node: nid };
           await waitAbort(ctx.signal);
           return;
         }
