@@ -106,10 +106,13 @@ export class DiscoveryClient {
     let closing: Promise<void> | undefined;
     let stopped = false;
 
+    // A keepalive waits at most one period for its reply: a request stuck in a NATS outage must not
+    // hold back the next update (the node would expire everywhere while it is alive).
+    const updateTimeout = Math.min(this.timeout, this.period);
     const send = async (action: string, bytes: Uint8Array): Promise<boolean> => {
       if (this.nc.isClosed()) return false;
       try {
-        const reply = await this.nc.request(subject, bytes, { timeout: this.timeout });
+        const reply = await this.nc.request(subject, bytes, { timeout: action === "update" ? updateTimeout : this.timeout });
         const res = decodeResponse(reply.data);
         if (!res.Success) this.log("warn", "discovery: registry refused", { action, nid: current.NID, reason: res.Reason });
         return res.Success;

@@ -87,14 +87,15 @@ export class NrpcClient {
 
   /**
    * Opens a call to `method` of `service` on node `nid`. The Call envelope goes out at once (the
-   * server sees the stream even before the first message). Events are delivered synchronously from
-   * the NATS read loop, in order.
+   * server sees the stream even before the first message). Events are delivered from the NATS read
+   * loop, in order — never synchronously from inside `open()` (a call that cannot start ends on the
+   * next microtask).
    */
   open(nid: string, service: string, method: string, opts: CallOptions, events: ClientStreamEvents): ClientStream {
     const subject = callSubject(nid, service, method);
     const s = new StreamImpl(this, subject, nid, events);
     if (!this.connected || this.nc.isClosed() || this.nc.isDraining()) {
-      s.fail(new ConnectError("NATS connection is down", Code.Unavailable));
+      s.failSoon(new ConnectError("NATS connection is down", Code.Unavailable));
       return s;
     }
     const token = this.inbox.register((msg) => s.receive(msg));
@@ -102,7 +103,7 @@ export class NrpcClient {
     this.streams.set(token, s);
     if (opts.signal) {
       if (opts.signal.aborted) {
-        s.fail(new ConnectError("call cancelled before start", Code.Canceled));
+        s.failSoon(new ConnectError("call cancelled before start", Code.Canceled));
         return s;
       }
       s.watchAbort(opts.signal);
@@ -210,7 +211,7 @@ class StreamImpl implements ClientStream {
   }
 
   send(data: Uint8Array): void {
-    if (this.ended || this.halfClosed) return;
+    if (this.ended || this.halfClosed || !this.token) return;
     this.client.publish(this.subject, encodeData(data), this.inbox);
   }
 
@@ -236,6 +237,12 @@ class StreamImpl implements ClientStream {
   /** Ends the call locally (no message to the server). */
   fail(error: ConnectError): void {
     this.finish(error, emptyMetadata);
+  }
+
+  /** Ends a call that never started, on the next microtask; it sends nothing meanwhile. */
+  failSoon(error: ConnectError): void {
+    this.halfClosed = true;
+    queueMicrotask(() => this.fail(error));
   }
 
   receive(msg: Msg): void {

@@ -19,7 +19,7 @@ export interface StackOptions {
   config?: Record<string, unknown>;
   /** Start nats-server with JetStream (sticky placement). */
   jetstream?: boolean;
-  /** Connect the gateway over NATS WebSocket (default true: what the edge runtimes use). */
+  /** Connect everything over NATS WebSocket (default true: what the edge runtimes use), else TCP. */
   natsOverWebSocket?: boolean;
   /** Number of gateways (default 1). */
   gateways?: number;
@@ -50,11 +50,13 @@ export interface Stack {
 /** Starts nats-server, a registry, demo nodes and gateway(s). */
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const nats = await natsServer({ jetstream: opts.jetstream });
-  const regNc = await connectNats(nats.url, { name: "test-registry" });
+  // One NATS transport kind for the whole process (see connectNats): WebSocket unless asked otherwise.
+  const natsUrl = opts.natsOverWebSocket === false ? nats.url : nats.wsUrl;
+  const regNc = await connectNats(natsUrl, { name: "test-registry" });
   const registry = await startRegistry(regNc);
   const nodes: { node: DemoNode; nc: NatsConnection }[] = [];
   const addNode = async (o: DemoNodeOptions = {}) => {
-    const nc = await connectNats(nats.url, { name: "test-demo-node" });
+    const nc = await connectNats(natsUrl, { name: "test-demo-node" });
     const node = await startDemoNode(nc, { natsUrl: nats.url, ...o });
     nodes.push({ node, nc });
     await node.registration.ready;
@@ -65,7 +67,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const gateways: NodeGateway[] = [];
   const gwConns: NatsConnection[] = [];
   for (let i = 0; i < (opts.gateways ?? 1); i++) {
-    const nc = await connectNats(opts.natsOverWebSocket === false ? nats.url : nats.wsUrl, { name: `test-gateway-${i}` });
+    const nc = await connectNats(natsUrl, { name: `test-gateway-${i}` });
     gwConns.push(nc);
     gateways.push(await startNodeGateway({ config: { ...config }, nc, log: opts.log ?? silentLogger, processMetrics: false }));
   }
