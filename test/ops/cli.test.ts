@@ -1,0 +1,81 @@
+// The `edge-signal` command: --help, `demo` (local default: nats-server started for it, registry, demo
+// nodes, gateway, status API) serving calls soon after start and stopping cleanly on SIGTERM, `token`,
+// and a clear message when nats-server is missing.
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { jwtVerify } from "jose";
+
+const bin = fileURLToPath(new URL("../../bin/edge-signal.mjs", import.meta.url));
+
+function run(args: string[], env: NodeJS.ProcessEnv = process.env): { child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, [bin, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (err += d));
+  const exit = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  return { child, out: () => out, err: () => err, exit };
+}
+
+test("--help lists the commands", async () => {
+  const p = run(["--help"]);
+  assert.equal(await p.exit, 0);
+  for (const cmd of ["demo", "serve", "registry", "token"]) assert.match(p.out(), new RegExp(`\\n  ${cmd} `));
+});
+
+test("demo: serves calls soon after start, reports nodes, stops on SIGTERM", async () => {
+  const t0 = Date.now();
+  const p = run(["demo", "--port", "0"]);
+  try {
+    let url = "";
+    for (let i = 0; i < 300 && !url; i++) {
+      url = /gateway\s+(http:\/\/[\d.]+:\d+)/.exec(p.out())?.[1] ?? "";
+      if (!url) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(url, `no gateway URL in output: ${p.out()} ${p.err()}`);
+    let body: { message?: string; node?: string } = {};
+    for (let i = 0; i < 200; i++) {
+      const r = await fetch(`${url}/demo.v1.EchoService/Echo`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"message":"hi"}' });
+      body = await r.json();
+      if (r.status === 200) break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    const ms = Date.now() - t0;
+    assert.equal(body.message, "hi");
+    assert.match(body.node ?? "", /^demo-[A-Za-z0-9]{6}$/);
+    console.log(`demo served its first call ${ms} ms after spawn`);
+    const nodes = await (await fetch(`${url}/api/nodes`)).json();
+    assert.equal(nodes.services.demo.length, 2, "two demo nodes by default");
+    assert.match(p.out(), /NATS\s+nats:\/\/127\.0\.0\.1:\d+\s+\(started for you/);
+  } finally {
+    p.child.kill("SIGTERM");
+  }
+  assert.equal(await p.exit, 0, p.err());
+});
+
+test("token: mints a JWT with the given claims, signed with the key", async () => {
+  const p = run(["token", "--key", "s3cret", "--uid", "alice", "--sid", "room1", "--services", "demo,rtc"]);
+  assert.equal(await p.exit, 0, p.err());
+  const { payload, protectedHeader } = await jwtVerify(p.out().trim(), new TextEncoder().encode("s3cret"));
+  assert.equal(protectedHeader.alg, "HS256");
+  assert.equal(payload.uid, "alice");
+  assert.equal(payload.sid, "room1");
+  assert.deepEqual(payload.services, ["demo", "rtc"]);
+});
+
+test("demo without nats-server on PATH says how to install it", async () => {
+  const p = run(["demo", "--port", "0"], { ...process.env, PATH: "/nonexistent" });
+  assert.equal(await p.exit, 1);
+  assert.match(p.err(), /nats-server was not found on PATH.*apt-get install -y nats-server/);
+});
+
+test("serve without a NATS URL is a clear error", async () => {
+  const env = { ...process.env };
+  delete env.NATS_URL;
+  delete env.EDGE_SIGNAL_NATS_URL;
+  const p = run(["serve", "--port", "0"], env);
+  assert.equal(await p.exit, 1);
+  assert.match(p.err(), /no NATS URL/);
+});
