@@ -6,10 +6,19 @@ import type { Metadata } from "../protocol/metadata.js";
 
 const traceparentRe = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
+// Ids are cut from a pooled block of random bytes, each byte used once. Two getRandomValues calls
+// per call were ~5% of the gateway's CPU on the unary path (bench profile); now one per ~170 calls.
+const pool = new Uint8Array(4096);
+let poolPos = pool.length;
+const hexByte = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
 function randomHex(bytes: number): string {
-  const b = crypto.getRandomValues(new Uint8Array(bytes));
+  if (poolPos + bytes > pool.length) {
+    crypto.getRandomValues(pool);
+    poolPos = 0;
+  }
   let s = "";
-  for (let i = 0; i < b.length; i++) s += b[i]!.toString(16).padStart(2, "0");
+  for (let i = 0; i < bytes; i++) s += hexByte[pool[poolPos++]!]!;
   return s;
 }
 
