@@ -133,6 +133,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     }),
     forwardAuthorization: config.forwardAuthorization,
     forwardCookies: config.forwardCookies,
+    nodeHeader: balancer.pinHeader,
   });
   const offChange = table.onChange((ch) => {
     if (ch.type === "down") {
