@@ -22,7 +22,7 @@
 import type { NodeInfo } from "../discovery/node.js";
 import type { PlacementConfig } from "./config.js";
 import { findNode } from "./node-filter.js";
-import { placementKey } from "./placement-key.js";
+import { keyToken, placementKey } from "./placement-key.js";
 import type { PlacementRecord, PlacementStore } from "./placement-store.js";
 import { rendezvousPick } from "./rendezvous.js";
 import type { PickResult } from "./types.js";
@@ -51,6 +51,7 @@ export class StickyPlacement {
   private readonly background = new Set<Promise<unknown>>();
   private readonly refreshing = new Set<string>();
   private readonly unwatch: (() => void) | undefined;
+  private readonly serviceTokens = new Map<string, string>();
   private kvDownUntil = 0;
 
   constructor(
@@ -63,24 +64,33 @@ export class StickyPlacement {
     this.unwatch = store?.watch((key, rec) => this.onWatch(key, rec));
   }
 
+  /** `keyToken(service)`, memoised (a handful of services). */
+  private serviceToken(service: string): string {
+    let tok = this.serviceTokens.get(service);
+    if (tok === undefined) {
+      tok = keyToken(service);
+      if (this.serviceTokens.size < 1024) this.serviceTokens.set(service, tok);
+    }
+    return tok;
+  }
+
   /** The node `key` of `service` is placed on, placing it if needed. Sync on a cache hit. */
   pick(service: string, key: string, nodes: readonly NodeInfo[], exclude: ReadonlySet<string> | undefined): PickResult {
     if (nodes.length === 0) return undefined;
-    if (this.store === undefined || (this.kvDownUntil !== 0 && this.now() < this.kvDownUntil)) {
-      return rendezvousPick(key, nodes, exclude);
-    }
-    const kvKey = placementKey(service, key);
+    if (this.store === undefined) return rendezvousPick(key, nodes, exclude);
+    const kvKey = this.serviceToken(service) + "." + keyToken(key);
     const c = this.cache.get(kvKey);
-    if (c !== undefined) {
-      const t = this.now();
-      if (c.expiresAt > t) {
-        const n = findNode(nodes, c.nid, exclude);
-        if (n !== undefined) {
-          if (this.config.ttlMs > 0 && t - c.writtenAt > this.config.ttlMs / 2) this.refresh(kvKey, c);
-          return n;
-        }
+    const t = this.now();
+    const kvDown = this.kvDownUntil !== 0 && t < this.kvDownUntil;
+    if (c !== undefined && (c.expiresAt > t || kvDown)) {
+      // While KV is down, an expired placement is still a better guess than a hash.
+      const n = findNode(nodes, c.nid, exclude);
+      if (n !== undefined) {
+        if (!kvDown && this.config.ttlMs > 0 && t - c.writtenAt > this.config.ttlMs / 2) this.refresh(kvKey, c);
+        return n;
       }
     }
+    if (kvDown) return rendezvousPick(key, nodes, exclude);
     return this.placeShared(service, kvKey, key, nodes, exclude);
   }
 

@@ -176,17 +176,27 @@ describe("sticky placement over JetStream KV (two gateways)", () => {
     assert.equal(rec.nid, placed);
   });
 
-  test("when KV fails, placement falls back to rendezvous hashing", async () => {
+  test("when KV fails, new rooms fall back to rendezvous hashing and placed rooms stay put", async () => {
     const nc3 = await connect({ servers: server.url, name: "gateway-3" });
     const store3 = (await openPlacementStore(nc3))!;
     const errors: string[] = [];
-    const g3 = gateway(store3, 11, { onError: (_e, c) => errors.push(c) });
+    let offset = 0;
+    const g3 = gateway(store3, 11, { onError: (_e, c) => errors.push(c), now: () => Date.now() + offset });
+    // A room placed (by P2C) on b, where rendezvous hashing would put it on a.
+    const pair = nodes.slice(0, 2);
+    const room = Array.from({ length: 100 }, (_, i) => `kept-${i}`).find((r) => rendezvousPick(r, pair)?.nid === "sfu-a")!;
+    for (let i = 0; i < 10; i++) g3.onCallStart("sfu-a");
+    assert.equal((await g3.pick("rtc", pair, ctx({ sid: room })))?.nid, "sfu-b");
     await nc3.close();
+    offset = 31_000; // the cached placement of `room` is now past its cache TTL
     const picked = await g3.pick("rtc", nodes, ctx({ sid: "room-kv-down" }));
     assert.equal(picked?.nid, rendezvousPick("room-kv-down", nodes)?.nid);
     assert.ok(errors.some((c) => c.includes("rendezvous")), errors.join("; "));
     // While KV is considered down, picks are synchronous rendezvous picks.
     assert.equal(sync(g3.pick("rtc", nodes, ctx({ sid: "room-kv-down-2" })))?.nid, rendezvousPick("room-kv-down-2", nodes)?.nid);
+    // ...but a room this gateway had placed keeps its node, even though its cache entry is past its TTL.
+    assert.equal(sync(g3.pick("rtc", pair, ctx({ sid: room })))?.nid, "sfu-b");
+    for (let i = 0; i < 10; i++) g3.onCallEnd("sfu-a", "ok");
     await store3.close();
   });
 
