@@ -22,6 +22,7 @@ export {
 } from "./config.js";
 export {
   openPlacementStore,
+  usesStickyPlacement,
   createKvPlacementStore,
   type PlacementListener,
   type PlacementRecord,

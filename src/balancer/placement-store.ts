@@ -9,7 +9,7 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { jetstream } from "@nats-io/jetstream";
 import { Kvm, KvWatchInclude, type KV, type KvEntry } from "@nats-io/kv";
-import { DEFAULT_BALANCER_CONFIG } from "./config.js";
+import { DEFAULT_BALANCER_CONFIG, type BalancerConfig } from "./config.js";
 
 /** One placement as stored. */
 export interface PlacementRecord {
@@ -55,7 +55,8 @@ export interface PlacementStoreOptions {
 /**
  * Opens (creating if needed) the placement bucket on `nc`. Resolves to undefined when JetStream is
  * not available (not enabled on the server or account, or the bucket cannot be created or bound):
- * the balancer then places by rendezvous hashing.
+ * the balancer then places by rendezvous hashing. The store closes itself when `nc` closes.
+ * `BalancerConfig.placement` can be spread into the options: `{ ...config.placement, onError }`.
  */
 export async function openPlacementStore(
   nc: NatsConnection,
@@ -87,7 +88,19 @@ export async function openPlacementStore(
     onError(err, "placement: JetStream KV unavailable; falling back to rendezvous hashing");
     return undefined;
   }
-  return createKvPlacementStore(kv, { onError, timeoutMs: timeout });
+  const store = createKvPlacementStore(kv, { onError, timeoutMs: timeout });
+  // The store cannot outlive its connection: stop the watch (and its retries) when the connection closes.
+  void nc.closed().then(
+    () => store.close(),
+    () => store.close(),
+  );
+  return store;
+}
+
+/** Whether any service of `config` is sticky (i.e. whether a placement store is worth opening). */
+export function usesStickyPlacement(config: BalancerConfig): boolean {
+  for (const s of config.services.values()) if (s.strategy === "sticky") return true;
+  return false;
 }
 
 /** Wraps an open KV bucket as a {@link PlacementStore} and starts watching it. */

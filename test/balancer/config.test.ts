@@ -2,7 +2,7 @@
 // name the bad path.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { DEFAULT_BALANCER_CONFIG, DEFAULT_STICKY_KEY, parseBalancerConfig, parseStickyKey } from "../../src/balancer/index.js";
+import { DEFAULT_BALANCER_CONFIG, DEFAULT_STICKY_KEY, parseBalancerConfig, parseStickyKey, usesStickyPlacement } from "../../src/balancer/index.js";
 
 describe("parseBalancerConfig", () => {
   test("nothing configured gives the defaults", () => {
@@ -54,6 +54,14 @@ describe("parseBalancerConfig", () => {
     assert.equal(a.pinHeader, "x-pin");
     assert.equal(a.placement.cacheTtlMs, 5);
     assert.equal(a.placement.timeoutMs, DEFAULT_BALANCER_CONFIG.placement.timeoutMs);
+  });
+
+  test("usesStickyPlacement tells whether a placement store is needed", () => {
+    assert.equal(usesStickyPlacement(parseBalancerConfig({})), false);
+    assert.equal(usesStickyPlacement(parseBalancerConfig({ services: { room: "p2c" } })), false);
+    assert.equal(usesStickyPlacement(parseBalancerConfig({ services: { room: "p2c", rtc: "sticky" } })), true);
+    // services is a Map: Object.values() on it sees nothing (the mistake this helper avoids)
+    assert.deepEqual(Object.values(parseBalancerConfig({ services: { rtc: "sticky" } }).services), []);
   });
 
   test("bare sticky key names mean claim, then metadata", () => {

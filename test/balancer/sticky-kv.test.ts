@@ -197,11 +197,12 @@ describe("sticky placement over JetStream KV (two gateways)", () => {
     // ...but a room this gateway had placed keeps its node, even though its cache entry is past its TTL.
     assert.equal(sync(g3.pick("rtc", pair, ctx({ sid: room })))?.nid, "sfu-b");
     for (let i = 0; i < 10; i++) g3.onCallEnd("sfu-a", "ok");
-    await store3.close();
+    // store3 is not closed by hand: it closes with its connection (else its watch retries would keep
+    // this process alive and the run would never end).
   });
 
   test("a bucket that already exists with other limits is bound, and shares placements", async () => {
-    const store = await openPlacementStore(nc1, { ttlMs: 5_000 });
+    const store = await openPlacementStore(nc1, { ...parseBalancerConfig({ placement: { ttl_ms: 5_000 } }).placement });
     assert.ok(store);
     assert.equal((await store.get(placementKey("rtc", "room-main")))?.nid, (await store1.get(placementKey("rtc", "room-main")))?.nid);
     const g = gateway(store, 12);
