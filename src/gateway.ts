@@ -10,7 +10,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import type { Hono } from "hono";
 import { createApp, type AppDeps, type WebSocketUpgrader } from "./app.js";
 import { createAuthenticator, parseAuthConfig, type Authenticator } from "./auth/index.js";
-import { createBalancer, openPlacementStore, parseBalancerConfig, type Balancer, type PlacementStore } from "./balancer/index.js";
+import { createBalancer, openPlacementStore, parseBalancerConfig, usesStickyPlacement, type Balancer, type PlacementStore } from "./balancer/index.js";
 import type { Config } from "./config/index.js";
 import { createDirector, createRouteTable, type Director, type DirectorObserver } from "./director/index.js";
 import { DiscoveryClient, NodeTable, randomNid, startMicroDiscovery, startRegistry, syncDiscovery, type KeepAliveHandle, type MicroDiscovery, type Registry as DiscoveryRegistry, type Watcher } from "./discovery/index.js";
@@ -113,9 +113,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const auth = createAuthenticator(parseAuthConfig(config.auth));
   await auth.ready();
   const balancerConfig = parseBalancerConfig(config.balancer);
-  const needsStore = Object.values(balancerConfig.services).some((s) => s.strategy === "sticky");
-  const store: PlacementStore | undefined = needsStore
-    ? await openPlacementStore(nc, { onError: (e) => log.warn("placement store", { error: String(e) }) })
+  const store: PlacementStore | undefined = usesStickyPlacement(balancerConfig)
+    ? await openPlacementStore(nc, { ...balancerConfig.placement, onError: (e) => log.warn("placement store", { error: String(e) }) })
     : undefined;
   const balancer = createBalancer(balancerConfig, { store, onError: (e, where) => log.warn("balancer", { where, error: String(e) }) });
   const client = new NrpcClient(nc, { nid });

@@ -200,10 +200,32 @@ class LiveCall {
   ) {}
 
   async run(node: NodeInfo): Promise<void> {
-    this.open(node);
-    void this.pumpRequests();
-    await this.done;
+    const signal = this.call.signal;
+    signal.addEventListener("abort", this.onClientAbort, { once: true });
+    try {
+      if (signal.aborted) this.onClientAbort();
+      else {
+        this.open(node);
+        void this.pumpRequests();
+      }
+      await this.done;
+    } finally {
+      signal.removeEventListener("abort", this.onClientAbort);
+    }
   }
+
+  /**
+   * The adapter aborted the call: the client went away (CANCELLED), or its request stream failed
+   * (oversized or malformed message). The reason is what the client is told and what the backend
+   * hears in its End — decided here, not by whichever end() comes first while the abort unwinds.
+   */
+  private readonly onClientAbort = (): void => {
+    const r: unknown = this.call.signal.reason;
+    const err = r instanceof ConnectError ? r : new ConnectError("call cancelled by client", Code.Canceled);
+    const s = this.stream;
+    this.finish(err, new Map());
+    s?.cancel(err.code, err.rawMessage);
+  };
 
   /** Shutdown: the client gets UNAVAILABLE (retry elsewhere), the backend End{CANCELLED}. */
   shutdown(message: string): void {
@@ -216,7 +238,8 @@ class LiveCall {
     this.node = node;
     this.info.nid = node.nid;
     this.balancer.onCallStart(node.nid);
-    const stream = this.client.open(node.nid, this.service, this.method, { metadata: this.md, timeoutMs: this.timeoutMs, signal: this.call.signal }, {
+    // The call's signal is watched by run(), not by the nrpc client: the abort reason picks the status.
+    const stream = this.client.open(node.nid, this.service, this.method, { metadata: this.md, timeoutMs: this.timeoutMs }, {
       onHeader: (md) => this.sendHeader(md),
       onMessage: (data) => this.onMessage(data),
       onEnd: (err, trailers) => this.onEnd(stream, node, err, trailers),
@@ -264,7 +287,10 @@ class LiveCall {
   private onEnd(stream: ClientStream, node: NodeInfo, err: ConnectError | undefined, trailers: Metadata): void {
     if (stream !== this.stream) return;
     const unreached = !!err && err.code === Code.Unavailable && !stream.reached && err.rawMessage.startsWith("no responders");
-    this.balancer.onCallEnd(node.nid, !err ? "ok" : unreached ? "no_responders" : err.code === Code.DeadlineExceeded ? "timeout" : "error");
+    // A deadline counts against the node only if it never answered (a client's own short deadline on a
+    // call the node was serving must not eject a healthy node).
+    const outcome = !err ? "ok" : unreached ? "no_responders" : err.code === Code.DeadlineExceeded && !stream.reached ? "timeout" : "error";
+    this.balancer.onCallEnd(node.nid, outcome);
     if (this.finished) return;
     // A call that never reached a node is retried once on another; one that may have is never retried.
     if (unreached && this.pick && this.sentCount <= 1 && !this.call.signal.aborted) {
