@@ -8,6 +8,7 @@ import type { Msg, NatsConnection } from "@nats-io/nats-core";
 import type { Metadata } from "../protocol/metadata.js";
 import { decodeResponse, encodeCall, encodeData, encodeRequestEnd, fromWireMetadata } from "./envelope.js";
 import { InboxMux } from "./inbox.js";
+import { Outbox } from "./outbox.js";
 import { callSubject } from "./subject.js";
 
 /** What a client stream reports, in order: [header], message*, end (exactly once). */
@@ -67,6 +68,7 @@ export class NrpcClient {
   /** @internal */
   readonly halfCloseDelayMs: number;
   private readonly inbox: InboxMux;
+  private readonly outbox: Outbox;
   private readonly streams = new Map<string, StreamImpl>();
   private connected = true;
 
@@ -77,6 +79,7 @@ export class NrpcClient {
     this.nid = opts.nid;
     this.halfCloseDelayMs = opts.halfCloseDelayMs ?? 2;
     this.inbox = new InboxMux(nc, opts.inboxPrefix);
+    this.outbox = new Outbox(nc);
     void this.watchStatus();
   }
 
@@ -87,7 +90,8 @@ export class NrpcClient {
 
   /**
    * Opens a call to `method` of `service` on node `nid`. The Call envelope goes out at once (the
-   * server sees the stream even before the first message). Events are delivered from the NATS read
+   * server sees the stream even before the first message), batched with the other envelopes made
+   * in the same microtask chain (see {@link Outbox}): a unary call's Call and Data share one write. Events are delivered from the NATS read
    * loop, in order — never synchronously from inside `open()` (a call that cannot start ends on the
    * next microtask).
    */
@@ -108,7 +112,7 @@ export class NrpcClient {
       }
       s.watchAbort(opts.signal);
     }
-    this.nc.publish(subject, encodeCall(subject, this.nid, opts.metadata), { reply: s.inbox });
+    this.outbox.publish(subject, encodeCall(subject, this.nid, opts.metadata), s.inbox);
     if (opts.timeoutMs !== undefined && opts.timeoutMs > 0) s.setDeadline(opts.timeoutMs);
     return s;
   }
@@ -133,17 +137,14 @@ export class NrpcClient {
   /** Cancels all calls and unsubscribes the shared inbox. Does not close the connection. */
   close(): void {
     this.cancelAll();
+    this.outbox.flush();
     this.inbox.close();
   }
 
   /** @internal */
   publish(subject: string, data: Uint8Array, reply: string): void {
     if (this.nc.isClosed()) return;
-    try {
-      this.nc.publish(subject, data, { reply });
-    } catch {
-      // closed/draining between the check and the publish: the call is failed by the status watcher
-    }
+    this.outbox.publish(subject, data, reply); // a failed publish: the call is failed by the status watcher
   }
 
   /** @internal */

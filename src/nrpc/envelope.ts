@@ -118,6 +118,7 @@ function dataPayload(b: Uint8Array): Uint8Array | undefined {
 
 /** Request.end{} (half-close) or Request.end{status} (cancel; code must not be 0). */
 export function encodeRequestEnd(code?: number, message = ""): Uint8Array {
+  if (!code) return new Uint8Array([0x22, 0x00]); // End{}
   const status = code ? wireStatus(code, message) : undefined;
   return toBinary(RequestSchema, create(RequestSchema, { type: { case: "end", value: { status } } }));
 }
@@ -132,6 +133,7 @@ export function encodeBegin(header: Metadata | undefined, nid: string): Uint8Arr
 
 /** Response.end: status absent for success (never code 0), plus trailers. */
 export function encodeResponseEnd(error: ConnectError | undefined, trailer: Metadata | undefined): Uint8Array {
+  if (error === undefined && (trailer === undefined || trailer.size === 0)) return new Uint8Array([0x22, 0x00]); // End{}: every OK call
   const status = error ? wireStatus(error.code, error.rawMessage) : undefined;
   return toBinary(
     ResponseSchema,

@@ -9,6 +9,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { Metadata } from "../protocol/metadata.js";
 import { decodeRequest, encodeBegin, encodeData, encodeResponseEnd, fromWireMetadata } from "./envelope.js";
+import { Outbox } from "./outbox.js";
 import { RequestQueue } from "./request-queue.js";
 import { isServiceName, isSubjectToken, servicePrefix } from "./subject.js";
 
@@ -50,6 +51,7 @@ export class NrpcServer {
   readonly nid: string;
   private readonly services = new Map<string, { sub: Subscription; methods: Map<string, RawMethodHandler> }>();
   private readonly streams = new Map<string, ServerStream>();
+  private readonly outbox: Outbox;
 
   constructor(
     readonly nc: NatsConnection,
@@ -57,6 +59,7 @@ export class NrpcServer {
   ) {
     if (!isSubjectToken(opts.nid)) throw new Error(`invalid nid ${JSON.stringify(opts.nid)}`);
     this.nid = opts.nid;
+    this.outbox = new Outbox(nc);
   }
 
   /** Open server streams. */
@@ -99,16 +102,13 @@ export class NrpcServer {
     for (const { sub } of this.services.values()) sub.unsubscribe();
     this.services.clear();
     for (const s of [...this.streams.values()]) s.abort(new ConnectError("server closed", Code.Unavailable), !silent);
+    this.outbox.flush();
   }
 
-  /** @internal */
+  /** @internal Batched: a reply's Data and End leave in one write (see {@link Outbox}). */
   publish(reply: string, data: Uint8Array): void {
     if (this.nc.isClosed()) return;
-    try {
-      this.nc.publish(reply, data);
-    } catch {
-      // connection closing: nothing to do
-    }
+    this.outbox.publish(reply, data);
   }
 
   /** @internal */
@@ -162,9 +162,14 @@ export class NrpcServer {
   }
 }
 
+/** What a finished stream's request queue and signal end with (shared: made once, not per call). */
+const streamFinished = new ConnectError("stream finished", Code.Canceled);
+
 class ServerStream implements ServerCall {
   readonly requests: RequestQueue;
-  private readonly ac = new AbortController();
+  /** Made on first use of `signal`: most unary handlers never look at it. */
+  private ac: AbortController | undefined;
+  private abortReason: unknown;
   private header: Metadata | undefined;
   private headerSent = false;
   private trailer: Metadata | undefined;
@@ -183,7 +188,16 @@ class ServerStream implements ServerCall {
   }
 
   get signal(): AbortSignal {
+    if (this.ac === undefined) {
+      this.ac = new AbortController();
+      if (this.abortReason !== undefined) this.ac.abort(this.abortReason);
+    }
     return this.ac.signal;
+  }
+
+  private abortSignal(reason: unknown): void {
+    this.abortReason = reason;
+    this.ac?.abort(reason);
   }
 
   run(handler: RawMethodHandler, onError?: (err: unknown, call: ServerCall) => void): void {
@@ -216,7 +230,7 @@ class ServerStream implements ServerCall {
     this.finished = true;
     this.server.forget(this.reply);
     this.requests.fail(err);
-    this.ac.abort(err);
+    this.abortSignal(err);
     if (notify) this.server.publish(this.reply, encodeResponseEnd(err, this.trailer));
   }
 
@@ -232,7 +246,7 @@ class ServerStream implements ServerCall {
   }
 
   send(data: Uint8Array): void {
-    if (this.finished) throw this.signal.reason ?? new ConnectError("stream finished", Code.Canceled);
+    if (this.finished) throw this.abortReason ?? streamFinished;
     this.flushHeader();
     this.server.publish(this.reply, encodeData(data));
   }
@@ -247,7 +261,7 @@ class ServerStream implements ServerCall {
     if (this.finished) return; // cancelled: Go sends no End either
     this.finished = true;
     this.server.forget(this.reply);
-    this.requests.fail(new ConnectError("stream finished", Code.Canceled));
+    this.requests.fail(streamFinished);
     let err: ConnectError | undefined;
     if (e !== undefined) {
       if (e instanceof ConnectError) {
@@ -264,6 +278,6 @@ class ServerStream implements ServerCall {
     }
     this.flushHeader();
     this.server.publish(this.reply, encodeResponseEnd(err, this.trailer));
-    this.ac.abort(new ConnectError("stream finished", Code.Canceled));
+    this.abortSignal(streamFinished);
   }
 }
