@@ -152,7 +152,10 @@ export async function startNodeGateway(opts: NodeGatewayOptions): Promise<NodeGa
     url: `http://${host}:${addr.port}`,
     async close(drainMs) {
       await gateway.close(drainMs);
-      await Promise.race([server.close(), new Promise((r) => setTimeout(r, 2000))]);
+      // Give open connections 2 s to finish; the timer must not outlive the close (it would keep the process up).
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([server.close(), new Promise((r) => (timer = setTimeout(r, 2000)))]);
+      clearTimeout(timer);
       await server.destroy();
     },
   };
