@@ -6,18 +6,30 @@ import type { RateHistory } from "./history.js";
 
 const svgNs = "http://www.w3.org/2000/svg";
 
-/** An inline SVG line of `values` (scaled to their max), `width`×`height` px. */
-export function sparkline(values: readonly number[], width = 120, height = 24): SVGSVGElement {
+/**
+ * An inline SVG line of `values` (scaled to their max), `width`×`height` px, with room for `slots`
+ * points: the newest is at the right edge, so a short history draws a short line.
+ */
+export function sparkline(values: readonly number[], slots = 60, width = 120, height = 24): SVGSVGElement {
   const svg = document.createElementNS(svgNs, "svg");
-  svg.setAttribute("class", "spark");
+  svg.setAttribute("class", "sparkline");
   svg.setAttribute("width", String(width));
   svg.setAttribute("height", String(height));
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   svg.setAttribute("aria-hidden", "true");
-  if (values.length >= 2) {
-    const max = Math.max(...values, 1e-9);
-    const step = width / (values.length - 1);
-    const pts = values.map((v, i) => `${(i * step).toFixed(1)},${(height - 2 - (v / max) * (height - 4)).toFixed(1)}`);
+  const base = document.createElementNS(svgNs, "line");
+  base.setAttribute("class", "base");
+  base.setAttribute("x1", "0");
+  base.setAttribute("x2", String(width));
+  base.setAttribute("y1", String(height - 1.5));
+  base.setAttribute("y2", String(height - 1.5));
+  svg.append(base);
+  const shown = values.slice(-slots);
+  if (shown.length >= 2) {
+    const max = Math.max(...shown, 1e-9);
+    const step = width / (slots - 1);
+    const x0 = width - (shown.length - 1) * step;
+    const pts = shown.map((v, i) => `${(x0 + i * step).toFixed(1)},${(height - 2 - (v / max) * (height - 4)).toFixed(1)}`);
     const line = document.createElementNS(svgNs, "polyline");
     line.setAttribute("points", pts.join(" "));
     svg.append(line);
@@ -58,7 +70,8 @@ export function renderNodes(el: HTMLElement, data: NodesResponse): void {
         h("h3", {}, service, " ", h("span", { class: "muted" }, `${live}/${nodes.length} serving`)),
         h(
           "table",
-          {},
+          { class: "nodes" },
+          h("colgroup", {}, ...["nid", "dc", "source", "seen", "load", "flight", "state"].map((c) => h("col", { class: c }))),
           h(
             "thead",
             {},
@@ -79,7 +92,7 @@ function statsRow(s: ServiceStatsRow, history: RateHistory): HTMLTableRowElement
     { "data-service": s.service },
     h("td", {}, s.service),
     h("td", { class: "num", title: "calls per second, between the last two polls" }, now === undefined ? "–" : rate(now)),
-    h("td", {}, sparkline(history.of(s.service))),
+    h("td", { title: "calls per second, one point per poll (last 30)" }, sparkline(history.of(s.service), 30, 120)),
     h("td", { class: "num" }, rate(s.ratePerSec)),
     h("td", { class: s.errorRatePerSec > 0 ? "num warn" : "num" }, rate(s.errorRatePerSec)),
     h("td", { class: "num" }, millis(s.latencyMsAvg, sampled)),
@@ -101,7 +114,8 @@ export function renderStats(el: HTMLElement, data: StatsResponse, history: RateH
     el,
     h(
       "table",
-      {},
+      { class: "stats" },
+      h("colgroup", {}, ...["service", "now", "spark", "rate", "errors", "avg", "p50", "p99", "flight", "total"].map((c) => h("col", { class: c }))),
       h(
         "thead",
         {},
@@ -112,7 +126,7 @@ export function renderStats(el: HTMLElement, data: StatsResponse, history: RateH
           h("th", { class: "num" }, "now /s"),
           h("th", {}, "recent"),
           h("th", { class: "num" }, "1 min /s"),
-          h("th", { class: "num" }, "errors /s"),
+          h("th", { class: "num" }, "err /s"),
           h("th", { class: "num" }, "avg"),
           h("th", { class: "num" }, "p50"),
           h("th", { class: "num" }, "p99"),

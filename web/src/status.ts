@@ -21,7 +21,7 @@ export interface StatusView {
 
 /** Options of {@link startStatus}. */
 export interface StatusOptions {
-  /** Poll period (default 1500 ms). */
+  /** Poll period (default 1000 ms). */
   intervalMs?: number;
   /** The gateway's origin (default: this page's). */
   base?: string;
@@ -43,7 +43,7 @@ function setState(view: StatusView, state: State, text: string): void {
 
 /** Starts polling; the first poll runs at once. */
 export function startStatus(view: StatusView, opts: StatusOptions = {}): StatusPoller {
-  const interval = opts.intervalMs ?? 1500;
+  const interval = opts.intervalMs ?? 1000;
   const base = opts.base ?? "";
   const history = new RateHistory();
   let timer: ReturnType<typeof setTimeout> | undefined;
