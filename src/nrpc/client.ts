@@ -29,6 +29,8 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Aborting ends the call with CANCELLED (and tells the server). */
   signal?: AbortSignal;
+  /** This call's hold-back of a half-close sent before any response (default: the client's). */
+  halfCloseDelayMs?: number;
 }
 
 /** One open call. */
@@ -98,6 +100,7 @@ export class NrpcClient {
   open(nid: string, service: string, method: string, opts: CallOptions, events: ClientStreamEvents): ClientStream {
     const subject = callSubject(nid, service, method);
     const s = new StreamImpl(this, subject, nid, events);
+    s.halfCloseDelayMs = opts.halfCloseDelayMs;
     if (!this.connected || this.nc.isClosed() || this.nc.isDraining()) {
       s.failSoon(new ConnectError("NATS connection is down", Code.Unavailable));
       return s;
@@ -187,6 +190,8 @@ class StreamImpl implements ClientStream {
   private halfClosed = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private halfCloseTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Per-call override of the client's half-close delay. */
+  halfCloseDelayMs: number | undefined;
   private signal: AbortSignal | undefined;
   private readonly onAbort = () => this.cancel(Code.Canceled, "call cancelled by client");
 
@@ -219,7 +224,7 @@ class StreamImpl implements ClientStream {
   closeSend(): void {
     if (this.ended || this.halfClosed) return;
     this.halfClosed = true;
-    const delay = this.client.halfCloseDelayMs;
+    const delay = this.halfCloseDelayMs ?? this.client.halfCloseDelayMs;
     if (this.reached || delay <= 0) this.sendHalfClose();
     else this.halfCloseTimer = setTimeout(this.sendHalfClose, delay);
   }
