@@ -107,7 +107,8 @@ export function createApp(deps: AppDeps): Hono {
     if (deps.assets && req.method === "GET" && !isGrpcWebsocketsUpgrade(req) && !new URL(req.url).searchParams.has("message")) return next();
     if (isGrpcWebsocketsUpgrade(req)) {
       const origin = req.headers.get("origin");
-      if (!checkWebSocketOrigin(origin, origins)) {
+      // Pages the gateway serves itself (status page, examples) are same-origin: allowed, as Go's default check.
+      if (!checkWebSocketOrigin(origin, origins) && !isSameOrigin(origin, req)) {
         log.warn("websocket origin refused", { origin });
         return c.text("origin not allowed", 403);
       }
@@ -129,6 +130,16 @@ export function createApp(deps: AppDeps): Hono {
     app.get("*", async (c) => (await deps.assets!(c.req.path, c)) ?? c.notFound());
   }
   return app;
+}
+
+/** True when the page's `Origin` names the host the request was sent to (`Host`). */
+function isSameOrigin(origin: string | null, req: Request): boolean {
+  if (!origin) return false;
+  try {
+    return new URL(origin).host === (req.headers.get("host") ?? new URL(req.url).host);
+  } catch {
+    return false;
+  }
 }
 
 /** Prometheus text from the runtime-neutral counters (edge runtimes). */
