@@ -183,6 +183,22 @@ describe("ion-sdk-js 1.8.1 in Chromium through the gateway", { timeout: 300_000,
     await eventually(() => stack.gw.gateway.stats.inFlight === 0, 30_000, "no call in flight at the gateway");
   });
 
+  it("the example page the gateway serves (web/examples/ion-sdk.html) joins a room, same-origin", async () => {
+    const p = await browser.open(`${stack.url}/examples/ion-sdk.html`);
+    const before = roomNode.calls.length;
+    await p.fill("#token", token);
+    await p.fill("#sid", "example-room");
+    await p.click("#join-room");
+    await waitLog(p, "joined ");
+    const joined = JSON.parse((await logOf(p)).find((l) => l.startsWith("joined "))!.slice("joined ".length));
+    assert.deepEqual({ success: joined.success, sid: joined.room.sid }, { success: true, sid: "example-room" });
+    assert.equal(roomNode.calls.length, before + 1);
+    const call = roomNode.calls[before]!;
+    await p.click("#leave");
+    await eventually(() => call.requestsEnded, 30_000, "room stream ended by Leave");
+    await p.close();
+  });
+
   it("a bad token is refused: the SDK reports UNAUTHENTICATED (16), no node is called", async () => {
     const bad = await mintToken(parseAuthConfig({ enabled: true, key: "not-the-key" }), { uid, sid, services: ["room", "rtc"] });
     const p = await openIonPage();
