@@ -12,7 +12,8 @@
  *   npm run bench -- --only=ws     only scenarios whose group matches (unary|grpc-web|stream|ws|jwt|idle|startup|profile)
  *   npm run bench -- --no-profile  skip the --cpu-prof run
  *   npm run bench -- --compare=bench/.build/gateway-old.mjs   also run a saved gateway bundle (A/B)
- *   npm run bench -- --duration-ms=5000 --warmup-ms=1000
+ *   npm run bench -- --duration-ms=5000 --warmup-ms=1000 --rounds=2
+ *   npm run bench -- --prof-procs=responder,forwarder   --cpu-prof those processes (bench/results/)
  */
 import { build } from "esbuild";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -38,9 +39,11 @@ const kv = Object.fromEntries(process.argv.slice(2).filter((a) => a.includes("="
 const quick = args.has("--quick");
 const only = kv["only"] ? new RegExp(kv["only"]) : undefined;
 const want = (group: string) => !only || only.test(group);
-const warmupMs = Number(kv["warmup-ms"] ?? (quick ? 500 : 1000));
-const durationMs = Number(kv["duration-ms"] ?? (quick ? 1500 : 5000));
+const warmupMs = Number(kv["warmup-ms"] ?? (quick ? 500 : 700));
+const durationMs = Number(kv["duration-ms"] ?? (quick ? 1500 : 4000));
 const inflights = quick ? [1, 64] : [1, 16, 64, 256];
+/** Interleaved passes per Connect unary cell (merged in the report). */
+const rounds = Number(kv["rounds"] ?? (quick ? 1 : 2));
 const sizes = [64, 16 * 1024];
 
 /** V8 flags of the server processes (gateway, forwarder, connect-node) — the same for all three. */
@@ -109,7 +112,10 @@ async function main(): Promise<void> {
   let idle: IdleResult[] = [];
   let startup: StartupResult | undefined;
   let profile: { file: string; summary: ProfileSummary; rate: number } | undefined;
+  // --prof-procs=responder,forwarder,…: those processes run under --cpu-prof for the whole run.
+  const profProcs = new Set((kv["prof-procs"] ?? "").split(",").filter(Boolean));
   const start = async (name: string, file: string, a: string[], flags: string[]) => {
+    if (profProcs.has(name)) flags = [...flags, "--cpu-prof", `--cpu-prof-dir=${join(here, "results")}`, `--cpu-prof-name=${name}-${stamp}.cpuprofile`];
     const p = await startProc(name, file, a, flags, join(logDir, `${name}.log`));
     procs.push(p);
     return p;
@@ -215,14 +221,22 @@ async function main(): Promise<void> {
         const body = echoRequest(size);
         for (const n of inflights) {
           const base = { group: "unary" as const, size, inflight: n, unit: "req/s" as const };
-          {
-            const { res, cpuUs } = await measure(natsLoad, "run", { subject: "bench.echo", payload: b64(body), concurrency: n, warmupMs, durationMs }, []);
-            record({ ...base, target: "nats", label: `raw NATS req/reply ${sizeLabel(size)} ×${n}`, result: res }, cpuUs);
+          // `rounds` interleaved passes over the targets, merged (sums of ops and CPU, mean latencies):
+          // drift from other load on the machine then hits every target alike.
+          const acc = new Map<string, { res: LoadResult; cpuUs: Record<string, number> }[]>();
+          for (let round = 0; round < rounds; round++) {
+            const m = await measure(natsLoad, "run", { subject: "bench.echo", payload: b64(body), concurrency: n, warmupMs, durationMs }, []);
+            acc.set("nats", [...(acc.get("nats") ?? []), m]);
+            for (const target of unaryTargets) {
+              const srv = servers[target]!;
+              const r = await measure(http, "run", httpRun(srv.info["url"] as string, body, n), [{ name: "server", pid: srv.pid }]);
+              acc.set(target, [...(acc.get(target) ?? []), r]);
+            }
           }
-          for (const target of unaryTargets) {
-            const srv = servers[target]!;
-            const { res, cpuUs } = await measure(http, "run", httpRun(srv.info["url"] as string, body, n), [{ name: "server", pid: srv.pid }]);
-            record({ ...base, target, label: `${targetLabel(target)} Connect ${sizeLabel(size)} ×${n}`, result: res }, cpuUs);
+          for (const [target, list] of acc) {
+            const { res, cpuUs } = mergeRounds(list);
+            const label = target === "nats" ? `raw NATS req/reply ${sizeLabel(size)} ×${n}` : `${targetLabel(target)} Connect ${sizeLabel(size)} ×${n}`;
+            record({ ...base, target, label, result: res }, cpuUs);
           }
         }
       }
@@ -389,6 +403,7 @@ async function main(): Promise<void> {
     quick,
     warmupMs,
     durationMs,
+    rounds,
     totalS,
     machine: {
       cpus: cpus().length,
@@ -414,6 +429,26 @@ async function main(): Promise<void> {
   writeFileSync(join(here, "results", `${input.stamp}.json`), JSON.stringify(input, null, 2));
   log(`bench: done in ${totalS.toFixed(0)} s → ${out.md}, ${out.svg}`);
   void root;
+}
+
+/** Merges interleaved rounds of one target: summed ops, time and CPU; mean latency percentiles. */
+function mergeRounds(list: { res: LoadResult; cpuUs: Record<string, number> }[]): { res: LoadResult; cpuUs: Record<string, number> } {
+  if (list.length === 1) return list[0]!;
+  const sum = (f: (r: LoadResult) => number) => list.reduce((s, x) => s + f(x.res), 0);
+  const mean = (f: (r: LoadResult) => number) => sum(f) / list.length;
+  const count = sum((r) => r.count);
+  const durationMs = sum((r) => r.durationMs);
+  const cpuUs: Record<string, number> = {};
+  for (const x of list) for (const [k, v] of Object.entries(x.cpuUs)) cpuUs[k] = (cpuUs[k] ?? 0) + v;
+  const res: LoadResult = {
+    count,
+    durationMs,
+    rate: (count * 1000) / durationMs,
+    lat: { p50: mean((r) => r.lat.p50), p90: mean((r) => r.lat.p90), p99: mean((r) => r.lat.p99), max: Math.max(...list.map((x) => x.res.lat.max)), mean: mean((r) => r.lat.mean) },
+    errors: sum((r) => r.errors),
+    cpuUs: sum((r) => r.cpuUs),
+  };
+  return { res, cpuUs };
 }
 
 function fx(n: number): string {

@@ -43,6 +43,8 @@ export interface ReportInput {
   quick: boolean;
   warmupMs: number;
   durationMs: number;
+  /** Interleaved rounds per Connect unary cell. */
+  rounds: number;
   totalS: number;
   machine: { cpus: number; cpuModel: string; node: string; natsServer: string; loadavg: string };
   flags: { server: string[]; gateway: string[]; driver: string[] };
@@ -215,6 +217,7 @@ export function renderMarkdown(input: ReportInput): string {
   const cells = unaryCells(input.runs);
   if (cells.length) {
     L.push("## Connect unary (POST application/proto)", "");
+    L.push(`Each cell: ${input.rounds} interleaved round${input.rounds > 1 ? "s" : ""} over the targets (floor, forwarder, connect-node, gateway${cells.some((c) => c.gwB) ? ", gateway-b" : ""}), merged: ops and CPU summed, latency percentiles averaged.`, "");
     L.push("Floor = raw NATS request/reply over WebSocket to the TCP responder with the same payload bytes (no HTTP). Forwarder = Hono + one `nc.request` to a raw echo. connect-node = the echo served in-process by `connectNodeAdapter` on node:http (no NATS hop). Gateway = the full path (Connect adapter → Director → nats-grpc → demo node).", "");
     L.push("| size | in flight | floor req/s | forwarder | connect-node | **gateway** | gw ÷ fwd | gw ÷ connect-node | gw p50 − floor p50 | gw p99 ÷ fwd p99 |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (const c of cells) {
