@@ -116,8 +116,24 @@ class WsCall {
   }
 }
 
+/** What a runtime's own extra tests can use (valid once `before` has run). */
+export interface SuiteContext {
+  readonly stack: Stack;
+  readonly target: Target;
+  /** A valid token for `demo`. */
+  readonly token: string;
+}
+
+/** Options of {@link runtimeSuite}. */
+export interface RuntimeSuiteOptions {
+  /** Start nats-server with JetStream. */
+  jetstream?: boolean;
+  /** Registers more tests inside the suite's `describe`. */
+  more?: (ctx: SuiteContext) => void;
+}
+
 /** The suite: one `describe` with a stack, the runtime's gateway and the calls every runtime must serve. */
-export function runtimeSuite(name: string, start: StartTarget): void {
+export function runtimeSuite(name: string, start: StartTarget, opts: RuntimeSuiteOptions = {}): void {
   describe(name, { timeout: 240_000 }, () => {
     let stack: Stack;
     let target: Target;
@@ -131,7 +147,7 @@ export function runtimeSuite(name: string, start: StartTarget): void {
     before(async () => {
       // startStack merges `config` shallowly: `signal` must keep the loopback port-0 listener.
       const signal = { grpc: { host: "127.0.0.1", port: 0 }, jwt: { enabled: true, key: jwtKey } };
-      stack = await startStack({ nodes: 2, config: { signal } });
+      stack = await startStack({ nodes: 2, config: { signal }, jetstream: opts.jetstream });
       nodeIds = stack.nodes.map((n) => n.node.nid);
       token = await mintToken(parseAuthConfig({ enabled: true, key: jwtKey }), { uid: "u1", services: ["demo"] });
       try {
@@ -141,6 +157,17 @@ export function runtimeSuite(name: string, start: StartTarget): void {
         throw e;
       }
     });
+    const ctx: SuiteContext = {
+      get stack() {
+        return stack;
+      },
+      get target() {
+        return target;
+      },
+      get token() {
+        return token;
+      },
+    };
     after(async () => {
       await target?.stop();
       await stack?.stop();
@@ -229,5 +256,7 @@ export function runtimeSuite(name: string, start: StartTarget): void {
       assert.match(f.text!, /grpc-status: 16\r\n/);
       await call.closed();
     });
+
+    opts.more?.(ctx);
   });
 }
