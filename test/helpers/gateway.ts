@@ -63,7 +63,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     return node;
   };
   for (let i = 0; i < (opts.nodes ?? 2); i++) await addNode();
-  const config = resolveConfig({ signal: { grpc: { host: "127.0.0.1", port: 0 } }, ...opts.config }, {});
+  const config = resolveConfig(deepMerge({ signal: { grpc: { host: "127.0.0.1", port: 0 } } }, opts.config ?? {}), {});
   const gateways: NodeGateway[] = [];
   const gwConns: NatsConnection[] = [];
   for (let i = 0; i < (opts.gateways ?? 1); i++) {
@@ -98,4 +98,15 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   };
   await stack.waitForNodes(nodes.length);
   return stack;
+}
+
+/** Merges plain objects recursively (`b` wins); arrays and other values are replaced. */
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const prev = out[k];
+    const isObj = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
+    out[k] = isObj(prev) && isObj(v) ? deepMerge(prev, v) : v;
+  }
+  return out;
 }
