@@ -3,6 +3,7 @@
  * decompression bounded by a size limit, and encoding negotiation.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
+import { discardBody } from "./discard-body.js";
 
 /** The encodings this gateway can decode and produce besides identity. */
 export type Encoding = "gzip";
@@ -100,7 +101,7 @@ export async function readAllBytes(body: ReadableStream<Uint8Array> | null, maxB
     if (r.done) break;
     total += r.value.byteLength;
     if (total > maxBytes) {
-      reader.cancel().catch(() => {});
+      discardBody(reader); // keeps an HTTP/1.1 connection reusable
       throw new ConnectError(`message is larger than the limit of ${maxBytes} bytes`, Code.ResourceExhausted);
     }
     chunks.push(r.value);

@@ -6,6 +6,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { EnvelopeDecoder, flagCompressed, type Envelope } from "./envelope.js";
 import { gunzip, type Encoding } from "./compression.js";
 import type { JsonCodec } from "./options.js";
+import { discardBody } from "./discard-body.js";
 
 /** A chunk pre-decoder (gRPC-Web text: {@link Base64Decoder}). */
 export interface ChunkDecoder {
@@ -57,7 +58,9 @@ export class RequestStream implements AsyncIterableIterator<Uint8Array> {
         const env = this.decoder.next();
         if (env !== undefined) {
           const m = this.opts.unwrap(env);
-          return { done: false, value: m instanceof Promise ? await m : m };
+          const value = m instanceof Promise ? await m : m;
+          if (this.finished) return doneResult; // closed meanwhile
+          return { done: false, value };
         }
         if (this.eof) {
           this.decoder.end();
@@ -65,6 +68,7 @@ export class RequestStream implements AsyncIterableIterator<Uint8Array> {
           return doneResult;
         }
         const chunk = await this.read();
+        if (this.finished) return doneResult; // closed meanwhile (the rest of the body is discarded)
         if (chunk === undefined) {
           this.eof = true;
           if (this.opts.decodeChunk) this.decoder.push(this.opts.decodeChunk.end());
@@ -112,8 +116,10 @@ export class RequestStream implements AsyncIterableIterator<Uint8Array> {
     this.finished = true;
     const r = this.reader;
     if (r === undefined) return;
-    if ("cancel" in r) r.cancel().catch(() => {});
-    else r.return?.().catch(() => {});
+    if ("cancel" in r) {
+      if (this.eof) r.cancel().catch(() => {});
+      else discardBody(r); // keeps an HTTP/1.1 connection reusable
+    } else r.return?.().catch(() => {});
   }
 }
 
