@@ -303,12 +303,14 @@ function parseHeaderBlock(text: string): Map<string, string> {
 /** A `ws` client for one grpc-websockets call, recording every server frame and the close. */
 export class WsCall {
   readonly ws: WebSocket;
-  /** One entry per WebSocket message. */
+  /** Frames completed by each WebSocket message, one entry per message. */
   readonly messages: WsFrame[][] = [];
   readonly opened: Promise<void>;
   readonly closed: Promise<{ code: number; reason: string }>;
   /** HTTP status if the upgrade was refused. */
   refused: number | undefined;
+  /** Whether the response header frame was the last bytes of its WebSocket message (improbable needs it). */
+  headerEndedMessage: boolean | undefined;
   private waiters: (() => void)[] = [];
   private isClosed = false;
 
@@ -325,21 +327,32 @@ export class WsCall {
       });
     });
     this.opened.catch(() => {});
+    // Improbable's client parses WS messages as a stream: data frames may be split or batched freely;
+    // only the response header frame must end its message (bytes after it wait for the next message).
+    let buf = new Uint8Array(0);
     this.ws.on("message", (data, binary) => {
       assert.ok(binary, "server messages are binary");
       const m = new Uint8Array(data as Buffer);
+      const all = new Uint8Array(buf.length + m.length);
+      all.set(buf);
+      all.set(m, buf.length);
       const frames: WsFrame[] = [];
-      for (let i = 0; i < m.length; ) {
-        const flags = m[i]!;
-        const len = new DataView(m.buffer, m.byteOffset + i + 1, 4).getUint32(0);
-        const payload = m.slice(i + 5, i + 5 + len);
-        assert.equal(payload.length, len, "a frame is complete in one message");
+      let i = 0;
+      while (i + 5 <= all.length) {
+        const flags = all[i]!;
+        const len = new DataView(all.buffer, i + 1, 4).getUint32(0);
+        if (i + 5 + len > all.length) break;
+        const payload = all.slice(i + 5, i + 5 + len);
+        i += 5 + len;
         if (flags & 0x80) {
           const text = dec.decode(payload);
+          if (!this.frames.some((f) => f.kind === "header") && !frames.some((f) => f.kind === "header")) {
+            this.headerEndedMessage = i === all.length;
+          }
           frames.push({ kind: "header", text, md: parseHeaderBlock(text) });
         } else frames.push({ kind: "data", data: payload });
-        i += 5 + len;
       }
+      buf = all.slice(i);
       this.messages.push(frames);
       this.wake();
     });
@@ -400,6 +413,7 @@ export class WsCall {
     assert.ok(last?.md.has("grpc-status"), `a trailer frame with grpc-status (got ${JSON.stringify(hdrs.map((h) => h.text))})`);
     assert.ok(last);
     const first = hdrs.length > 1 ? hdrs[0]! : last;
+    if (hdrs.length > 1) assert.equal(this.headerEndedMessage, true, "the response header frame ends its WebSocket message");
     return {
       headers: first.md,
       data: this.data,

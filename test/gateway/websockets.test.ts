@@ -34,6 +34,7 @@ test("unary: subprotocol echoed, header frame alone in its message, data, traile
   assert.ok(r.trailersLast, "trailers come before the close");
   assert.equal(c.messages[0]!.length, 1, "the response header frame travels alone");
   assert.equal(c.messages[0]![0]!.kind, "header");
+  assert.equal(c.headerEndedMessage, true);
   assert.equal(r.data.length, 1);
   const res = echoRes(r.data[0]!);
   assert.equal(res.message, "header:x-a=b");
