@@ -12,7 +12,7 @@ import { createApp, type AppDeps, type WebSocketUpgrader } from "./app.js";
 import { createAuthenticator, parseAuthConfig, type Authenticator } from "./auth/index.js";
 import { createBalancer, openPlacementStore, parseBalancerConfig, usesStickyPlacement, type Balancer, type PlacementStore } from "./balancer/index.js";
 import type { Config } from "./config/index.js";
-import { createDirector, createRouteTable, type Director, type DirectorObserver } from "./director/index.js";
+import { createDirector, createRouteTable, type Director, type DirectorObserver, type MethodKind } from "./director/index.js";
 import { DiscoveryClient, NodeTable, randomNid, startMicroDiscovery, startRegistry, syncDiscovery, type KeepAliveHandle, type MicroDiscovery, type Registry as DiscoveryRegistry, type Watcher } from "./discovery/index.js";
 import { file_demo_v1_echo } from "./gen/demo/v1/echo_pb.js";
 import { NrpcClient } from "./nrpc/index.js";
@@ -68,6 +68,20 @@ export function schemaRegistry(descriptorSets: Uint8Array[] = []): Registry {
   return createRegistry(...regs);
 }
 
+/** The kind of each method the registry knows (the Director opens single-request calls once their message is in). */
+export function methodKindLookup(schemas: Registry): (service: string, method: string) => MethodKind | undefined {
+  const cache = new Map<string, MethodKind | null>();
+  return (service, method) => {
+    const key = service + "/" + method;
+    let k = cache.get(key);
+    if (k === undefined) {
+      k = schemas.getService(service)?.methods.find((m) => m.name === method)?.methodKind ?? null;
+      if (cache.size < 10_000) cache.set(key, k);
+    }
+    return k ?? undefined;
+  };
+}
+
 /** Creates and starts the gateway. */
 export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const { config, nc } = opts;
@@ -117,8 +131,9 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     ? await openPlacementStore(nc, { ...balancerConfig.placement, onError: (e) => log.warn("placement store", { error: String(e) }) })
     : undefined;
   const balancer = createBalancer(balancerConfig, { store, onError: (e, where) => log.warn("balancer", { where, error: String(e) }) });
-  const client = new NrpcClient(nc, { nid });
+  const client = new NrpcClient(nc, { nid, maxMetadataBytes: config.maxMetadataBytes });
   const stats = new CallStats();
+  const schemas = schemaRegistry(opts.descriptorSets);
   const director = createDirector({
     client,
     routes: createRouteTable(config.services, config.routes),
@@ -133,6 +148,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     forwardAuthorization: config.forwardAuthorization,
     forwardCookies: config.forwardCookies,
     nodeHeader: balancer.pinHeader,
+    methodKind: methodKindLookup(schemas),
   });
   const offChange = table.onChange((ch) => {
     if (ch.type === "down") {
@@ -168,7 +184,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     maxMetadataBytes: config.maxMetadataBytes,
     defaultTimeoutMs: config.defaultTimeoutMs || undefined,
     maxTimeoutMs: config.maxTimeoutMs || undefined,
-    json: createJsonCodecLookup(schemaRegistry(opts.descriptorSets)),
+    json: createJsonCodecLookup(schemas),
   };
   const ready = () => connected && synced && !draining;
   const natsConnected = () => connected;

@@ -30,7 +30,17 @@ export interface DirectorOptions {
   maxBufferedBytes?: number;
   /** Retry once on another node a call that never reached one (no responders). Default true. */
   retryUnreached?: boolean;
+  /**
+   * The kind of a method, when the gateway has its schema (compiled in, or from a descriptor set).
+   * A call that sends exactly one request message (unary, server streaming) is opened on its node only
+   * once that message is in: a call refused before it (oversized, malformed, cancelled) never
+   * reaches the backend. Unknown methods are opened at once, as ION does (a bidi server may speak first).
+   */
+  methodKind?: (service: string, method: string) => MethodKind | undefined;
 }
+
+/** A protobuf method kind, as protobuf-es names it. */
+export type MethodKind = "unary" | "server_streaming" | "client_streaming" | "bidi_streaming";
 
 /** The Director as a CallHandler, plus what the gateway needs to drain it. */
 export interface Director {
@@ -118,7 +128,9 @@ export function createDirector(opts: DirectorOptions): Director {
 
     info.nid = node.nid;
     observer?.callRouted?.(info);
-    const lc = new LiveCall(call, responder, info, md, timeoutMs, client, balancer, nodeHeader, maxBuffered, retry ? pick : undefined, end, proc.service, proc.method);
+    const kind = call.shape === "unary" || call.shape === "server_streaming" ? call.shape : opts.methodKind?.(proc.service, proc.method);
+    const singleRequest = kind === "unary" || kind === "server_streaming";
+    const lc = new LiveCall(call, responder, info, md, timeoutMs, client, balancer, nodeHeader, maxBuffered, retry ? pick : undefined, end, proc.service, proc.method, singleRequest);
     live.add(lc);
     try {
       await lc.run(node);
@@ -190,6 +202,9 @@ class LiveCall {
   private buffered = 0;
   private waiting = 0;
   private finished = false;
+  /** The picked node, while a single-request call waits for its message before opening. */
+  private pendingNode: NodeInfo | undefined;
+  private waitTimer: ReturnType<typeof setTimeout> | undefined;
   private resolveDone!: () => void;
   private readonly done = new Promise<void>((r) => (this.resolveDone = r));
 
@@ -207,6 +222,7 @@ class LiveCall {
     private readonly end: (err: ConnectError | undefined, trailers?: Metadata) => void,
     private readonly service: string,
     private readonly method: string,
+    private readonly deferOpen: boolean,
   ) {}
 
   async run(node: NodeInfo): Promise<void> {
@@ -215,13 +231,36 @@ class LiveCall {
     try {
       if (signal.aborted) this.onClientAbort();
       else {
-        this.open(node);
+        if (this.deferOpen) this.waitForRequest(node);
+        else this.open(node);
         void this.pumpRequests();
       }
       await this.done;
     } finally {
       signal.removeEventListener("abort", this.onClientAbort);
+      if (this.waitTimer !== undefined) clearTimeout(this.waitTimer);
     }
+  }
+
+  /** A single-request call: open when its message (or its end) is in; the deadline runs meanwhile. */
+  private waitForRequest(node: NodeInfo): void {
+    this.pendingNode = node;
+    if (this.timeoutMs !== undefined && this.timeoutMs > 0) {
+      this.waitTimer = setTimeout(() => {
+        this.waitTimer = undefined;
+        if (this.pendingNode) this.finish(new ConnectError("deadline exceeded", Code.DeadlineExceeded), new Map());
+      }, this.timeoutMs);
+    }
+  }
+
+  /** Opens a call that waited for its request (see {@link waitForRequest}). */
+  private openPending(): void {
+    const node = this.pendingNode;
+    if (node === undefined) return;
+    this.pendingNode = undefined;
+    if (this.waitTimer !== undefined) clearTimeout(this.waitTimer);
+    this.waitTimer = undefined;
+    if (!this.finished) this.open(node);
   }
 
   /**
@@ -250,7 +289,9 @@ class LiveCall {
     this.balancer.onCallStart(node.nid);
     // The call's signal is watched by run(), not by the nrpc client: the abort reason picks the status.
     const halfCloseDelayMs = this.call.shape === "unary" ? unaryHalfCloseDelayMs : undefined;
-    const stream = this.client.open(node.nid, this.service, this.method, { metadata: this.md, timeoutMs: this.timeoutMs, halfCloseDelayMs }, {
+    // The deadline counts from the call's start (auth, a wait for the request, a retry included).
+    const timeoutMs = this.timeoutMs === undefined ? undefined : Math.max(1, this.timeoutMs - (Date.now() - this.info.start));
+    const stream = this.client.open(node.nid, this.service, this.method, { metadata: this.md, timeoutMs, halfCloseDelayMs }, {
       onHeader: (md) => this.sendHeader(md),
       onMessage: (data) => this.onMessage(data),
       onEnd: (err, trailers) => this.onEnd(stream, node, err, trailers),
@@ -336,10 +377,12 @@ class LiveCall {
         this.info.bytesIn += m.length;
         if (++this.sentCount === 1) this.firstSent = m;
         else this.firstSent = undefined;
-        this.stream?.send(m);
+        if (this.pendingNode) this.openPending(); // sends firstSent
+        else this.stream?.send(m);
       }
       this.requestsDone = true;
-      if (!this.finished) this.stream?.closeSend();
+      if (this.pendingNode) this.openPending(); // sends the half-close
+      else if (!this.finished) this.stream?.closeSend();
     } catch (e) {
       if (this.finished) return;
       const err = e instanceof ConnectError ? e : new ConnectError(e instanceof Error ? e.message : "request stream failed", Code.Canceled);

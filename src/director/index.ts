@@ -1,4 +1,4 @@
 /** The Director: authenticate → route → balance → forward. */
-export { createDirector, type Director, type DirectorOptions } from "./director.js";
+export { createDirector, type Director, type DirectorOptions, type MethodKind } from "./director.js";
 export { createRouteTable, type RouteTable } from "./route.js";
 export type { CallInfo, CallOutcome, DirectorAuthenticator, DirectorBalancer, DirectorNodeSource, DirectorObserver } from "./types.js";
