@@ -10,7 +10,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { startStack, type Stack } from "../helpers/gateway.js";
 import { eventually } from "../helpers/nats.js";
-import { abortCode, b64, echoReq, echoRes, echoServiceIn, envelope, fromGrpcWebText, grpcWebResult, startProbe, WsCall, type Probe } from "./helpers.js";
+import { abortCode, b64, echoReq, echoRes, echoServiceIn, envelope, fromGrpcWebText, grpcWebResult, NrpcSpy, startProbe, WsCall, type Probe } from "./helpers.js";
 
 let stack: Stack;
 let probe: Probe;
@@ -181,4 +181,26 @@ test("cancel: an HTTP/2 RST_STREAM (native gRPC client abort) cancels the backen
   );
   assert.deepEqual(got, ["hang-grpc 0"]);
   assert.equal(await backendAborted("EchoStream", "hang-grpc"), Code.Canceled);
+});
+
+test("a single-request call (known schema) whose message never comes: DEADLINE_EXCEEDED, or CANCELLED on close, and nothing reaches NATS", async () => {
+  const spy = await NrpcSpy.start(stack.nats);
+  try {
+    const mark = spy.mark();
+    // The header frame only: no message, no half-close.
+    const c = await new WsCall(stack.wsUrl + "/demo.v1.EchoService/Echo").start({ "grpc-timeout": "300m" });
+    const r = await c.result();
+    assert.equal(r.code, Code.DeadlineExceeded);
+    const d = await new WsCall(stack.wsUrl + "/demo.v1.EchoService/EchoStream").start({});
+    await eventually(() => stack.gw.gateway.director.inFlight === 1, 10_000, "call in flight");
+    d.close();
+    await d.closed;
+    await eventually(() => stack.gw.gateway.director.inFlight === 0, 10_000, "in-flight 0");
+    const control = () => createClient(ProbeService, createGrpcTransport({ baseUrl: stack.url, sessionManager: h2 })).echoClientStream((async function* () {
+      yield { message: "control" };
+    })());
+    assert.deepEqual(await spy.between(mark, control, ".probe.v1.EchoService.EchoClientStream"), []);
+  } finally {
+    await spy.close();
+  }
 });

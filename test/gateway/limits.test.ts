@@ -36,12 +36,13 @@ let probe: Probe;
 let spy: NrpcSpy;
 let h2: Http2SessionManager;
 const ProbeService = echoServiceIn("probe.v1");
+const ControlService = echoServiceIn("control.v1");
 
 before(async () => {
   stack = await startStack({
-    config: { edge: { routes: { "probe.v1": "probe", "ghost.v1": "ghost" }, max_message_bytes: MAX_MESSAGE, max_metadata_bytes: MAX_METADATA } },
+    config: { edge: { routes: { "probe.v1": "probe", "control.v1": "probe", "ghost.v1": "ghost" }, max_message_bytes: MAX_MESSAGE, max_metadata_bytes: MAX_METADATA } },
   });
-  probe = await startProbe(stack.nats, { nid: "probe-limits", service: "probe", packages: ["probe.v1"] });
+  probe = await startProbe(stack.nats, { nid: "probe-limits", service: "probe", packages: ["probe.v1", "control.v1"] });
   await stack.waitForNodes(1, "probe");
   spy = await NrpcSpy.start(stack.nats);
   h2 = new Http2SessionManager(stack.url);
@@ -54,9 +55,9 @@ after(async () => {
 });
 
 let controlSeq = 0;
-/** A call that reaches the probe: everything the gateway published before it is already at the spy. */
-const control = () => createClient(ProbeService, createConnectTransport({ baseUrl: stack.url, httpVersion: "1.1" })).echo({ message: `control-${++controlSeq}` });
-const CONTROL = ".probe.v1.EchoService.Echo";
+/** A call that reaches the probe (on a service no other call uses): everything the gateway published before it is already at the spy. */
+const control = () => createClient(ControlService, createConnectTransport({ baseUrl: stack.url, httpVersion: "1.1" })).echo({ message: `control-${++controlSeq}` });
+const CONTROL = ".control.v1.EchoService.Echo";
 
 /** The outcome of a raw call on one protocol: an HTTP status when refused outright, else a gRPC code. */
 type Outcome = { http?: number; code?: Code; message?: string };
@@ -179,14 +180,15 @@ test("unknown service → UNIMPLEMENTED; a service with no live node → UNAVAIL
   assert.deepEqual(await spy.between(mark, control, CONTROL), []);
 });
 
-test("oversized request message → RESOURCE_EXHAUSTED on every protocol, the backend never called", async () => {
+test("oversized request message → RESOURCE_EXHAUSTED on every protocol; a method with a known schema never reaches NATS", async () => {
   const mark = spy.mark();
-  const before = probe.calls.length;
   const big = echoReq("x".repeat(MAX_MESSAGE + 10));
-  for (const [name, call] of Object.entries(protocols)) {
-    const o = await call("/probe.v1.EchoService/Echo", big);
-    assert.equal(o.code, Code.ResourceExhausted, `${name}: ${JSON.stringify(o)}`);
-    if (name === "connect") assert.equal(o.http, 429);
+  for (const path of ["/demo.v1.EchoService/Echo", "/demo.v1.EchoService/EchoStream"]) {
+    for (const [name, call] of Object.entries(protocols)) {
+      const o = await call(path, big);
+      assert.equal(o.code, Code.ResourceExhausted, `${name} ${path}: ${JSON.stringify(o)}`);
+      if (name === "connect") assert.equal(o.http, 429);
+    }
   }
   // connect-node clients too (Connect over HTTP/2, gRPC-Web, gRPC).
   for (const t of [
@@ -194,16 +196,31 @@ test("oversized request message → RESOURCE_EXHAUSTED on every protocol, the ba
     createGrpcWebTransport({ baseUrl: stack.url, httpVersion: "1.1" }),
     createGrpcTransport({ baseUrl: stack.url, sessionManager: h2 }),
   ]) {
-    await assert.rejects(createClient(ProbeService, t).echo({ message: "y".repeat(MAX_MESSAGE + 10) }), (e: unknown) => e instanceof ConnectError && e.code === Code.ResourceExhausted);
+    await assert.rejects(createClient(EchoService, t).echo({ message: "y".repeat(MAX_MESSAGE + 10) }), (e: unknown) => e instanceof ConnectError && e.code === Code.ResourceExhausted);
   }
   assert.deepEqual(await spy.between(mark, control, CONTROL), [], "nothing was published on nrpc.>");
-  assert.equal(probe.calls.length, before + 1, "only the control call reached the backend");
+
   // Exactly at the limit is fine.
   const atLimit = "z".repeat(MAX_MESSAGE - 4); // field tag + 3-byte length
   assert.equal(echoReq(atLimit).length, MAX_MESSAGE);
   for (const [name, call] of Object.entries(protocols)) {
-    assert.equal((await call("/probe.v1.EchoService/Echo", echoReq(atLimit))).code ?? 0, 0, name);
+    assert.equal((await call("/demo.v1.EchoService/Echo", echoReq(atLimit))).code ?? 0, 0, name);
   }
+});
+
+test("oversized request message to a method without a schema: the node is opened at once (a bidi server may speak first) and hears End{RESOURCE_EXHAUSTED}, never a message", async () => {
+  const mark = spy.mark();
+  const before = probe.calls.length;
+  const big = echoReq("x".repeat(MAX_MESSAGE + 10));
+  for (const [name, call] of Object.entries(protocols)) {
+    const o = await call("/probe.v1.EchoService/Echo", big);
+    assert.equal(o.code, Code.ResourceExhausted, `${name}: ${JSON.stringify(o)}`);
+  }
+  const published = await spy.between(mark, control, CONTROL);
+  assert.equal(probe.calls.length, before + 1, "only the control call got a message to its handler");
+  // Connect unary is known to be unary from its wire format: nothing published; each other protocol: Call + End.
+  assert.ok(published.length <= 2 * (Object.keys(protocols).length - 1), published.join(", "));
+  assert.ok(published.every((s) => s === "nrpc.probe-limits.probe.v1.EchoService.Echo"));
 });
 
 test("HTTP/1.1 keep-alive survives a refused oversized body: the connection serves the next, long call", async () => {
