@@ -52,7 +52,9 @@ export function createApp(deps: AppDeps): Hono {
   const { config, handler, protocol, log } = deps;
   const app = new Hono();
   const origins = config.allowedOrigins.includes("*") ? "*" : config.allowedOrigins;
-  app.use("*", cors({ allowOrigins: origins }));
+  // Metadata names are the app's (x-room, x-session, ...): a preflight from an allowed origin gets
+  // whatever headers it asks for, besides the protocol ones.
+  app.use("*", cors({ allowOrigins: origins, allowHeaders: "*" }));
 
   app.get("/healthz", (c) => c.text("ok"));
   app.get("/readyz", (c) => (deps.ready() ? c.text("ready") : c.text("not ready", 503)));
