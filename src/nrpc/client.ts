@@ -62,6 +62,14 @@ export interface NrpcClientOptions {
    * reply), the stale half-close is not sent at all. 0 sends it at once.
    */
   halfCloseDelayMs?: number;
+  /**
+   * Largest response metadata a server may send, header or trailers each (sum of key and value
+   * lengths). Larger headers cancel the call (End{INTERNAL} to the server), larger trailers end it
+   * INTERNAL, and a status message longer than a quarter of it is cut. Default 0: no limit.
+   * The gateway passes `edge.max_metadata_bytes`: what it forwards becomes HTTP headers and
+   * trailers, and clients fail on oversized ones (undici: 16 KiB; HTTP/2: a frame size error).
+   */
+  maxMetadataBytes?: number;
 }
 
 /** A nats-grpc client bound to one NATS connection; calls any node. */
@@ -69,6 +77,8 @@ export class NrpcClient {
   readonly nid: string;
   /** @internal */
   readonly halfCloseDelayMs: number;
+  /** @internal */
+  readonly maxMetadataBytes: number;
   private readonly inbox: InboxMux;
   private readonly outbox: Outbox;
   private readonly streams = new Map<string, StreamImpl>();
@@ -80,6 +90,7 @@ export class NrpcClient {
   ) {
     this.nid = opts.nid;
     this.halfCloseDelayMs = opts.halfCloseDelayMs ?? 2;
+    this.maxMetadataBytes = opts.maxMetadataBytes ?? 0;
     this.inbox = new InboxMux(nc, opts.inboxPrefix);
     this.outbox = new Outbox(nc);
     void this.watchStatus();
@@ -274,13 +285,27 @@ class StreamImpl implements ClientStream {
       case "data":
         this.events.onMessage(res.type.value.data);
         return;
-      case "begin":
-        this.events.onHeader?.(fromWireMetadata(res.type.value.header), res.type.value.nid);
+      case "begin": {
+        const header = fromWireMetadata(res.type.value.header);
+        const max = this.client.maxMetadataBytes;
+        if (max > 0 && metadataBytes(header) > max) {
+          this.cancel(Code.Internal, `response headers from the server are larger than the limit of ${max} bytes`);
+          return;
+        }
+        this.events.onHeader?.(header, res.type.value.nid);
         return;
+      }
       case "end": {
         const st = res.type.value.status;
         const trailers = fromWireMetadata(res.type.value.trailer);
-        const err = st && st.code !== 0 ? new ConnectError(st.message, codeFromNumber(st.code)) : undefined;
+        const max = this.client.maxMetadataBytes;
+        if (max > 0 && metadataBytes(trailers) > max) {
+          this.finish(new ConnectError(`response trailers from the server are larger than the limit of ${max} bytes`, Code.Internal), emptyMetadata);
+          return;
+        }
+        let message = st?.message ?? "";
+        if (max > 0 && message.length > max >> 2) message = message.slice(0, max >> 2) + "...";
+        const err = st && st.code !== 0 ? new ConnectError(message, codeFromNumber(st.code)) : undefined;
         this.finish(err, trailers);
         return;
       }
@@ -298,6 +323,13 @@ class StreamImpl implements ClientStream {
     if (this.token) this.client.forget(this.token);
     this.events.onEnd(error, trailers);
   }
+}
+
+/** Size of metadata as the limits count it: key and value lengths. */
+function metadataBytes(md: Metadata): number {
+  let n = 0;
+  for (const [k, values] of md) for (const v of values) n += k.length + v.length;
+  return n;
 }
 
 /** Maps a wire status code to a Code; out-of-range codes become UNKNOWN. */
