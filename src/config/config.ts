@@ -88,10 +88,12 @@ const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !
 
 function section(root: Obj, ...path: string[]): Obj {
   let cur: unknown = root;
-  for (const p of path) cur = isObj(cur) ? cur[p] : undefined;
-  if (cur === undefined) return {};
-  if (!isObj(cur)) throw new Error(`config: [${path.join(".")}] must be a table`);
-  return cur;
+  for (let i = 0; i < path.length; i++) {
+    cur = (cur as Obj)[path[i]!];
+    if (cur === undefined) return {};
+    if (!isObj(cur)) throw new Error(`config: [${path.slice(0, i + 1).join(".")}] must be a table`);
+  }
+  return cur as Obj;
 }
 
 function str(o: Obj, key: string, where: string, dflt: string): string {
@@ -161,7 +163,7 @@ export function resolveConfig(raw: Obj = {}, env: Record<string, string | undefi
     services: strList(svc, "services", "signal.svc", d.services),
     routes,
     auth: { ...jwt, ...section(raw, "edge", "auth") },
-    balancer: raw.edge && isObj(raw.edge) && "balancer" in raw.edge ? section(raw, "edge", "balancer") : d.balancer,
+    balancer: edge.balancer !== undefined ? section(raw, "edge", "balancer") : d.balancer,
     allowedOrigins: strList(edge, "allowed_origins", "edge", d.allowedOrigins),
     defaultTimeoutMs: num(edge, "default_timeout_ms", "edge", d.defaultTimeoutMs),
     maxTimeoutMs: num(edge, "max_timeout_ms", "edge", d.maxTimeoutMs),
