@@ -39,8 +39,8 @@ const kv = Object.fromEntries(process.argv.slice(2).filter((a) => a.includes("="
 const quick = args.has("--quick");
 const only = kv["only"] ? new RegExp(kv["only"]) : undefined;
 const want = (group: string) => !only || only.test(group);
-const warmupMs = Number(kv["warmup-ms"] ?? (quick ? 500 : 700));
-const durationMs = Number(kv["duration-ms"] ?? (quick ? 1500 : 4000));
+const warmupMs = Number(kv["warmup-ms"] ?? (quick ? 500 : 600));
+const durationMs = Number(kv["duration-ms"] ?? (quick ? 1500 : 3000));
 const inflights = quick ? [1, 64] : [1, 16, 64, 256];
 /** Interleaved passes per Connect unary cell (merged in the report). */
 const rounds = Number(kv["rounds"] ?? (quick ? 1 : 2));
@@ -246,7 +246,7 @@ async function main(): Promise<void> {
     if (want("grpc-web")) {
       log("bench: gRPC-Web unary");
       const grpcWebHeaders = { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" };
-      for (const n of quick ? [64] : [1, 64]) {
+      for (const n of [1, 64]) {
         for (const target of ["direct", "gateway"] as const) {
           const srv = servers[target]!;
           const { res, cpuUs } = await measure(http, "run", httpRun(srv.info["url"] as string, envelope(probe), n, grpcWebHeaders), [{ name: "server", pid: srv.pid }]);
