@@ -121,6 +121,14 @@ export function createApp(deps: AppDeps): Hono {
       if (token) h = (call, res) => handler(Object.create(call, { queryToken: { value: token } }), res);
       return deps.websocket(c, path, h);
     }
+    // CORS only hides a response from the page: a cross-site "simple" request (a Connect GET needs no
+    // preflight) would still run the call, with the browser's cookies. An Origin that is neither
+    // allowed nor this host's is refused before any call starts, as for WebSockets.
+    const origin = req.headers.get("origin");
+    if (!checkWebSocketOrigin(origin, origins) && !isSameOrigin(origin, req)) {
+      log.warn("origin refused", { origin, path });
+      return c.text("origin not allowed", 403);
+    }
     const info = { path, remoteAddress: deps.remoteAddress?.(c) };
     const ct = req.headers.get("content-type") ?? "";
     if (ct.startsWith("application/grpc-web")) return handleGrpcWeb(req, handler, protocol, info);
