@@ -277,6 +277,7 @@ export function renderMarkdown(input: ReportInput): string {
     const p = input.profile;
     L.push("## Profile: gateway, Connect unary 64 B × 64 in flight", "");
     L.push(`\`node --cpu-prof\` on a separate gateway process (${f0(p.rate)} req/s under the profiler); whole process life, ${f0(p.summary.busyMs)} ms busy of ${f0(p.summary.totalMs)} ms. Summarized by \`bench/profile-summary.ts\`.`, "");
+    L.push("V8 samples by wall clock: on a busy machine the time the gateway spends descheduled right after a socket write (the write wakes nats-server or the client, which may take the core) is charged to `writeBuffer`/`writev`, so their share overstates their CPU cost; the /proc CPU figures above are CPU time.", "");
     L.push("Top self time:", "", "| self ms | % busy | function | where |", "|---:|---:|---|---|");
     for (const r of p.summary.top) L.push(`| ${f1(r.selfMs)} | ${f1(r.pct)} | \`${r.name}\` | ${r.where ? `\`${r.where}\`` : ""} |`);
     L.push("", "Self time by module:", "", "| self ms | % busy | module |", "|---:|---:|---|");
@@ -306,15 +307,15 @@ export function renderSvg(input: ReportInput): string {
   const tpX = labelW + 10;
   const tpW = 330;
   const latX = tpX + tpW + 40;
-  const latW = 360;
-  const width = latX + latW + 20;
+  const latW = 300; // the scale; value labels go to its right
+  const width = latX + latW + 110;
   const groups = [...new Set(runs.map((r) => r.group))];
   const rows: ({ kind: "head"; text: string } | { kind: "run"; run: BenchRun })[] = [];
   for (const g of groups) {
     rows.push({ kind: "head", text: g === "unary" ? "Connect unary" : g === "grpc-web" ? "gRPC-Web unary" : g === "stream" ? "Connect server streaming" : g === "ws" ? "grpc-websockets" : "JWT vs no auth" });
     for (const r of runs.filter((x) => x.group === g)) rows.push({ kind: "run", run: r });
   }
-  const top = 58;
+  const top = 74;
   const height = top + rows.length * rowH + 30;
   const maxBy: Record<string, number> = {};
   for (const r of runs) maxBy[r.unit] = Math.max(maxBy[r.unit] ?? 0, r.opsPerSec);
@@ -326,18 +327,24 @@ export function renderSvg(input: ReportInput): string {
   o.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Arial, sans-serif" font-size="11">`);
   o.push(`<rect width="100%" height="100%" fill="#ffffff"/>`);
   o.push(`<text x="10" y="18" font-size="14" font-weight="bold">edge-signal benchmarks ${esc(input.stamp)} — throughput and latency per scenario (same run)</text>`);
-  o.push(`<text x="${tpX}" y="44" font-weight="bold">throughput (req/s or msg/s; one scale per unit)</text>`);
-  o.push(`<text x="${latX}" y="44" font-weight="bold">latency, log scale: p50 ■ dark, p99 ■ light (ms)</text>`);
+  o.push(`<text x="${tpX}" y="60" font-weight="bold">throughput (req/s or msg/s; one scale per unit)</text>`);
+  o.push(`<text x="${latX}" y="60" font-weight="bold">latency, log scale: p50 dark, p99 light (ms)</text>`);
   // legend
   let lgx = 10;
+  const present = new Set(runs.map((r) => r.target));
   for (const [k, c] of Object.entries(colors)) {
-    o.push(`<rect x="${lgx}" y="30" width="10" height="10" fill="${c}"/><text x="${lgx + 14}" y="39">${esc(k === "nats" ? "raw NATS floor" : k === "direct" ? "connect-node" : k)}</text>`);
-    lgx += k === "nats" ? 105 : 80;
+    if (!present.has(k)) continue;
+    const text = k === "nats" ? "raw NATS floor" : k === "direct" ? "connect-node direct" : k === "forwarder" ? "naive forwarder" : k === "gateway-jwt" ? "gateway, cached JWT" : k === "gateway-b" ? "gateway-b (--compare)" : k;
+    o.push(`<rect x="${lgx}" y="31" width="10" height="10" fill="${c}"/><text x="${lgx + 14}" y="40">${esc(text)}</text>`);
+    lgx += 30 + text.length * 6.5;
   }
   // latency grid
-  for (const v of [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]) {
+  let lastTick = -Infinity;
+  for (const v of [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]) {
     if (v > hi) break;
     const x = lx(v);
+    if (x - lastTick < 24) continue;
+    lastTick = x;
     o.push(`<line x1="${x.toFixed(1)}" y1="${top - 6}" x2="${x.toFixed(1)}" y2="${height - 24}" stroke="#e4e4e4"/>`);
     o.push(`<text x="${x.toFixed(1)}" y="${height - 10}" text-anchor="middle" fill="#666">${v}</text>`);
   }
