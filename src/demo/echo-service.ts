@@ -20,6 +20,9 @@ export function echoServiceImpl(nid: string): ServiceImpl<typeof EchoService> {
     if (message.startsWith("sleep:")) {
       const ms = Math.min(Number(message.slice(6)) || 0, 600_000);
       await new Promise<void>((resolve, reject) => {
+        // Cancelled already (its End came in the same batch as the request): an abort listener
+        // added now never fires, and the timer would run on for the whole sleep.
+        if (ctx.signal.aborted) return reject(ctx.signal.reason);
         const t = setTimeout(resolve, ms);
         ctx.signal.addEventListener("abort", () => {
           clearTimeout(t);
