@@ -112,7 +112,12 @@ export async function startNodeGateway(opts: NodeGatewayOptions): Promise<NodeGa
     fetch: (...a: Parameters<Hono["fetch"]>) => appRef!.fetch(...a),
     request: (...a: Parameters<Hono["request"]>) => appRef!.request(...a),
   };
-  const { upgradeWebSocket, injectWebSocket } = createNodeWebSocket({ app: lazyApp as unknown as Hono });
+  const { upgradeWebSocket, injectWebSocket, wss } = createNodeWebSocket({ app: lazyApp as unknown as Hono });
+  // `ws` buffers a message of up to 100 MiB before the session can refuse it. Cap each WebSocket
+  // message at twice the largest the session accepts (a data frame, or the header frame): a message
+  // a little over the limit is still read and refused with RESOURCE_EXHAUSTED, a status clients
+  // understand; a bigger one closes the socket (1009) on its frame header, unread.
+  (wss.options as { maxPayload?: number }).maxPayload = 2 * Math.max(config.maxMessageBytes + 6, config.maxMetadataBytes);
   const webRoot = opts.webRoot ?? fileURLToPath(new URL("../../web/dist", import.meta.url));
   const gateway = await createGateway({
     config,
