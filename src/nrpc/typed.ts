@@ -41,6 +41,24 @@ async function firstMessage(src: AsyncIterable<Uint8Array>): Promise<Uint8Array>
   throw new ConnectError("request message missing", Code.InvalidArgument);
 }
 
+/** Messages a streaming handler may send before it lets the event loop run (and a cancel arrive). */
+const sendBurst = 64;
+
+/**
+ * Sends a handler's response stream. nats-grpc has no flow control and a publish never blocks, so a
+ * generator that produces without awaiting I/O would publish everything before the caller's
+ * `End{status}` could even be read: every `sendBurst` messages we yield to the event loop, and stop
+ * once the call is cancelled.
+ */
+async function sendAll(call: ServerCall, responses: AsyncIterable<unknown>, enc: (m: unknown) => Uint8Array): Promise<void> {
+  let n = 0;
+  for await (const r of responses) {
+    if (call.signal.aborted) return;
+    call.send(enc(r));
+    if (++n % sendBurst === 0) await new Promise<void>((resolve) => setTimeout(resolve, 0));
+  }
+}
+
 /** Registers a typed service implementation on a nats-grpc server. */
 export function registerService<S extends DescService>(server: NrpcServer, service: S, impl: ServiceImpl<S>): void {
   const methods: Record<string, (call: ServerCall) => Promise<void>> = {};
@@ -56,13 +74,13 @@ export function registerService<S extends DescService>(server: NrpcServer, servi
           return;
         }
         case "server_streaming":
-          for await (const r of fn(decode(m.input, await firstMessage(call.requests)), call) as AsyncIterable<unknown>) call.send(enc(r));
+          await sendAll(call, fn(decode(m.input, await firstMessage(call.requests)), call) as AsyncIterable<unknown>, enc);
           return;
         case "client_streaming":
           call.send(enc(await fn(decodeAll(m.input, call.requests), call)));
           return;
         case "bidi_streaming":
-          for await (const r of fn(decodeAll(m.input, call.requests), call) as AsyncIterable<unknown>) call.send(enc(r));
+          await sendAll(call, fn(decodeAll(m.input, call.requests), call) as AsyncIterable<unknown>, enc);
           return;
       }
     };
