@@ -180,6 +180,12 @@ export class DiscoveryClient {
 
     const deliver = (ev: WatchEvent) => {
       if (closed) return;
+      // Nodes are called on `nrpc.<NID>.…`: a NID (or service) that is not one subject token would put
+      // wildcards, spaces or extra tokens into the subjects we publish. Such a node is never usable.
+      if (ev.state !== "down" && (!isSubjectToken(ev.node.nid) || !isSubjectToken(ev.node.service))) {
+        log("warn", "discovery: node with a NID or service that is not one subject token skipped", { nid: ev.node.nid, service: ev.node.service });
+        return;
+      }
       if (held) return void held.push(ev);
       try {
         cb(ev);
