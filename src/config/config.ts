@@ -111,6 +111,8 @@ function num(o: Obj, key: string, where: string, dflt: number, min = 0, max = Nu
   if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) {
     throw new Error(`config: ${where}.${key} must be a number between ${min} and ${max}`);
   }
+  // Every number here counts something (a port, ms, bytes, calls): 5551.5 or 5e-324 is a mistake.
+  if (!Number.isInteger(v)) throw new Error(`config: ${where}.${key} must be a whole number`);
   return v;
 }
 
