@@ -206,7 +206,11 @@ test("attacks are refused with the right code on every protocol, and nothing is 
     ["services claim is a prefix trick", () => hs(good({ services: ["prob", "probe.v"] })), Code.PermissionDenied],
     ["no services claim", () => hs(good({ services: undefined })), Code.PermissionDenied],
   ];
-  const mark = spy.mark();
+  const control = async () => {
+    const o = await protocols["grpc-web"]!(CONTROL_PATH, echoReq(`control-${++controlSeq}`), await hs(good()));
+    assert.equal(o.code, 0, o.message);
+  };
+  const mark = await spy.settle(control, CONTROL);
   const before = probe.calls.length;
   for (const [name, token, code] of cases) {
     const authorization = await token();
@@ -223,10 +227,6 @@ test("attacks are refused with the right code on every protocol, and nothing is 
   await q.start({}, [echoReq("attack query token")], true);
   assert.equal((await q.result()).code, Code.Unauthenticated);
 
-  const control = async () => {
-    const o = await protocols["grpc-web"]!(CONTROL_PATH, echoReq(`control-${++controlSeq}`), await hs(good()));
-    assert.equal(o.code, 0, o.message);
-  };
   assert.deepEqual(await spy.between(mark, control, CONTROL), [], "no NATS message for any rejected call");
   assert.equal(probe.calls.length, before + 1, "only the control call reached the backend");
   assert.ok(stack.gw.gateway.auth.stats.rejected >= cases.length * Object.keys(protocols).length);

@@ -97,12 +97,6 @@ test("responses to an allowed origin expose the status, x-edge-node and backend 
 });
 
 test("WebSocket upgrade: a disallowed Origin gets 403 and nothing reaches NATS; allowed and absent Origins work", async () => {
-  const mark = spy.mark();
-  for (const origin of ["https://evil.test", "https://example.com"]) {
-    const c = new WsCall(stack.wsUrl + "/demo.v1.EchoService/EchoStream", { origin });
-    await assert.rejects(c.opened);
-    assert.equal(c.refused, 403, origin);
-  }
   const wsEcho = async (origin: string | undefined) => {
     const c = new WsCall(stack.wsUrl + "/demo.v1.EchoService/Echo", origin ? { origin } : {});
     await c.start({}, [echoReq(`ws ${origin ?? "no origin"}`)], true);
@@ -110,6 +104,12 @@ test("WebSocket upgrade: a disallowed Origin gets 403 and nothing reaches NATS; 
     assert.equal(r.code, 0, String(origin));
     assert.equal(r.data.length, 1);
   };
+  const mark = await spy.settle(() => wsEcho(allowed), ".demo.v1.EchoService.Echo");
+  for (const origin of ["https://evil.test", "https://example.com"]) {
+    const c = new WsCall(stack.wsUrl + "/demo.v1.EchoService/EchoStream", { origin });
+    await assert.rejects(c.opened);
+    assert.equal(c.refused, 403, origin);
+  }
   assert.deepEqual(await spy.between(mark, () => wsEcho(allowed), ".demo.v1.EchoService.Echo"), [], "the refused upgrades published nothing");
   await wsEcho("https://b.example.com");
   await wsEcho(undefined);

@@ -186,7 +186,7 @@ test("cancel: an HTTP/2 RST_STREAM (native gRPC client abort) cancels the backen
 test("a single-request call (known schema) whose message never comes: DEADLINE_EXCEEDED, or CANCELLED on close, and nothing reaches NATS", async () => {
   const spy = await NrpcSpy.start(stack.nats);
   try {
-    const mark = spy.mark();
+    const mark = spy.mark(); // a fresh spy: nothing earlier can arrive late
     // The header frame only: no message, no half-close.
     const c = await new WsCall(stack.wsUrl + "/demo.v1.EchoService/Echo").start({ "grpc-timeout": "300m" });
     const r = await c.result();

@@ -247,9 +247,23 @@ export class NrpcSpy {
     return spy;
   }
 
-  /** Index to compare against later. */
+  /** Index to compare against later (only safe when nothing was published just before). */
   mark(): number {
     return this.subjects.length;
+  }
+
+  /**
+   * An index after everything the gateway published so far: runs `control` and waits for its subject.
+   * The spy's own delivery lags the gateway; a plain `mark()` taken right after earlier calls can
+   * count their late-delivered messages as new (seen in CI).
+   */
+  async settle(control: () => Promise<unknown>, controlSuffix: string): Promise<number> {
+    const from = this.subjects.length;
+    await control();
+    return eventually(() => {
+      const i = this.subjects.findIndex((s, j) => j >= from && s.endsWith(controlSuffix));
+      return i >= 0 ? i + 1 : 0;
+    }, 10_000, "control call on nrpc.>");
   }
 
   /**

@@ -152,7 +152,7 @@ test("crafted method paths are refused on every protocol without any NATS publis
     "/demo.v1.EchoService/Ech%C3%B6",
     "/demo.v1.EchoService/" + "E".repeat(300),
   ];
-  const mark = spy.mark();
+  const mark = await spy.settle(control, CONTROL);
   const before = probe.calls.length;
   for (const p of paths) {
     for (const [name, call] of Object.entries(protocols)) {
@@ -166,7 +166,7 @@ test("crafted method paths are refused on every protocol without any NATS publis
 });
 
 test("unknown service → UNIMPLEMENTED; a service with no live node → UNAVAILABLE; neither publishes", async () => {
-  const mark = spy.mark();
+  const mark = await spy.settle(control, CONTROL);
   for (const [name, call] of Object.entries(protocols)) {
     const u = await call("/nope.v1.Nope/Echo", echoReq("x"));
     assert.equal(u.code, Code.Unimplemented, `${name}: ${JSON.stringify(u)}`);
@@ -181,7 +181,7 @@ test("unknown service → UNIMPLEMENTED; a service with no live node → UNAVAIL
 });
 
 test("oversized request message → RESOURCE_EXHAUSTED on every protocol; a method with a known schema never reaches NATS", async () => {
-  const mark = spy.mark();
+  const mark = await spy.settle(control, CONTROL);
   const big = echoReq("x".repeat(MAX_MESSAGE + 10));
   for (const path of ["/demo.v1.EchoService/Echo", "/demo.v1.EchoService/EchoStream"]) {
     for (const [name, call] of Object.entries(protocols)) {
@@ -209,7 +209,7 @@ test("oversized request message → RESOURCE_EXHAUSTED on every protocol; a meth
 });
 
 test("oversized request message to a method without a schema: the node is opened at once (a bidi server may speak first) and hears End{RESOURCE_EXHAUSTED}, never a message", async () => {
-  const mark = spy.mark();
+  const mark = await spy.settle(control, CONTROL);
   const before = probe.calls.length;
   const big = echoReq("x".repeat(MAX_MESSAGE + 10));
   for (const [name, call] of Object.entries(protocols)) {
@@ -258,7 +258,7 @@ test("HTTP/1.1 keep-alive survives a refused oversized body: the connection serv
 });
 
 test("oversized metadata → RESOURCE_EXHAUSTED on every protocol, the backend never called", async () => {
-  const mark = spy.mark();
+  const mark = await spy.settle(control, CONTROL);
   const before = probe.calls.length;
   const headers = { "x-big": "m".repeat(MAX_METADATA + 100) };
   for (const [name, call] of Object.entries(protocols)) {
