@@ -9,7 +9,7 @@ import { Hono, type Context, type Next } from "hono";
 import type { Authenticator } from "./auth/index.js";
 import type { Balancer } from "./balancer/index.js";
 import type { Config } from "./config/index.js";
-import { cors } from "./cors/index.js";
+import { cors, type CorsOptions } from "./cors/index.js";
 import type { Director } from "./director/index.js";
 import type { NodeTable } from "./discovery/index.js";
 import type { CallStats } from "./observability/call-stats.js";
@@ -51,10 +51,8 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Hono {
   const { config, handler, protocol, log } = deps;
   const app = new Hono();
-  const origins = config.allowedOrigins.includes("*") ? "*" : config.allowedOrigins;
-  // Metadata names are the app's (x-room, x-session, ...): a preflight from an allowed origin gets
-  // whatever headers it asks for, besides the protocol ones.
-  app.use("*", cors({ allowOrigins: origins, allowHeaders: "*" }));
+  const origins = allowedOrigins(config);
+  app.use("*", cors(appCorsOptions(config)));
 
   app.get("/healthz", (c) => c.text("ok"));
   app.get("/readyz", (c) => (deps.ready() ? c.text("ready") : c.text("not ready", 503)));
@@ -102,6 +100,8 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   // RPCs: `/<pkg.Service>/<Method>`. The Director validates the path before any subject is built.
+  // The Node entry serves plain Connect unary POSTs without the app (src/runtime/node-unary.ts), with
+  // the same origin check, CORS and adapter: keep the two in step.
   const rpc = async (c: Context, next: Next) => {
     const req = c.req.raw;
     const path = "/" + c.req.param("service") + "/" + c.req.param("method");
@@ -140,6 +140,19 @@ export function createApp(deps: AppDeps): Hono {
     app.get("*", async (c) => (await deps.assets!(c.req.path, c)) ?? c.notFound());
   }
   return app;
+}
+
+/** The origin allow-list of CORS and of the RPC and WebSocket origin checks. */
+export function allowedOrigins(config: Config): readonly string[] | "*" {
+  return config.allowedOrigins.includes("*") ? "*" : config.allowedOrigins;
+}
+
+/**
+ * The app's CORS options. Metadata names are the app's (x-room, x-session, ...): a preflight from an
+ * allowed origin gets whatever headers it asks for, besides the protocol ones.
+ */
+export function appCorsOptions(config: Config): CorsOptions {
+  return { allowOrigins: allowedOrigins(config), allowHeaders: "*" };
 }
 
 /** True when the page's `Origin` names the host the request was sent to (`Host`). */

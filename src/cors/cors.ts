@@ -70,20 +70,29 @@ const notExposed = new Set([
   "set-cookie",
 ]);
 
-/**
- * The CORS middleware. A request without `Origin` passes untouched. A disallowed origin gets no CORS
- * headers (the browser then blocks the response), and its preflight a 403. An allowed preflight is
- * answered 204 here with methods `POST, GET`, the allowed headers and `Access-Control-Max-Age`.
- */
-export function cors(opts: CorsOptions): MiddlewareHandler {
-  const maxAge = String(opts.maxAgeSeconds ?? 600);
+/** The headers {@link CorsPolicy} reads and writes on a response: a fetch `Headers`, or a `HeaderList`. */
+export interface CorsHeaderTarget {
+  set(name: string, value: string): void;
+  append(name: string, value: string): void;
+  forEach(cb: (value: string, key: string) => void): void;
+}
+
+/** CORS for actual (non-preflight) responses, shared by the middleware and the Node unary fast path. */
+export interface CorsPolicy {
+  /** True when `origin` may read responses. */
+  allows(origin: string): boolean;
+  /** Sets `Access-Control-Allow-Origin` (and `Vary`, `Access-Control-Allow-Credentials`) for an allowed origin. */
+  setOrigin(h: CorsHeaderTarget, origin: string): void;
+  /** Adds the CORS headers of an allowed origin to a finished response's headers. */
+  decorate(h: CorsHeaderTarget, origin: string): void;
+}
+
+/** The CORS policy of {@link CorsOptions}, for actual responses (preflights are the middleware's). */
+export function createCorsPolicy(opts: CorsOptions): CorsPolicy {
   const credentials = opts.credentials ?? false;
-  const reflectHeaders = opts.allowHeaders === "*";
-  const allowHeaders = dedupe([...corsAllowedHeaders, ...(reflectHeaders ? [] : (opts.allowHeaders as readonly string[] | undefined) ?? [])]).join(", ");
   const staticExpose = opts.exposeHeaders ? dedupe([...corsExposedHeaders, ...opts.exposeHeaders]).join(", ") : undefined;
   const anyOrigin = opts.allowOrigins === "*" && !credentials;
-
-  const setOrigin = (h: Headers, origin: string) => {
+  const setOrigin = (h: CorsHeaderTarget, origin: string) => {
     if (anyOrigin) {
       h.set("access-control-allow-origin", "*");
     } else {
@@ -92,6 +101,26 @@ export function cors(opts: CorsOptions): MiddlewareHandler {
     }
     if (credentials) h.set("access-control-allow-credentials", "true");
   };
+  return {
+    allows: (origin) => isOriginAllowed(origin, opts.allowOrigins),
+    setOrigin,
+    decorate(h, origin) {
+      setOrigin(h, origin);
+      h.set("access-control-expose-headers", staticExpose ?? exposeFor(h));
+    },
+  };
+}
+
+/**
+ * The CORS middleware. A request without `Origin` passes untouched. A disallowed origin gets no CORS
+ * headers (the browser then blocks the response), and its preflight a 403. An allowed preflight is
+ * answered 204 here with methods `POST, GET`, the allowed headers and `Access-Control-Max-Age`.
+ */
+export function cors(opts: CorsOptions): MiddlewareHandler {
+  const maxAge = String(opts.maxAgeSeconds ?? 600);
+  const reflectHeaders = opts.allowHeaders === "*";
+  const allowHeaders = dedupe([...corsAllowedHeaders, ...(reflectHeaders ? [] : (opts.allowHeaders as readonly string[] | undefined) ?? [])]).join(", ");
+  const policy = createCorsPolicy(opts);
 
   return async (c, next) => {
     const origin = c.req.header("origin");
@@ -99,12 +128,12 @@ export function cors(opts: CorsOptions): MiddlewareHandler {
       await next();
       return;
     }
-    const allowed = isOriginAllowed(origin, opts.allowOrigins);
+    const allowed = policy.allows(origin);
     const isPreflight = c.req.method === "OPTIONS" && c.req.header("access-control-request-method") !== undefined;
     if (isPreflight) {
       if (!allowed) return c.body(null, 403);
       const h = new Headers();
-      setOrigin(h, origin);
+      policy.setOrigin(h, origin);
       h.set("access-control-allow-methods", "POST, GET");
       const requested = c.req.header("access-control-request-headers");
       h.set("access-control-allow-headers", reflectHeaders && requested ? dedupe([...corsAllowedHeaders, ...splitList(requested)]).join(", ") : allowHeaders);
@@ -115,17 +144,16 @@ export function cors(opts: CorsOptions): MiddlewareHandler {
     if (!allowed) return;
     let res = c.res;
     try {
-      setOrigin(res.headers, origin);
+      policy.decorate(res.headers, origin);
     } catch {
       res = new Response(res.body, res); // immutable headers (a fetched Response): copy once
       c.res = res;
-      setOrigin(res.headers, origin);
+      policy.decorate(res.headers, origin);
     }
-    res.headers.set("access-control-expose-headers", staticExpose ?? exposeFor(res.headers));
   };
 }
 
-function exposeFor(h: Headers): string {
+function exposeFor(h: CorsHeaderTarget): string {
   const names = [...corsExposedHeaders];
   const seen = new Set(names);
   h.forEach((_v, k) => {

@@ -1,5 +1,5 @@
 /**
  * CORS for browser RPC (Connect, gRPC-Web).
  */
-export { cors, corsAllowedHeaders, corsExposedHeaders, type CorsOptions } from "./cors.js";
+export { cors, createCorsPolicy, corsAllowedHeaders, corsExposedHeaders, type CorsOptions, type CorsPolicy, type CorsHeaderTarget } from "./cors.js";
 export { isOriginAllowed } from "../protocol/origin.js";

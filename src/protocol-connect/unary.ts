@@ -1,5 +1,7 @@
 /**
  * Connect unary calls: POST with a bare message body, and GET with the message in the query.
+ * {@link serveConnectUnary} is the protocol, on headers and bytes; {@link handleConnectUnary} serves
+ * it from a fetch `Request`, the Node entry's fast path from an `IncomingMessage`.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Call, CallHandler, CallResponder } from "../protocol/call.js";
@@ -7,7 +9,8 @@ import type { Metadata } from "../protocol/metadata.js";
 import type { JsonCodec, RequestInfo, ResolvedProtocolOptions } from "../protocol/options.js";
 import { base64Decode } from "../protocol/base64.js";
 import { acceptsGzip, gunzip, gzip, parseRequestEncoding, readAllBytes } from "../protocol/compression.js";
-import { abortWith, linkClientSignal } from "../protocol/client-signal.js";
+import { abortWith, linkClientSignal, type ClientWatch } from "../protocol/client-signal.js";
+import { HeaderList, type RequestHeaders } from "../protocol/header-list.js";
 import { codeToHttpStatus } from "../protocol/http-status.js";
 import { appendErrorMetadataToHeaders, appendMetadataToHeaders, headersToMetadata } from "../protocol/metadata-headers.js";
 import { singleMessage } from "../protocol/message-queue.js";
@@ -16,6 +19,38 @@ import { runHandler } from "../protocol/run-handler.js";
 import { contentTypeUnaryJson, contentTypeUnaryProto } from "./content-type.js";
 import { encodeErrorJson } from "./end-stream.js";
 import type { ConnectOptions } from "./options.js";
+
+/**
+ * A Connect unary request as {@link serveConnectUnary} sees it, whatever the runtime's request object:
+ * a fetch `Request` ({@link handleConnectUnary}), or Node's `IncomingMessage` (the Node entry's fast path).
+ */
+export interface ConnectUnaryRequest {
+  /** GET carries the message in `query`, POST in the body. */
+  readonly isGet: boolean;
+  /** The method path. */
+  readonly path: string;
+  /** POST: JSON by the content type. GET reads it from the `encoding` parameter. */
+  readonly json: boolean;
+  readonly headers: RequestHeaders;
+  /** GET: the URL's query parameters. */
+  readonly query: URLSearchParams | undefined;
+  /**
+   * POST: the whole body. RESOURCE_EXHAUSTED as soon as it passes `maxBytes` (the rest is discarded);
+   * CANCELLED when the read fails (the client went away).
+   */
+  readBody(maxBytes: number): Promise<Uint8Array>;
+  /** The runtime's sign that the client went away (watched once the request is read). */
+  readonly clientGone: AbortSignal | ClientWatch | undefined;
+  /** The peer address. */
+  readonly remoteAddress: string | undefined;
+}
+
+/** A whole unary HTTP response: status, headers, body. */
+export interface UnaryHttpResponse {
+  readonly status: number;
+  readonly headers: HeaderList;
+  readonly body: Uint8Array;
+}
 
 /**
  * Serves one Connect unary call. `json` tells the encoding from the content type (POST); for GET it is
@@ -31,13 +66,47 @@ export async function handleConnectUnary(
   info: RequestInfo | undefined,
 ): Promise<Response> {
   const isGet = req.method === "GET";
-  const headers = req.headers;
-  let query: URLSearchParams | undefined;
+  const r = await serveConnectUnary(
+    {
+      isGet,
+      path,
+      json,
+      headers: req.headers,
+      query: isGet ? new URL(req.url).searchParams : undefined,
+      readBody: (max) => readAllBytes(req.body, max),
+      get clientGone() {
+        return req.signal;
+      },
+      remoteAddress: info?.remoteAddress,
+    },
+    handler,
+    o,
+    copts,
+  );
+  return toFetchResponse(r);
+}
+
+/** A {@link UnaryHttpResponse} as a fetch `Response`. */
+export function toFetchResponse(r: UnaryHttpResponse): Response {
+  return new Response(r.body as Uint8Array<ArrayBuffer>, { status: r.status, headers: r.headers.toHeaders() });
+}
+
+/**
+ * The Connect unary protocol on bytes and headers: validates the request, runs the call, and returns
+ * the whole response (success, or an error as Connect's JSON error body). Never throws.
+ */
+export async function serveConnectUnary(
+  req: ConnectUnaryRequest,
+  handler: CallHandler,
+  o: ResolvedProtocolOptions,
+  copts: ConnectOptions | undefined,
+): Promise<UnaryHttpResponse> {
+  const { isGet, path, headers, query } = req;
+  let json = req.json;
   if (isGet) {
-    query = new URL(req.url).searchParams;
-    const encoding = query.get("encoding");
+    const encoding = query!.get("encoding");
     if (encoding !== "proto" && encoding !== "json") {
-      return errorResponse(new ConnectError(`unsupported encoding=${JSON.stringify(encoding)}: use proto or json`, Code.InvalidArgument), 415);
+      return connectErrorHead(new ConnectError(`unsupported encoding=${JSON.stringify(encoding)}: use proto or json`, Code.InvalidArgument), 415);
     }
     json = encoding === "json";
   }
@@ -45,7 +114,7 @@ export async function handleConnectUnary(
   if (json) {
     codec = o.json?.(path);
     if (codec === undefined) {
-      return errorResponse(new ConnectError(`JSON is not available for ${path} (the gateway has no schema for it): use application/proto`, Code.InvalidArgument), 415);
+      return connectErrorHead(new ConnectError(`JSON is not available for ${path} (the gateway has no schema for it): use application/proto`, Code.InvalidArgument), 415);
     }
   }
   let metadata: Metadata;
@@ -64,15 +133,15 @@ export async function handleConnectUnary(
       message = query!.get("base64") === "1" ? base64Decode(m) : new TextEncoder().encode(m);
       if (message.byteLength > o.maxMessageBytes) throw tooLarge(o.maxMessageBytes);
     } else {
-      message = await readAllBytes(req.body, o.maxMessageBytes);
+      message = await req.readBody(o.maxMessageBytes);
     }
     if (encoding === "gzip") message = await gunzip(message, o.maxMessageBytes);
     if (codec !== undefined) message = codec.requestToBinary(message);
   } catch (e) {
-    return errorResponse(ConnectError.from(e, Code.InvalidArgument));
+    return connectErrorHead(ConnectError.from(e, Code.InvalidArgument));
   }
 
-  const { ctrl, detach } = linkClientSignal(req.signal);
+  const { ctrl, detach } = linkClientSignal(req.clientGone);
   const responder = new UnaryResponder(ctrl);
   const call: Call = {
     path,
@@ -82,7 +151,7 @@ export async function handleConnectUnary(
     signal: ctrl.signal,
     timeoutMs,
     requests: singleMessage(message),
-    remote: { address: info?.remoteAddress, origin: headers.get("origin") ?? undefined },
+    remote: { address: req.remoteAddress, origin: headers.get("origin") ?? undefined },
   };
   runHandler(handler, call, responder, () => responder.ended);
   const r = await responder.result;
@@ -102,9 +171,9 @@ export async function handleConnectUnary(
     }
   }
   if (error !== undefined || body === undefined) {
-    return errorResponse(error ?? new ConnectError("internal error", Code.Internal), undefined, r.header, r.trailers);
+    return connectErrorHead(error ?? new ConnectError("internal error", Code.Internal), undefined, r.header, r.trailers);
   }
-  const out = new Headers();
+  const out = new HeaderList();
   out.set("content-type", json ? contentTypeUnaryJson : contentTypeUnaryProto);
   appendMetadataToHeaders(out, r.header);
   appendMetadataToHeaders(out, r.trailers, "trailer-");
@@ -112,7 +181,7 @@ export async function handleConnectUnary(
     body = await gzip(body);
     out.set("content-encoding", "gzip");
   }
-  return new Response(body as Uint8Array<ArrayBuffer>, { status: 200, headers: out });
+  return { status: 200, headers: out, body };
 }
 
 /**
@@ -120,12 +189,17 @@ export async function handleConnectUnary(
  * headers and the error's metadata as headers, trailers as `trailer-` headers.
  */
 export function errorResponse(error: ConnectError, status?: number, header?: Metadata, trailers?: Metadata): Response {
-  const h = new Headers();
+  return toFetchResponse(connectErrorHead(error, status, header, trailers));
+}
+
+/** {@link errorResponse} as a {@link UnaryHttpResponse}. */
+export function connectErrorHead(error: ConnectError, status?: number, header?: Metadata, trailers?: Metadata): UnaryHttpResponse {
+  const h = new HeaderList();
   h.set("content-type", contentTypeUnaryJson);
   appendMetadataToHeaders(h, header);
   appendErrorMetadataToHeaders(h, error);
   appendMetadataToHeaders(h, trailers, "trailer-");
-  return new Response(encodeErrorJson(error) as Uint8Array<ArrayBuffer>, { status: status ?? codeToHttpStatus(error.code), headers: h });
+  return { status: status ?? codeToHttpStatus(error.code), headers: h, body: encodeErrorJson(error) };
 }
 
 function tooLarge(max: number): ConnectError {

@@ -5,12 +5,25 @@ import type { ConnectError } from "@connectrpc/connect";
 import { clientCancelled } from "./run-handler.js";
 
 /**
- * An AbortController for the Call, aborted (with CANCELLED) when the request's signal aborts: the
- * runtime's sign that the client went away. Returns the controller and a function that detaches it.
+ * How a runtime without a fetch `Request` tells that the client went away: `watch(onGone)` calls
+ * `onGone` once the client is gone (at once if it already is) and returns a function that stops watching.
  */
-export function linkClientSignal(requestSignal: AbortSignal | undefined): { ctrl: AbortController; detach: () => void } {
+export type ClientWatch = (onGone: () => void) => () => void;
+
+/**
+ * An AbortController for the Call, aborted (with CANCELLED) when the request's signal aborts (or the
+ * runtime's {@link ClientWatch} fires): the runtime's sign that the client went away. Returns the
+ * controller and a function that detaches it.
+ */
+export function linkClientSignal(requestSignal: AbortSignal | ClientWatch | undefined): { ctrl: AbortController; detach: () => void } {
   const ctrl = new AbortController();
   if (requestSignal === undefined) return { ctrl, detach: noop };
+  if (typeof requestSignal === "function") {
+    const detach = requestSignal(() => {
+      if (!ctrl.signal.aborted) ctrl.abort(clientCancelled("the client went away"));
+    });
+    return { ctrl, detach };
+  }
   if (requestSignal.aborted) {
     ctrl.abort(clientCancelled("the client went away"));
     return { ctrl, detach: noop };

@@ -82,6 +82,11 @@ export function concatBytes(chunks: Uint8Array[], total?: number): Uint8Array {
   return out;
 }
 
+/** The error of a request message (or body) larger than `maxBytes`: RESOURCE_EXHAUSTED. */
+export function messageTooLarge(maxBytes: number): ConnectError {
+  return new ConnectError(`message is larger than the limit of ${maxBytes} bytes`, Code.ResourceExhausted);
+}
+
 /**
  * Reads a whole body with a size limit: RESOURCE_EXHAUSTED as soon as it passes `maxBytes` (the rest is
  * not read). Read failures (the client went away) give CANCELLED.
@@ -102,7 +107,7 @@ export async function readAllBytes(body: ReadableStream<Uint8Array> | null, maxB
     total += r.value.byteLength;
     if (total > maxBytes) {
       discardBody(reader); // keeps an HTTP/1.1 connection reusable
-      throw new ConnectError(`message is larger than the limit of ${maxBytes} bytes`, Code.ResourceExhausted);
+      throw messageTooLarge(maxBytes);
     }
     chunks.push(r.value);
   }

@@ -3,6 +3,7 @@
  * hop-by-hop headers removed, values validated, and a size limit.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
+import type { RequestHeaders } from "./header-list.js";
 import type { Metadata } from "./metadata.js";
 
 /**
@@ -100,17 +101,22 @@ export class MetadataCollector {
  * Converts fetch request headers into call metadata: protocol and hop-by-hop headers removed,
  * values validated (INVALID_ARGUMENT), size limited (RESOURCE_EXHAUSTED). `-bin` values stay base64.
  */
-export function headersToMetadata(headers: Headers, maxBytes: number): Metadata {
+export function headersToMetadata(headers: Pick<RequestHeaders, "forEach">, maxBytes: number): Metadata {
   const c = new MetadataCollector(maxBytes);
   headers.forEach((value, key) => c.add(key, value));
   return c.metadata;
+}
+
+/** Where response headers are appended: a fetch `Headers`, or a {@link HeaderList}. */
+export interface HeaderTarget {
+  append(name: string, value: string): void;
 }
 
 /**
  * Appends metadata to response headers, optionally with a name prefix (Connect's `trailer-`).
  * Protocol headers, invalid keys and invalid values are skipped (a response cannot be refused for them).
  */
-export function appendMetadataToHeaders(target: Headers, md: Metadata | undefined, prefix = ""): void {
+export function appendMetadataToHeaders(target: HeaderTarget, md: Metadata | undefined, prefix = ""): void {
   if (md === undefined) return;
   for (const [key, values] of md) {
     if (isProtocolHeader(key) || !isValidMetadataKey(key)) continue;
@@ -119,7 +125,7 @@ export function appendMetadataToHeaders(target: Headers, md: Metadata | undefine
 }
 
 /** Appends the metadata carried by a ConnectError (its `metadata` Headers) to response headers. */
-export function appendErrorMetadataToHeaders(target: Headers, error: ConnectError | undefined, prefix = ""): void {
+export function appendErrorMetadataToHeaders(target: HeaderTarget, error: ConnectError | undefined, prefix = ""): void {
   if (error === undefined) return;
   error.metadata.forEach((v, key) => {
     if (!isProtocolHeader(key) && isValidMetadataValue(v)) target.append(prefix + key, v);
