@@ -1,0 +1,203 @@
+/**
+ * The Node entry's Connect unary fast path (src/runtime/node-unary.ts) against the app's path: two
+ * gateways on one NATS, one with the fast path (the default) and one without, asked the same raw
+ * HTTP/1.1 requests. Status, every response header (names, values, order; only `Date` may differ)
+ * and the body must be the same, and so must what the backend receives; the fast path must have served
+ * exactly the requests it is meant for (plain Connect unary POSTs), and left the rest to the app.
+ */
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import { gzipSync } from "node:zlib";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { EchoService } from "../../src/gen/demo/v1/echo_pb.js";
+import { connectNats } from "../../src/nats/connect-node.js";
+import { silentLogger } from "../../src/observability/logger.js";
+import { startNodeGateway, type NodeGateway } from "../../src/runtime/node.js";
+import { isRpcPath } from "../../src/runtime/node-unary.js";
+import { startStack, type Stack } from "../helpers/gateway.js";
+import { echoReq, envelope, startProbe, type Probe } from "./helpers.js";
+
+const allowed = "https://app.test";
+let stack: Stack;
+let probe: Probe;
+let slowNc: NatsConnection;
+let slow: NodeGateway;
+
+before(async () => {
+  stack = await startStack({
+    nodes: 1, // one demo node: x-edge-node and the echoed node id are the same through either gateway
+    config: { edge: { routes: { "probe.v1": "probe" }, allowed_origins: [allowed], max_message_bytes: 4096, max_metadata_bytes: 1024 } },
+  });
+  probe = await startProbe(stack.nats, { nid: "probe-fast", service: "probe", packages: ["probe.v1"] });
+  await stack.waitForNodes(1, "probe");
+  slowNc = await connectNats(stack.nats.wsUrl, { name: "test-gateway-slow" });
+  slow = await startNodeGateway({ config: { ...stack.config }, nc: slowNc, log: silentLogger, processMetrics: false, unaryFastPath: false });
+  for (const g of [stack.gw, slow]) {
+    const deadline = Date.now() + 10_000;
+    while (g.gateway.table.nodes("probe").length === 0 || g.gateway.table.nodes("demo").length === 0) {
+      if (Date.now() > deadline) throw new Error("gateway tables not synced");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+});
+after(async () => {
+  await slow?.close(100);
+  await slowNc?.close();
+  await probe?.close();
+  await stack?.stop();
+});
+
+interface RawResponse {
+  status: number;
+  /** Raw header lines in order, without Date. */
+  headers: string[];
+  body: Buffer;
+}
+
+/** One HTTP/1.1 request on its own connection; headers as given (a list allows duplicates). */
+function raw(base: string, path: string, headers: [string, string][], body?: Uint8Array): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(base);
+    // A header list (duplicates kept, as sent) gets no automatic Host or Content-Length.
+    const all: [string, string][] = [...headers];
+    if (!all.some(([k]) => k.toLowerCase() === "host")) all.unshift(["host", u.host]);
+    if (body !== undefined && !all.some(([k]) => k.toLowerCase() === "transfer-encoding")) all.push(["content-length", String(body.byteLength)]);
+    const req = http.request({ host: u.hostname, port: u.port, path, method: "POST", agent: false, headers: all.flat() as unknown as http.OutgoingHttpHeaders });
+    req.on("error", reject);
+    req.on("response", (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        const lines: string[] = [];
+        for (let i = 0; i < res.rawHeaders.length; i += 2) {
+          if (res.rawHeaders[i]!.toLowerCase() !== "date") lines.push(`${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}`);
+        }
+        resolve({ status: res.statusCode!, headers: lines, body: Buffer.concat(chunks) });
+      });
+    });
+    req.end(body);
+  });
+}
+
+/**
+ * Sends the same request to both gateways; asserts identical answers and whether the fast path took it.
+ * The probe's record of the call (metadata) is compared as well when the call reached it.
+ */
+async function same(what: string, path: string, headers: [string, string][], body: Uint8Array | undefined, fast: boolean): Promise<RawResponse> {
+  const served = stack.gw.fastPath!.served;
+  const probeCalls = probe.calls.length;
+  const a = await raw(stack.url, path, headers, body);
+  const aCall = probe.calls.length > probeCalls ? probe.calls.at(-1) : undefined;
+  const b = await raw(slow.url, path, headers, body);
+  const bCall = probe.calls.length > probeCalls + (aCall ? 1 : 0) ? probe.calls.at(-1) : undefined;
+  assert.equal(stack.gw.fastPath!.served - served, fast ? 1 : 0, `${what}: served by the fast path: ${fast}`);
+  assert.equal(a.status, b.status, `${what}: status`);
+  assert.deepEqual(a.headers, b.headers, `${what}: headers`);
+  assert.deepEqual(a.body, b.body, `${what}: body`);
+  assert.equal(!!aCall, !!bCall, `${what}: reached the backend through both or neither`);
+  if (aCall && bCall) {
+    const md = (m: Map<string, string[]>) => [...m].filter(([k]) => k !== "traceparent" && k !== "x-request-id").sort(([x], [y]) => (x < y ? -1 : 1));
+    assert.deepEqual(md(aCall.metadata), md(bCall.metadata), `${what}: backend metadata`);
+    assert.deepEqual(aCall.requests, bCall.requests, `${what}: backend request`);
+  }
+  return a;
+}
+
+const proto: [string, string] = ["content-type", "application/proto"];
+const jsonCt: [string, string] = ["content-type", "application/json"];
+const enc = new TextEncoder();
+
+test("success: binary and JSON, backend header and trailers, x-edge-node, app metadata", async () => {
+  const r = await same("proto", "/demo.v1.EchoService/Echo", [proto, ["connect-protocol-version", "1"]], echoReq("header:x-a=b"), true);
+  assert.equal(r.status, 200);
+  assert.ok(r.headers.includes("x-a: b") && r.headers.includes("trailer-x-a-trailer: b"), r.headers.join("\n"));
+  assert.ok(r.headers.some((h) => h.startsWith("x-edge-node: ")));
+  await same("probe", "/probe.v1.EchoService/Echo", [proto, ["x-room", "r1"], ["x-multi", "1"], ["X-Multi", "2"], ["cookie", "a=1"], ["cookie", "b=2"], ["authorization", "Bearer x"]], echoReq("m"), true);
+  await same("json", "/demo.v1.EchoService/Echo", [jsonCt], enc.encode(JSON.stringify({ message: "header:x-j=k" })), true);
+  await same("json charset", "/demo.v1.EchoService/Echo", [["content-type", "application/json; charset=utf-8"]], enc.encode(JSON.stringify({ message: "j" })), true);
+  await same("empty body", "/probe.v1.EchoService/Echo", [proto], undefined, true);
+  await same("timeout header", "/demo.v1.EchoService/Echo", [proto, ["connect-timeout-ms", "5000"]], echoReq("t"), true);
+});
+
+test("errors: backend status with header and trailers, routing, limits, JSON without schema, bad JSON, deadline", async () => {
+  const e = await same("backend error", "/probe.v1.EchoService/Echo", [proto], echoReq("error:7:denied here"), true);
+  assert.equal(e.status, 403);
+  assert.ok(e.headers.includes("x-probe-err: 1") && e.headers.includes("trailer-x-probe-err-trailer: 1"), e.headers.join("\n"));
+  await same("unknown service", "/nope.v1.Nope/Echo", [proto], echoReq("x"), true);
+  await same("no live node", "/ghost.v1.Ghost/Echo", [proto], echoReq("x"), true);
+  await same("malformed method", "/demo.v1.EchoService/Echo.x", [proto], echoReq("x"), true);
+  await same("oversized message", "/demo.v1.EchoService/Echo", [proto], echoReq("x".repeat(5000)), true);
+  await same("oversized metadata", "/demo.v1.EchoService/Echo", [proto, ["x-big", "v".repeat(2000)]], echoReq("x"), true);
+  await same("bad metadata value", "/demo.v1.EchoService/Echo", [proto, ["x-bin", "\u00e9t\u00e9"]], echoReq("x"), true);
+  await same("JSON without a schema", "/probe.v1.EchoService/Echo", [jsonCt], enc.encode("{}"), true);
+  await same("bad JSON", "/demo.v1.EchoService/Echo", [jsonCt], enc.encode("{nope"), true);
+  await same("unsupported compression", "/demo.v1.EchoService/Echo", [proto, ["content-encoding", "br"]], echoReq("x"), true);
+  await same("bad timeout", "/demo.v1.EchoService/Echo", [proto, ["connect-timeout-ms", "soon"]], echoReq("x"), true);
+  const d = await same("deadline", "/demo.v1.EchoService/Echo", [proto, ["connect-timeout-ms", "50"]], echoReq("sleep:2000"), true);
+  assert.equal(d.status, 504);
+});
+
+test("gzip: compressed request, compressed response when accepted and large enough", async () => {
+  const msg = "z".repeat(2000);
+  const r = await same("gzip both ways", "/demo.v1.EchoService/Echo", [proto, ["content-encoding", "gzip"], ["accept-encoding", "gzip"]], gzipSync(echoReq(msg)), true);
+  assert.ok(r.headers.includes("content-encoding: gzip"), r.headers.join("\n"));
+  await same("gzip not accepted", "/demo.v1.EchoService/Echo", [proto, ["accept-encoding", "br"]], echoReq(msg), true);
+  await same("corrupt gzip", "/demo.v1.EchoService/Echo", [proto, ["content-encoding", "gzip"]], echoReq("not gzip"), true);
+});
+
+test("CORS: an allowed origin gets the same CORS headers on success and error; other origins are the app's", async () => {
+  const ok = await same("allowed origin", "/demo.v1.EchoService/Echo", [proto, ["origin", allowed]], echoReq("header:x-c=d"), true);
+  assert.ok(ok.headers.includes(`access-control-allow-origin: ${allowed}`), ok.headers.join("\n"));
+  assert.ok(ok.headers.some((h) => h.startsWith("access-control-expose-headers: ") && h.includes("trailer-x-c-trailer")));
+  await same("allowed origin, error", "/probe.v1.EchoService/Echo", [proto, ["origin", allowed]], echoReq("error:5:gone"), true);
+  await same("allowed origin, JSON", "/demo.v1.EchoService/Echo", [jsonCt, ["origin", allowed]], enc.encode('{"message":"o"}'), true);
+  const refused = await same("disallowed origin", "/demo.v1.EchoService/Echo", [proto, ["origin", "https://evil.test"]], echoReq("x"), false);
+  assert.equal(refused.status, 403);
+  // A page the gateway serves itself (Origin = Host): allowed by the app, without CORS headers.
+  const own = await same("same origin", "/demo.v1.EchoService/Echo", [proto, ["host", "gw.test"], ["origin", "http://gw.test"]], echoReq("x"), false);
+  assert.equal(own.status, 200);
+});
+
+test("everything else is left to the app", async () => {
+  const p = "/demo.v1.EchoService/Echo";
+  await same("Connect streaming", "/demo.v1.EchoService/EchoStream", [["content-type", "application/connect+proto"]], envelope(echoReq("s", 2)), false);
+  await same("gRPC-Web", p, [["content-type", "application/grpc-web+proto"], ["x-grpc-web", "1"]], envelope(echoReq("w")), false);
+  await same("unknown content type", p, [["content-type", "text/plain"]], echoReq("x"), false);
+  await same("no content type", p, [], echoReq("x"), false);
+  await same("query string", p + "?x=1", [proto], echoReq("q"), false);
+  await same("encoded path", "/demo.v1.EchoService/Ech%6F", [proto], echoReq("x"), false);
+  await same("dot segment", "/demo.v1.EchoService/..", [proto], echoReq("x"), false);
+  await same("trailing slash", p + "/", [proto], echoReq("x"), false);
+  await same("one segment", "/demo.v1.EchoService", [proto], echoReq("x"), false);
+  await same("odd host", p, [proto, ["host", "0x7f.1"]], echoReq("x"), false);
+});
+
+test("connect-es over HTTP/1.1 goes through the fast path", async () => {
+  const before = stack.gw.fastPath!.served;
+  const client = createClient(EchoService, createConnectTransport({ baseUrl: stack.url, httpVersion: "1.1" }));
+  assert.equal((await client.echo({ message: "es" })).message, "es");
+  const jsonClient = createClient(EchoService, createConnectTransport({ baseUrl: stack.url, httpVersion: "1.1", useBinaryFormat: false }));
+  assert.equal((await jsonClient.echo({ message: "es-json" })).message, "es-json");
+  assert.equal(stack.gw.fastPath!.served - before, 2);
+});
+
+test("the RPC path check", () => {
+  for (const p of ["/a.B/C", "/demo.v1.EchoService/Echo", "/x/y", "/a:b/c@d", "/a/b~c"]) assert.ok(isRpcPath(p), p);
+  for (const p of ["", "/", "/a", "/a/", "//b", "/a/b/", "/a/b/c", "/a/b?x", "/a/%62", "/./b", "/a/..", "/a\\b/c", "a/b", "/a b/c", "/a/b#f", "/ä/b"]) assert.ok(!isRpcPath(p), p);
+});
+
+test("a client that goes away cancels the call at the backend", async () => {
+  const req = http.request({ host: "127.0.0.1", port: stack.gw.port, path: "/probe.v1.EchoService/Echo", method: "POST", agent: false, headers: { "content-type": "application/proto" } });
+  req.on("error", () => {});
+  const served = stack.gw.fastPath!.served;
+  req.end(echoReq("sleep:30000"));
+  const call = await probe.call("Echo", "sleep:30000");
+  assert.equal(stack.gw.fastPath!.served - served, 1);
+  req.destroy();
+  const deadline = Date.now() + 5000;
+  while (!call.signal.aborted && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(call.signal.aborted, "the backend's call was cancelled");
+});
