@@ -22,6 +22,10 @@ export type NodeRequestListener = (req: IncomingMessage | Http2ServerRequest, re
 export interface GrpcServerOptions extends ProtocolOptions {
   /** Every request that is not native gRPC over HTTP/2. Default: 404. */
   fallback?: NodeRequestListener;
+  /** {@link createGrpcH2cServer}: a connection that sends no request bytes for this long is closed. Default 10 000 ms; 0 = never. */
+  firstBytesTimeoutMs?: number;
+  /** {@link createGrpcH2cServer}: an HTTP/2 session without an open stream for this long is closed (GOAWAY; clients reconnect). Default 60 000 ms; 0 = never. */
+  idleSessionTimeoutMs?: number;
 }
 
 /** True for a native gRPC request: HTTP/2 and a `application/grpc[+proto|+json]` content type. */
@@ -86,9 +90,29 @@ export function createGrpcH2cServer(handler: CallHandler, opts?: GrpcServerOptio
   const h2 = http2.createServer(listener);
   const sockets = new Set<net.Socket>();
   const sessions = new Set<Http2Session>();
+  // Idle connections cost a socket each and no call counts them (per-IP limits count calls): a
+  // connection that never starts a request, and an HTTP/2 session left without streams, are closed.
+  const firstBytesMs = opts?.firstBytesTimeoutMs ?? 10_000;
+  const idleSessionMs = opts?.idleSessionTimeoutMs ?? 60_000;
   h2.on("session", (s) => {
     sessions.add(s);
-    s.once("close", () => sessions.delete(s));
+    let streams = 0;
+    let idle: ReturnType<typeof setTimeout> | undefined;
+    const arm = () => {
+      if (idleSessionMs > 0) idle = setTimeout(() => s.close(), idleSessionMs);
+    };
+    s.on("stream", (st) => {
+      streams++;
+      clearTimeout(idle);
+      st.once("close", () => {
+        if (--streams === 0 && !s.closed && !s.destroyed) arm();
+      });
+    });
+    s.once("close", () => {
+      clearTimeout(idle);
+      sessions.delete(s);
+    });
+    arm();
   });
   // noDelay as http.createServer sets it (a plain net.Server leaves Nagle on): a response written in
   // more than one piece (gRPC-Web trailers, streams, WebSocket frames) otherwise waits for the
@@ -98,6 +122,8 @@ export function createGrpcH2cServer(handler: CallHandler, opts?: GrpcServerOptio
     socket.once("close", () => sockets.delete(socket));
     const onError = () => socket.destroy();
     socket.on("error", onError);
+    const onSilent = () => socket.destroy();
+    if (firstBytesMs > 0) socket.setTimeout(firstBytesMs, onSilent);
     let buf: Buffer | undefined;
     const onData = (chunk: Buffer) => {
       buf = buf === undefined ? chunk : Buffer.concat([buf, chunk]);
@@ -106,6 +132,8 @@ export function createGrpcH2cServer(handler: CallHandler, opts?: GrpcServerOptio
       if (isH2 && n < preface.length) return; // could still be the preface: wait for more
       socket.off("data", onData);
       socket.off("error", onError);
+      socket.setTimeout(0);
+      socket.off("timeout", onSilent);
       socket.pause();
       socket.unshift(buf);
       if (isH2) {
