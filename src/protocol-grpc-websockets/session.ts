@@ -42,6 +42,11 @@ export interface GrpcWebsocketsOptions extends ProtocolOptions {
   maxQueuedRequestBytes?: number;
   /** How often a blocked writer polls `bufferedAmount`. Default 5 ms. */
   drainPollMs?: number;
+  /**
+   * A socket that has not sent its header frame after this long is ended (DEADLINE_EXCEEDED): no call
+   * counts it yet, so idle sockets would otherwise be held without limit. Default 10 000 ms; 0 = never.
+   */
+  headerTimeoutMs?: number;
 }
 
 /** What the runtime glue feeds the session with. */
@@ -85,6 +90,7 @@ class Session implements GrpcWebsocketsSession, CallResponder {
   private drainWait: Promise<void> | undefined;
   private drainWake: (() => void) | undefined;
   private drainTimer: ReturnType<typeof setTimeout> | undefined;
+  private headerTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly socket: GrpcWebsocketsSocket,
@@ -94,6 +100,18 @@ class Session implements GrpcWebsocketsSession, CallResponder {
   ) {
     this.o = resolveProtocolOptions(opts);
     this.queue = new MessageQueue(opts?.maxQueuedRequestBytes ?? 4 * this.o.maxMessageBytes);
+    const headerMs = opts?.headerTimeoutMs ?? 10_000;
+    if (headerMs > 0) {
+      this.headerTimer = setTimeout(() => {
+        this.headerTimer = undefined;
+        if (this.phase === Phase.Header) this.end(new ConnectError(`protocol error: no header frame within ${headerMs} ms`, Code.DeadlineExceeded), new Map());
+      }, headerMs);
+    }
+  }
+
+  private clearHeaderTimer(): void {
+    if (this.headerTimer !== undefined) clearTimeout(this.headerTimer);
+    this.headerTimer = undefined;
   }
 
   onMessage(data: ArrayBuffer | Uint8Array | string): void {
@@ -106,6 +124,7 @@ class Session implements GrpcWebsocketsSession, CallResponder {
   }
 
   onClose(code?: number, reason?: string): void {
+    this.clearHeaderTimer();
     if (this.phase === Phase.Done) return;
     this.phase = Phase.Done;
     this.ended = true;
@@ -154,6 +173,7 @@ class Session implements GrpcWebsocketsSession, CallResponder {
   }
 
   private start(block: Uint8Array): void {
+    this.clearHeaderTimer();
     const parsed = parseHeaderBlock(block, this.o.maxMetadataBytes);
     const ct = parsed.protocol.get("content-type");
     if (ct !== undefined && /json|-text/i.test(ct)) throw new ConnectError(`unsupported content-type ${ct} over grpc-websockets`, Code.InvalidArgument);
@@ -204,6 +224,7 @@ class Session implements GrpcWebsocketsSession, CallResponder {
   }
 
   end(error: ConnectError | undefined, trailers: Metadata): void {
+    this.clearHeaderTimer();
     if (this.ended) return;
     this.ended = true;
     this.phase = Phase.Done;
