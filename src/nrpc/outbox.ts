@@ -4,10 +4,12 @@
  * Call, then the Data once the request iterator resolves; a reply's Data, then its End once the
  * handler's promise settles), so each went out in its own socket write — the largest single cost on
  * the unary path in the bench profile (about a fifth of the gateway's and of a demo node's CPU).
- * Messages queued while the current microtask chain runs are handed to nats.js together when it
- * has drained (`process.nextTick`; a microtask where there is no `process`), in order, so they
- * leave in one write. A burst (a stream produced without awaiting anything) is handed over every
- * {@link outboxMaxBytes} instead, so that its first messages are not held back until the last.
+ * Messages queued while the current event-loop turn runs are handed to nats.js together after it
+ * (`setImmediate`: after the I/O callbacks of the turn, so the calls of every HTTP request read in
+ * one poll leave in one write, not one write each; `process.nextTick`, or a microtask, where there is
+ * no `setImmediate`), in order. A burst (a stream produced without awaiting anything) is handed
+ * over every {@link outboxMaxBytes} instead, so that its first messages are not held back until the
+ * last.
  */
 import type { NatsConnection } from "@nats-io/nats-core";
 
@@ -16,10 +18,12 @@ type Defer = (fn: () => void) => void;
 /** Queued bytes that make the outbox hand over at once. */
 export const outboxMaxBytes = 64 * 1024;
 
+const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
 const nextTick = (globalThis as { process?: { nextTick?: (fn: () => void) => void } }).process?.nextTick;
-const defer: Defer = typeof nextTick === "function" ? (fn) => nextTick(fn) : (fn) => queueMicrotask(fn);
+const defer: Defer =
+  typeof immediate === "function" ? (fn) => void immediate(fn) : typeof nextTick === "function" ? (fn) => nextTick(fn) : (fn) => queueMicrotask(fn);
 
-/** Publishes through one NATS connection, batched per microtask chain. */
+/** Publishes through one NATS connection, batched per event-loop turn. */
 export class Outbox {
   private subjects: string[] = [];
   private payloads: Uint8Array[] = [];
@@ -29,7 +33,7 @@ export class Outbox {
 
   constructor(private readonly nc: NatsConnection) {}
 
-  /** Queues one message; it is published at the end of the current microtask chain. */
+  /** Queues one message; it is published at the end of the current event-loop turn. */
   publish(subject: string, data: Uint8Array, reply?: string): void {
     this.subjects.push(subject);
     this.payloads.push(data);
