@@ -56,23 +56,26 @@ export function encodeCall(method: string, nid: string, md: Metadata | undefined
   const lm = utf8Length(method);
   const ln = utf8Length(nid);
   let mdLen = -1; // no Metadata field
-  let entryLens: number[] | undefined;
-  let valuesLens: number[] | undefined;
+  // Pass 1 records, in write order, per entry: entry length, key length, Strings length, each value's length.
+  const lens = scratchLens;
+  let nl = 0;
   if (md !== undefined && md.size > 0) {
     mdLen = 0;
-    entryLens = [];
-    valuesLens = [];
     for (const [k, values] of md) {
       if (!isPlainObjectKey(k)) return encodeCallReflect(method, nid, md);
+      const at = nl;
+      nl += 3;
       let vl = 0;
       for (const v of values) {
         const n = utf8Length(v);
+        lens[nl++] = n;
         vl += 1 + varintSize(n) + n;
       }
       const lk = utf8Length(k);
       const el = 1 + varintSize(lk) + lk + 1 + varintSize(vl) + vl;
-      valuesLens.push(vl);
-      entryLens.push(el);
+      lens[at] = el;
+      lens[at + 1] = lk;
+      lens[at + 2] = vl;
       mdLen += 1 + varintSize(el) + el;
     }
   }
@@ -88,17 +91,20 @@ export function encodeCall(method: string, nid: string, md: Metadata | undefined
     let i = 0;
     for (const [k, values] of md!) {
       out[p++] = 0x0a;
-      p = writeVarint(out, p, entryLens![i]!);
-      p = writeString(out, p, 0x0a, k, utf8Length(k));
+      p = writeVarint(out, p, lens[i]!);
+      p = writeString(out, p, 0x0a, k, lens[i + 1]!);
       out[p++] = 0x12;
-      p = writeVarint(out, p, valuesLens![i]!);
-      for (const v of values) p = writeString(out, p, 0x0a, v, utf8Length(v));
-      i++;
+      p = writeVarint(out, p, lens[i + 2]!);
+      i += 3;
+      for (const v of values) p = writeString(out, p, 0x0a, v, lens[i++]!);
     }
   }
   if (ln > 0) p = writeString(out, p, 0x1a, nid, ln);
   return out;
 }
+
+/** {@link encodeCall}'s lengths from its sizing pass to its writing pass (synchronous: one call at a time). */
+const scratchLens: number[] = [];
 
 /** Request.call through protobuf-es reflection: the reference {@link encodeCall} must equal. */
 export function encodeCallReflect(method: string, nid: string, md: Metadata | undefined): Uint8Array {
