@@ -127,6 +127,7 @@ export class NrpcClient {
       s.watchAbort(opts.signal);
     }
     this.outbox.publish(subject, encodeCall(subject, this.nid, opts.metadata), s.inbox);
+    s.published = 1;
     if (opts.timeoutMs !== undefined && opts.timeoutMs > 0) s.setDeadline(opts.timeoutMs);
     return s;
   }
@@ -159,6 +160,15 @@ export class NrpcClient {
   publish(subject: string, data: Uint8Array, reply: string): void {
     if (this.nc.isClosed()) return;
     this.outbox.publish(subject, data, reply); // a failed publish: the call is failed by the status watcher
+  }
+
+  /**
+   * @internal Resolves once NATS has answered every envelope published so far (queued ones are handed
+   * over first): a PING after them, whose PONG comes after any 503 they caused.
+   */
+  barrier(): Promise<void> {
+    this.outbox.flush();
+    return this.nc.flush();
   }
 
   /** @internal */
@@ -197,6 +207,9 @@ class StreamImpl implements ClientStream {
   inbox = "";
   ended = false;
   reached = false;
+  /** Envelopes this call published (the Call included), and the 503 "no responders" answers seen. */
+  published = 0;
+  private noResponders = 0;
   private token = "";
   private halfClosed = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -229,6 +242,7 @@ class StreamImpl implements ClientStream {
 
   send(data: Uint8Array): void {
     if (this.ended || this.halfClosed || !this.token) return;
+    this.published++;
     this.client.publish(this.subject, encodeData(data), this.inbox);
   }
 
@@ -242,7 +256,9 @@ class StreamImpl implements ClientStream {
 
   private readonly sendHalfClose = () => {
     this.halfCloseTimer = undefined;
-    if (!this.ended) this.client.publish(this.subject, encodeRequestEnd(), this.inbox);
+    if (this.ended) return;
+    this.published++;
+    this.client.publish(this.subject, encodeRequestEnd(), this.inbox);
   };
 
   cancel(code: Code = Code.Canceled, message = "call cancelled"): void {
@@ -267,10 +283,8 @@ class StreamImpl implements ClientStream {
     const data = msg.data;
     if (data.length === 0) {
       // A NATS status message (e.g. 503 no responders) or an empty payload: Go ignores empty
-      // payloads; a 503 means nobody serves the subject, so fail fast.
-      if (msg.headers && msg.headers.code === 503) {
-        this.finish(new ConnectError(`no responders for ${this.subject}`, Code.Unavailable), emptyMetadata);
-      }
+      // payloads; a 503 means nobody serves the subject now, so fail fast.
+      if (msg.headers && msg.headers.code === 503 && ++this.noResponders === 1) this.onNoResponders();
       return;
     }
     let res;
@@ -312,6 +326,26 @@ class StreamImpl implements ClientStream {
       default:
         return; // unset oneof: ignored, as Go does
     }
+  }
+
+  /**
+   * NATS answers each envelope that finds no subscriber with a 503, in order. The node never had this
+   * call only if EVERY envelope published so far got one: then "no responders" (a caller may retry it
+   * elsewhere). If only later ones did (the node died after the Call and request were delivered; a
+   * half-close held back 1 s then finds nobody), it may have served the call: that must not read as
+   * "never reached", or the call runs twice. A barrier after them tells how many 503s there are.
+   */
+  private onNoResponders(): void {
+    const sent = this.published;
+    const settle = (all: boolean) => {
+      if (this.ended) return;
+      const message = all ? `no responders for ${this.subject}` : `node ${this.target} stopped answering on ${this.subject} (no responders)`;
+      this.finish(new ConnectError(message, Code.Unavailable), emptyMetadata);
+    };
+    this.client.barrier().then(
+      () => settle(this.noResponders >= sent),
+      () => settle(true),
+    );
   }
 
   private finish(error: ConnectError | undefined, trailers: Metadata): void {
