@@ -167,9 +167,8 @@ function noop(): void {}
 
 /**
  * The whole request body, as `readAllBytes` reads a fetch body: RESOURCE_EXHAUSTED once it passes
- * `maxBytes` (the rest is read and dropped, up to `maxDiscardBytes`, so that the connection can carry
- * the next request; past that the connection is closed once the response is out), CANCELLED when the
- * client goes away first.
+ * `maxBytes` (the rest is read and dropped, see {@link discard}, so that the connection can carry the
+ * next request), CANCELLED when the client goes away first.
  */
 function readBody(req: IncomingMessage, res: ServerResponse, maxBytes: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
@@ -211,20 +210,50 @@ function readBody(req: IncomingMessage, res: ServerResponse, maxBytes: number): 
   });
 }
 
-/** Reads and drops the rest of a refused body, up to `maxDiscardBytes`; past that, closes the connection after the response. */
+/** How long @hono/node-server waits, after the response, for the rest of a body its handler left unread. */
+const drainTimeoutMs = 500;
+
+/**
+ * Reads and drops the rest of a refused body, as the app's path does (`discardBody`, then
+ * @hono/node-server's drain): the connection stays usable for the next request when the body ends
+ * within `maxDiscardBytes` and within 500 ms after the response; otherwise it is closed once the
+ * response is out.
+ */
 function discard(req: IncomingMessage, res: ServerResponse): void {
   let n = 0;
+  let finished = false;
+  let tooMuch = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const done = () => {
+    clearTimeout(timer);
+    req.off("data", onData);
+    req.off("end", done);
+    req.off("close", done);
+    res.off("finish", onFinish);
+  };
+  const close = () => {
+    done();
+    req.socket.destroySoon();
+  };
   const onData = (chunk: Buffer) => {
     n += chunk.length;
     if (n <= maxDiscardBytes) return;
-    req.off("data", onData);
+    tooMuch = true;
     req.pause();
-    const close = () => req.socket.destroySoon();
-    if (res.writableFinished) close();
-    else res.once("finish", close);
+    if (finished) close();
+  };
+  const onFinish = () => {
+    finished = true;
+    if (tooMuch) return close();
+    timer = setTimeout(close, drainTimeoutMs);
+    timer.unref?.();
   };
   req.on("data", onData);
+  req.on("end", done);
+  req.on("close", done);
   req.on("error", noop);
+  if (res.writableFinished) onFinish();
+  else res.once("finish", onFinish);
 }
 
 /** Writes the response as @hono/node-server writes a `Response` with a `Headers` and a byte body. */

@@ -8,6 +8,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
+import net from "node:net";
 import { gzipSync } from "node:zlib";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { createClient } from "@connectrpc/connect";
@@ -184,9 +185,62 @@ test("connect-es over HTTP/1.1 goes through the fast path", async () => {
   assert.equal(stack.gw.fastPath!.served - before, 2);
 });
 
+test("every path character the fast path takes reaches the same answer through the app", async () => {
+  for (const c of "-._~!$&'()*+,;=:@") {
+    await same(`method with ${c}`, `/demo.v1.EchoService/Ec${c}ho`, [proto], echoReq("x"), true);
+    await same(`service with ${c}`, `/demo.v1${c}EchoService/Echo`, [proto], echoReq("x"), true);
+  }
+});
+
 test("the RPC path check", () => {
   for (const p of ["/a.B/C", "/demo.v1.EchoService/Echo", "/x/y", "/a:b/c@d", "/a/b~c"]) assert.ok(isRpcPath(p), p);
   for (const p of ["", "/", "/a", "/a/", "//b", "/a/b/", "/a/b/c", "/a/b?x", "/a/%62", "/./b", "/a/..", "/a\\b/c", "a/b", "/a b/c", "/a/b#f", "/ä/b"]) assert.ok(!isRpcPath(p), p);
+});
+
+/**
+ * Over one raw connection: a body over the message limit (all of it sent), then, once its answer is
+ * in, a small call. Returns the statuses answered and whether the gateway closed the connection.
+ */
+function refusedThenNext(port: number, bodyBytes: number): Promise<{ statuses: string[]; closedByServer: boolean }> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, "127.0.0.1");
+    const next = echoReq("next");
+    let buf = "";
+    let statuses: string[] = [];
+    let closedByServer = true;
+    const giveUp = setTimeout(() => {
+      closedByServer = false;
+      s.destroy();
+    }, 1500);
+    s.on("data", (d: Buffer) => {
+      buf += d.toString("latin1");
+      const before = statuses.length;
+      statuses = [...buf.matchAll(/HTTP\/1\.1 (\d+)/g)].map((m) => m[1]!);
+      if (before === 0 && statuses.length === 1) {
+        s.write(`POST /demo.v1.EchoService/Echo HTTP/1.1\r\nhost: x\r\ncontent-type: application/proto\r\ncontent-length: ${next.length}\r\n\r\n`);
+        s.write(next);
+      }
+    });
+    s.on("error", () => {});
+    s.on("close", () => {
+      clearTimeout(giveUp);
+      resolve({ statuses, closedByServer });
+    });
+    s.write(`POST /demo.v1.EchoService/Echo HTTP/1.1\r\nhost: x\r\ncontent-type: application/proto\r\ncontent-length: ${bodyBytes}\r\n\r\n`);
+    s.write(Buffer.alloc(bodyBytes));
+  });
+}
+
+test("a refused oversized body: keep-alive when the rest is small, the connection closed when it is far over (8 MiB)", async () => {
+  for (const [bytes, expected] of [
+    [200_000, { statuses: ["429", "200"], closedByServer: false }],
+    [10_000_000, { statuses: ["429"], closedByServer: true }],
+  ] as const) {
+    const served = stack.gw.fastPath!.served;
+    assert.deepEqual(await refusedThenNext(stack.gw.port, bytes), expected, `fast path, ${bytes} bytes`);
+    assert.ok(stack.gw.fastPath!.served > served);
+    assert.deepEqual(await refusedThenNext(slow.port, bytes), expected, `app, ${bytes} bytes`);
+  }
 });
 
 test("a client that goes away cancels the call at the backend", async () => {
