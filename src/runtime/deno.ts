@@ -17,6 +17,7 @@ import { createLogger, type Logger } from "../observability/logger.js";
 import { createGrpcWebsocketsSession, grpcWebsocketsSubprotocol, type GrpcWebsocketsOptions } from "../protocol-grpc-websockets/index.js";
 import type { CallHandler } from "../protocol/call.js";
 import { edgeSetup } from "./edge-env.js";
+import { staticAssets } from "./static-assets.js";
 
 /** The parts of the Deno namespace this file uses (the project type-checks with Node's types). */
 interface DenoApi {
@@ -82,36 +83,9 @@ function upgrade(req: Request, path: string, handler: CallHandler, opts: GrpcWeb
   return response;
 }
 
-const mime: Record<string, string> = {
-  html: "text/html; charset=utf-8",
-  js: "application/javascript; charset=utf-8",
-  css: "text/css; charset=utf-8",
-  json: "application/json; charset=utf-8",
-  svg: "image/svg+xml",
-  png: "image/png",
-  map: "application/json; charset=utf-8",
-};
-
 /** Serves files below `root` (a file: URL ending in "/"), `/` as index.html, no traversal. */
 function staticFiles(root: URL): (path: string) => Promise<Response | undefined> {
-  return async (path) => {
-    let rel: string;
-    try {
-      rel = decodeURIComponent(path);
-    } catch {
-      return undefined;
-    }
-    if (rel.endsWith("/")) rel += "index.html";
-    if (rel.split("/").some((seg) => seg === ".." || seg.includes("\\")) || rel.includes("\0")) return undefined;
-    const file = new URL("." + rel, root);
-    if (!file.href.startsWith(root.href)) return undefined;
-    try {
-      const body = await deno().readFile(decodeURIComponent(file.pathname));
-      return new Response(body, { headers: { "content-type": mime[rel.split(".").pop() ?? ""] ?? "application/octet-stream", "cache-control": "no-cache" } });
-    } catch {
-      return undefined;
-    }
-  };
+  return staticAssets((rel) => deno().readFile(decodeURIComponent(new URL("." + rel, root).pathname)));
 }
 
 /** Connects to NATS, starts the gateway and serves it with `Deno.serve` on the config's host and port. */

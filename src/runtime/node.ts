@@ -6,7 +6,7 @@
 import "./node-websocket.js";
 import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { extname, join, normalize, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { getRequestListener } from "@hono/node-server";
@@ -18,6 +18,7 @@ import { createGateway, type Gateway } from "../gateway.js";
 import { createGatewayMetrics } from "../observability/metrics-node.js";
 import type { Logger } from "../observability/logger.js";
 import { createGrpcH2cServer, type GrpcH2cServer, type NodeRequestListener } from "../protocol-grpc/index.js";
+import { staticAssets } from "./static-assets.js";
 import { grpcWebsocketsEvents } from "../protocol-grpc-websockets/index.js";
 import { createNodeUnaryFastPath, type NodeUnaryFastPath } from "./node-unary.js";
 
@@ -50,37 +51,10 @@ export interface NodeGateway {
   close(drainMs?: number): Promise<void>;
 }
 
-const mime: Record<string, string> = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "application/javascript; charset=utf-8",
-  ".mjs": "application/javascript; charset=utf-8",
-  ".css": "text/css; charset=utf-8",
-  ".json": "application/json; charset=utf-8",
-  ".svg": "image/svg+xml",
-  ".png": "image/png",
-  ".map": "application/json; charset=utf-8",
-};
-
 /** Serves files below `root` (no traversal), `/` as `index.html`. */
 export function staticFiles(root: string): (path: string) => Promise<Response | undefined> {
   const base = resolve(root);
-  return async (path) => {
-    let rel: string;
-    try {
-      rel = decodeURIComponent(path);
-    } catch {
-      return undefined;
-    }
-    if (rel.endsWith("/")) rel += "index.html";
-    const file = normalize(join(base, rel));
-    if (!file.startsWith(base + "/")) return undefined;
-    try {
-      const body = await readFile(file);
-      return new Response(body, { headers: { "content-type": mime[extname(file)] ?? "application/octet-stream", "cache-control": "no-cache" } });
-    } catch {
-      return undefined;
-    }
-  };
+  return staticAssets((rel) => readFile(join(base, rel)));
 }
 
 /** Reads the config's `edge.descriptor_sets` files (binary FileDescriptorSets, paths relative to the working directory). */
