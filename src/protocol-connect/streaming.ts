@@ -22,6 +22,7 @@ import { contentTypeStreamJson, contentTypeStreamProto } from "./content-type.js
 import { encodeEndStream } from "./end-stream.js";
 import type { ConnectOptions } from "./options.js";
 import { errorResponse } from "./unary.js";
+import { responseMessage } from "../protocol/response-message.js";
 
 /** Serves one Connect streaming call. */
 export async function handleConnectStreaming(
@@ -118,14 +119,10 @@ class StreamResponder implements CallResponder {
   message(data: Uint8Array): void | Promise<void> {
     if (this.ended) return;
     this.start();
-    let d = data;
-    if (this.codec !== undefined) {
-      try {
-        d = this.codec.responseToJson(data);
-      } catch (e) {
-        this.fail(ConnectError.from(e, Code.Internal));
-        return;
-      }
+    const d = responseMessage(this.codec, data);
+    if (d instanceof ConnectError) {
+      this.fail(d);
+      return;
     }
     if (this.compress && d.byteLength >= this.o.compressMinBytes) {
       const prev = this.tail;

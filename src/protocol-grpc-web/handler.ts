@@ -23,6 +23,7 @@ import { requestPath } from "../protocol/request-path.js";
 import { createResponseStream, type ResponseStreamWriter } from "../protocol/response-stream.js";
 import { clientCancelled, runHandler } from "../protocol/run-handler.js";
 import { grpcWebResponseContentType, parseGrpcWebContentType, type GrpcWebContentType } from "./content-type.js";
+import { responseMessage } from "../protocol/response-message.js";
 
 /**
  * Serves a gRPC-Web request. Non-POST gets 405, a content type that is not gRPC-Web 415; everything
@@ -122,14 +123,10 @@ class GrpcWebResponder implements CallResponder {
   message(data: Uint8Array): void | Promise<void> {
     if (this.ended) return;
     this.start();
-    let d = data;
-    if (this.codec !== undefined) {
-      try {
-        d = this.codec.responseToJson(data);
-      } catch (e) {
-        this.fail(ConnectError.from(e, Code.Internal));
-        return;
-      }
+    const d = responseMessage(this.codec, data);
+    if (d instanceof ConnectError) {
+      this.fail(d);
+      return;
     }
     if (!this.ct.text && d.byteLength >= zeroCopyMinBytes) {
       this.writer.write(encodeEnvelopePrefix(0, d.byteLength));

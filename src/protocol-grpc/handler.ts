@@ -16,6 +16,7 @@ import { MetadataCollector, isProtocolHeader, isValidMetadataKey, isValidMetadat
 import { effectiveTimeout, parseGrpcTimeout } from "../protocol/parse-timeout.js";
 import { RequestStream, createEnvelopeUnwrapper } from "../protocol/request-stream.js";
 import { clientCancelled, runHandler } from "../protocol/run-handler.js";
+import { responseMessage } from "../protocol/response-message.js";
 
 const contentTypeRe = /^application\/grpc(?:\+(proto|json))?(?:\s*;.*)?$/i;
 
@@ -165,14 +166,10 @@ class GrpcResponder implements CallResponder {
   message(data: Uint8Array): void | Promise<void> {
     if (this.ended || this.stream.destroyed) return;
     if (!this.stream.headersSent) this.header(new Map());
-    let d = data;
-    if (this.codec !== undefined) {
-      try {
-        d = this.codec.responseToJson(data);
-      } catch (e) {
-        this.fail(ConnectError.from(e, Code.Internal));
-        return;
-      }
+    const d = responseMessage(this.codec, data);
+    if (d instanceof ConnectError) {
+      this.fail(d);
+      return;
     }
     let ok: boolean;
     if (d.byteLength >= zeroCopyMinBytes) {
