@@ -44,7 +44,7 @@ test("SIGTERM during 100 open streams: all end with a status, no backend stream 
   child.stderr!.on("data", (d) => (err += d));
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
   try {
-    const url = await eventually(() => /gateway\s+(http:\/\/[\d.]+:\d+)/.exec(out)?.[1], 20_000, "gateway URL");
+    const url: string = await eventually(() => /gateway\s+(http:\/\/[\d.]+:\d+)/.exec(out)?.[1] ?? "", 20_000, "gateway URL");
     await eventually(async () => {
       const r = await fetch(`${url}/api/nodes`);
       return ((await r.json()).services?.demo?.length ?? 0) === 2;
