@@ -4,6 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --quiet
+# The whole run also type-checks (strict TypeScript: src, test, bench, scripts, web/src).
+if [ "$#" -eq 0 ]; then
+  echo "typecheck: tsc --noEmit -p ." >&2
+  node_modules/.bin/tsc --noEmit -p .
+fi
 roots=("${@:-test}")
 mapfile -t files < <(find "${roots[@]}" -name '*.test.ts' | sort)
 if [ "${#files[@]}" -eq 0 ]; then echo "no test files under ${roots[*]}" >&2; exit 1; fi
