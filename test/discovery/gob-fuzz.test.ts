@@ -210,3 +210,10 @@ describe("gob round trips", () => {
     );
   });
 });
+
+describe("regressions", () => {
+  it("a message length that counts its own prefix byte is rejected, not read past the end (fast-check seed 219735127)", () => {
+    // 0x0a says 10 bytes follow, but only 9 do; the value inside claims 8 big-endian bytes.
+    throws(() => decodeGob(Uint8Array.from([10, 8, 248, 0, 0, 0, 0, 0, 0, 0])), (e: unknown) => e instanceof GobError && /message length 10 exceeds the 9 bytes left/.test(e.message));
+  });
+});

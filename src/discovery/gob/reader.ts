@@ -78,7 +78,9 @@ export class GobReader {
   /** Reads a uint that must be a count or length no larger than `max` (default: bytes remaining). */
   length(max = this.remaining, what = "length"): number {
     const v = this.uint();
-    if (typeof v !== "number" || v > max) throw new GobError(`gob: ${what} ${v} exceeds the ${max} bytes left`);
+    // `max` is often `r.remaining` evaluated before the length itself was read: bound by both.
+    const limit = Math.min(max, this.remaining);
+    if (typeof v !== "number" || v > limit) throw new GobError(`gob: ${what} ${v} exceeds the ${limit} bytes left`);
     return v;
   }
 
