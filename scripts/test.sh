@@ -12,4 +12,5 @@ fi
 roots=("${@:-test}")
 mapfile -t files < <(find "${roots[@]}" -name '*.test.ts' | sort)
 if [ "${#files[@]}" -eq 0 ]; then echo "no test files under ${roots[*]}" >&2; exit 1; fi
-exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
+# fast-check: a fixed seed under CI, a random one locally (FC_SEED=<n> replays one).
+exec node --import tsx --import ./test/helpers/fast-check-seed.ts --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
