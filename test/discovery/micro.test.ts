@@ -89,7 +89,7 @@ describe("NATS micro discovery", () => {
   it("close() removes the micro nodes it added", async () => {
     const t = new NodeTable();
     const svc = await svcm(svcConn).add({ name: "tmp", version: "1.0.0" });
-    const m = startMicroDiscovery(gwConn, t, { intervalMs: 10_000, windowMs: 100, name: "tmp" });
+    const m = startMicroDiscovery(gwConn, t, { intervalMs: 10_000, windowMs: 1000, name: "tmp" });
     await m.ready;
     equal(t.nodes("tmp").length, 1);
     await m.close();
