@@ -89,6 +89,9 @@ describe("NATS micro discovery", () => {
   it("close() removes the micro nodes it added", async () => {
     const t = new NodeTable();
     const svc = await svcm(svcConn).add({ name: "tmp", version: "1.0.0" });
+    // The service's subscriptions must reach the server before the one poll this discovery makes
+    // (its next round is 10 s away); without the flush a loaded machine can lose that race.
+    await svcConn.flush();
     const m = startMicroDiscovery(gwConn, t, { intervalMs: 10_000, windowMs: 1000, name: "tmp" });
     await m.ready;
     equal(t.nodes("tmp").length, 1);
