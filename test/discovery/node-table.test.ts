@@ -71,7 +71,8 @@ describe("NodeTable", () => {
   it("runs its own sweep timer while not empty, and close() stops it", async () => {
     const t = new NodeTable({ expireMs: 50, sweepMs: 20 });
     t.upsert(node("a", "s", {}, Date.now()));
-    await new Promise((r) => setTimeout(r, 200));
+    const deadline = Date.now() + 5000;
+    while (t.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     equal(t.size, 0, "expired by the timer");
     t.upsert(node("b", "s", {}, Date.now()));
     t.close();
