@@ -36,6 +36,17 @@ export interface GatewayOptions {
   assets?: AppDeps["assets"];
 }
 
+/**
+ * The options every runtime passes to its protocol adapters: the shared protocol limits, plus the
+ * idle limits of sockets that are not a call yet (the grpc-websockets header frame wait, and on Node
+ * the one-port server's first-bytes and HTTP/2 idle-session times).
+ */
+export interface GatewayProtocolOptions extends ProtocolOptions {
+  readonly headerTimeoutMs: number;
+  readonly firstBytesTimeoutMs: number;
+  readonly idleSessionTimeoutMs: number;
+}
+
 /** A running gateway. */
 export interface Gateway {
   readonly app: Hono;
@@ -43,7 +54,7 @@ export interface Gateway {
   readonly director: Director;
   /** The CallHandler adapters use (Director behind the connection limits); for native gRPC on Node. */
   readonly handler: CallHandler;
-  readonly protocol: ProtocolOptions;
+  readonly protocol: GatewayProtocolOptions;
   readonly table: NodeTable;
   readonly stats: CallStats;
   readonly auth: Authenticator;
@@ -148,6 +159,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     forwardAuthorization: config.forwardAuthorization,
     forwardCookies: config.forwardCookies,
     nodeHeader: balancer.pinHeader,
+    maxBufferedBytes: config.maxBufferedBytes,
     methodKind: methodKindLookup(schemas),
   });
   const offChange = table.onChange((ch) => {
@@ -179,7 +191,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     }
   };
 
-  const protocol: ProtocolOptions = {
+  const protocol: GatewayProtocolOptions = {
+    headerTimeoutMs: config.idleTimeoutMs,
+    firstBytesTimeoutMs: config.idleTimeoutMs,
+    idleSessionTimeoutMs: config.idleSessionTimeoutMs,
     maxMessageBytes: config.maxMessageBytes,
     maxMetadataBytes: config.maxMetadataBytes,
     defaultTimeoutMs: config.defaultTimeoutMs || undefined,

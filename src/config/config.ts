@@ -36,6 +36,16 @@ export interface Config {
   /** Open calls allowed per client IP and in total (0 = unlimited). */
   maxCallsPerIp: number;
   maxCalls: number;
+  /**
+   * An idle connection is not a call yet, so no call limit counts it: a connection that sends no
+   * bytes (Node) and a WebSocket that sends no grpc-websockets header frame are closed after this long
+   * (ms; 0 = never).
+   */
+  idleTimeoutMs: number;
+  /** An HTTP/2 session without an open stream is closed (GOAWAY) after this long (ms, Node; 0 = never). */
+  idleSessionTimeoutMs: number;
+  /** Response bytes queued for a client that reads slowly before its call is cancelled (RESOURCE_EXHAUSTED). */
+  maxBufferedBytes: number;
   /** Forward `authorization` / `cookie` to backends. */
   forwardAuthorization: boolean;
   forwardCookies: boolean;
@@ -72,6 +82,9 @@ export const defaultConfig: Readonly<Config> = Object.freeze({
   maxMetadataBytes: 16 * 1024,
   maxCallsPerIp: 1000,
   maxCalls: 50_000,
+  idleTimeoutMs: 10_000,
+  idleSessionTimeoutMs: 60_000,
+  maxBufferedBytes: 8 * 1024 * 1024,
   forwardAuthorization: false,
   forwardCookies: false,
   descriptorSets: [],
@@ -173,6 +186,9 @@ export function resolveConfig(raw: Obj = {}, env: Record<string, string | undefi
     maxMetadataBytes: num(edge, "max_metadata_bytes", "edge", d.maxMetadataBytes, 256, 1 << 20),
     maxCallsPerIp: num(edge, "max_calls_per_ip", "edge", d.maxCallsPerIp),
     maxCalls: num(edge, "max_calls", "edge", d.maxCalls),
+    idleTimeoutMs: num(edge, "idle_timeout_ms", "edge", d.idleTimeoutMs),
+    idleSessionTimeoutMs: num(edge, "idle_session_timeout_ms", "edge", d.idleSessionTimeoutMs),
+    maxBufferedBytes: num(edge, "max_buffered_bytes", "edge", d.maxBufferedBytes, 64 * 1024, 1 << 30),
     forwardAuthorization: bool(edge, "forward_authorization", "edge", d.forwardAuthorization),
     forwardCookies: bool(edge, "forward_cookies", "edge", d.forwardCookies),
     descriptorSets: strList(edge, "descriptor_sets", "edge", d.descriptorSets),
