@@ -11,9 +11,16 @@
  * headers are read as a fetch `Headers` would hold them, and response headers written as
  * @hono/node-server writes a `Headers` ({@link HeaderList}), so both paths answer alike.
  *
+ * gRPC-Web POSTs (binary and text) with a `Content-Length` that fits a message come here too: the
+ * body is read whole, then the gRPC-Web protocol of src/protocol-grpc-web ({@link serveGrpcWeb})
+ * writes into a {@link NodeGrpcWebSink}, streaming the response with backpressure. A response that
+ * is complete within the turn it starts in gets a `Content-Length`, a longer one is chunked, as
+ * @hono/node-server sends the app's streamed `Response`.
+ *
  * Anything it is not sure of is left to the app, untouched: other methods and content types
- * (streaming, gRPC-Web, GET), HTTP/2, WebSocket upgrades, a query string or an unusual path or Host,
- * an Origin that is not on the allow-list (the app refuses it, or lets a same-origin page through).
+ * (Connect streaming, GET), a chunked or larger gRPC-Web body, HTTP/2, WebSocket upgrades, a query
+ * string or an unusual path or Host, an Origin that is not on the allow-list (the app refuses it, or
+ * lets a same-origin page through).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -30,8 +37,12 @@ import { isOriginAllowed } from "../protocol/origin.js";
 import { parseConnectContentType } from "../protocol-connect/content-type.js";
 import type { ConnectOptions } from "../protocol-connect/options.js";
 import { connectErrorHead, serveConnectUnary, type UnaryHttpResponse } from "../protocol-connect/unary.js";
+import { base64EncodeToBytes } from "../protocol/base64.js";
+import { envelopePrefixBytes } from "../protocol/envelope.js";
+import type { ResolvedProtocolOptions } from "../protocol/options.js";
+import { parseGrpcWebContentType, serveGrpcWeb, type GrpcWebContentType, type GrpcWebSink } from "../protocol-grpc-web/index.js";
 
-/** Serves a request when it is a plain Connect unary POST (true); otherwise leaves it alone (false). */
+/** Serves a request when it is a plain Connect unary or gRPC-Web POST (true); otherwise leaves it alone (false). */
 export interface NodeUnaryFastPath {
   (req: IncomingMessage, res: ServerResponse): boolean;
   /** Requests served so far. */
@@ -58,8 +69,11 @@ export function createNodeUnaryFastPath(opts: NodeUnaryFastPathOptions): NodeUna
     const path = req.url;
     if (path === undefined || !isRpcPath(path)) return false;
     const headers = HeaderList.fromRaw(req.rawHeaders);
-    const ct = parseConnectContentType(headers.get("content-type"));
-    if (ct === undefined || ct.stream) return false;
+    const o = resolveProtocolOptions(protocol);
+    const ctValue = headers.get("content-type");
+    const ct = parseConnectContentType(ctValue);
+    const grpcWeb = ct === undefined ? grpcWebCandidate(ctValue, headers, o) : undefined;
+    if (ct === undefined ? grpcWeb === undefined : ct.stream) return false;
     if (headers.has("upgrade")) return false;
     // @hono/node-server answers 400 to a missing or odd Host: leave those to it.
     const host = headers.get("host");
@@ -70,7 +84,10 @@ export function createNodeUnaryFastPath(opts: NodeUnaryFastPathOptions): NodeUna
     if (origin !== null && (origin === "" || !isOriginAllowed(origin, origins))) return false;
 
     served++;
-    const o = resolveProtocolOptions(protocol);
+    if (ct === undefined) {
+      serveGrpcWebFromNode(req, res, path, headers, grpcWeb!, handler, o, origin === null ? undefined : (h) => cors.decorate(h, origin));
+      return true;
+    }
     void serveConnectUnary(
       {
         isGet: false,
@@ -95,6 +112,155 @@ export function createNodeUnaryFastPath(opts: NodeUnaryFastPathOptions): NodeUna
   }) as NodeUnaryFastPath;
   Object.defineProperty(fast, "served", { get: () => served });
   return fast;
+}
+
+/**
+ * The gRPC-Web content type of a request the fast path takes: one the app sends to its gRPC-Web
+ * adapter (it dispatches on the `application/grpc-web` prefix) and that adapter accepts, with a
+ * `Content-Length` no larger than one enveloped message of the largest size (base64-encoded in text
+ * mode). A chunked or larger body (client streaming, or one the adapter refuses as too large) is the app's.
+ */
+function grpcWebCandidate(ctValue: string | null, headers: HeaderList, o: ResolvedProtocolOptions): GrpcWebContentType | undefined {
+  if (ctValue === null || !ctValue.startsWith("application/grpc-web")) return undefined;
+  const ct = parseGrpcWebContentType(ctValue);
+  if (ct === undefined || headers.has("transfer-encoding")) return undefined;
+  const length = headers.get("content-length");
+  if (length === null || !/^\d{1,10}$/.test(length)) return undefined;
+  const max = o.maxMessageBytes + envelopePrefixBytes;
+  return Number(length) <= (ct.text ? Math.ceil(max / 3) * 4 : max) ? ct : undefined;
+}
+
+/** Serves a gRPC-Web call (see {@link grpcWebCandidate}) from Node's request and response objects. */
+function serveGrpcWebFromNode(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  headers: HeaderList,
+  ct: GrpcWebContentType,
+  handler: CallHandler,
+  o: ResolvedProtocolOptions,
+  decorate: ((h: HeaderList) => void) | undefined,
+): void {
+  readBody(req, res, Number.MAX_SAFE_INTEGER).then(
+    (body) => {
+      const sink = new NodeGrpcWebSink(res, o.highWaterMarkBytes, ct.text ? base64EncodeToBytes : undefined, decorate);
+      const cancel = serveGrpcWeb(
+        { path, contentType: ct, headers, body: once(body), clientGone: watchClient(req, res), remoteAddress: req.socket.remoteAddress },
+        handler,
+        o,
+        sink,
+      );
+      res.once("close", () => {
+        if (!res.writableFinished) cancel();
+      });
+    },
+    () => res.destroy(), // the client went away while sending: nobody to answer
+  );
+}
+
+/** A body read whole, as the one chunk of an async iterable. */
+function once(body: Uint8Array): AsyncIterable<Uint8Array> {
+  let read = false;
+  const it: AsyncIterator<Uint8Array> = {
+    next: () => Promise.resolve(read ? { done: true, value: undefined } : ((read = true), { done: false, value: body })),
+  };
+  return { [Symbol.asyncIterator]: () => it };
+}
+
+/**
+ * A gRPC-Web response written into a `ServerResponse` as @hono/node-server writes the app's streamed
+ * `Response`: what is written in the turn the response opens goes out at once with a `Content-Length`
+ * when the response also ends in that turn; otherwise the head goes out after that turn (chunked) and
+ * each later chunk as it comes. `write` returns a promise while Node holds more than `highWaterMark`
+ * bytes for the client.
+ */
+class NodeGrpcWebSink implements GrpcWebSink {
+  readonly headers = new HeaderList();
+  private held: Uint8Array[] | undefined;
+  private headSent = false;
+  private drained: Promise<void> | undefined;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly highWaterMark: number,
+    private readonly encode: ((chunk: Uint8Array) => Uint8Array) | undefined,
+    private readonly decorate: ((h: HeaderList) => void) | undefined,
+  ) {}
+
+  open(): void {
+    this.decorate?.(this.headers);
+    this.held = [];
+    setImmediate(() => this.sendHead());
+  }
+
+  openEmpty(): void {
+    this.decorate?.(this.headers);
+    this.headSent = true;
+    try {
+      this.res.writeHead(200, outgoingHeaders(this.headers));
+      this.res.end();
+    } catch {
+      this.res.destroy();
+    }
+  }
+
+  write(chunk: Uint8Array): void | Promise<void> {
+    const d = this.encode ? this.encode(chunk) : chunk;
+    if (!this.headSent) {
+      this.held?.push(d);
+      return;
+    }
+    if (this.res.destroyed) return;
+    this.res.write(d);
+    if (this.res.writableLength > this.highWaterMark) return (this.drained ??= this.whenDrained());
+  }
+
+  close(): void {
+    if (this.headSent) {
+      this.res.end();
+      return;
+    }
+    // Complete within its first turn: one write with a Content-Length.
+    this.headSent = true;
+    const held = this.held ?? [];
+    this.held = undefined;
+    const body = held.length === 1 ? held[0]! : Buffer.concat(held);
+    const out = outgoingHeaders(this.headers);
+    out["content-length"] = body.byteLength;
+    try {
+      this.res.writeHead(200, out);
+      this.res.end(body);
+    } catch {
+      this.res.destroy();
+    }
+  }
+
+  private sendHead(): void {
+    if (this.headSent) return;
+    this.headSent = true;
+    const held = this.held ?? [];
+    this.held = undefined;
+    try {
+      this.res.writeHead(200, outgoingHeaders(this.headers));
+      if (held.length === 0) this.res.flushHeaders();
+      for (const d of held) this.res.write(d);
+    } catch {
+      this.res.destroy();
+    }
+  }
+
+  private whenDrained(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.res.off("drain", done);
+        this.res.off("close", done);
+        this.drained = undefined;
+        resolve();
+      };
+      this.res.on("drain", done);
+      this.res.on("close", done);
+    });
+  }
 }
 
 /**
@@ -256,15 +422,21 @@ function discard(req: IncomingMessage, res: ServerResponse): void {
   else res.once("finish", onFinish);
 }
 
-/** Writes the response as @hono/node-server writes a `Response` with a `Headers` and a byte body. */
-function writeResponse(res: ServerResponse, r: UnaryHttpResponse): void {
+/** Response headers as @hono/node-server passes a `Headers` to `writeHead`. */
+function outgoingHeaders(headers: HeaderList): Record<string, string | string[] | number> {
   const out: Record<string, string | string[] | number> = {};
   let cookies: string[] | undefined;
-  for (const [k, v] of r.headers.entries()) {
+  for (const [k, v] of headers.entries()) {
     if (k === "set-cookie") (cookies ??= []).push(v);
     else out[k] = v;
   }
   if (cookies !== undefined) out["set-cookie"] = cookies;
+  return out;
+}
+
+/** Writes the response as @hono/node-server writes a `Response` with a `Headers` and a byte body. */
+function writeResponse(res: ServerResponse, r: UnaryHttpResponse): void {
+  const out = outgoingHeaders(r.headers);
   out["content-type"] ??= "text/plain; charset=UTF-8";
   if (!("content-length" in out)) out["Content-Length"] = r.body.byteLength;
   try {
