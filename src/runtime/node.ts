@@ -32,8 +32,8 @@ export interface NodeGatewayOptions {
   /** Include process metrics (CPU, memory, GC) in /metrics. Default true. */
   processMetrics?: boolean;
   /**
-   * Serve plain Connect unary POSTs from Node's request objects, without the fetch bridge and the
-   * app (see `./node-unary.ts`); the same answers, faster. Default true.
+   * Serve plain Connect unary and gRPC-Web POSTs from Node's request objects, without the fetch
+   * bridge and the app (see `./node-unary.ts`); the same answers, faster. Default true.
    */
   unaryFastPath?: boolean;
 }
@@ -42,7 +42,7 @@ export interface NodeGatewayOptions {
 export interface NodeGateway {
   readonly gateway: Gateway;
   readonly server: GrpcH2cServer;
-  /** The Connect unary fast path, unless turned off. */
+  /** The fast path for Connect unary and gRPC-Web POSTs (src/runtime/node-unary.ts), unless turned off. */
   readonly fastPath: NodeUnaryFastPath | undefined;
   readonly port: number;
   /** `http://host:port` */
