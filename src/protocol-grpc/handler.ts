@@ -17,6 +17,7 @@ import { effectiveTimeout, parseGrpcTimeout } from "../protocol/parse-timeout.js
 import { RequestStream, createEnvelopeUnwrapper } from "../protocol/request-stream.js";
 import { clientCancelled, runHandler } from "../protocol/run-handler.js";
 import { responseMessage } from "../protocol/response-message.js";
+import { whenDrained } from "./when-drained.js";
 
 const contentTypeRe = /^application\/grpc(?:\+(proto|json))?(?:\s*;.*)?$/i;
 
@@ -179,19 +180,9 @@ class GrpcResponder implements CallResponder {
       ok = this.stream.write(encodeEnvelope(0, d));
     }
     if (ok) return;
-    if (this.drainWait === undefined) {
-      this.drainWait = new Promise<void>((resolve) => {
-        const done = () => {
-          this.stream.off("drain", done);
-          this.stream.off("close", done);
-          this.drainWait = undefined;
-          resolve();
-        };
-        this.stream.on("drain", done);
-        this.stream.on("close", done);
-      });
-    }
-    return this.drainWait;
+    return (this.drainWait ??= whenDrained(this.stream).then(() => {
+      this.drainWait = undefined;
+    }));
   }
 
   end(error: ConnectError | undefined, trailers: Metadata): void {

@@ -41,6 +41,7 @@ import { base64EncodeToBytes } from "../protocol/base64.js";
 import { envelopePrefixBytes } from "../protocol/envelope.js";
 import type { ResolvedProtocolOptions } from "../protocol/options.js";
 import { parseGrpcWebContentType, serveGrpcWeb, type GrpcWebContentType, type GrpcWebSink } from "../protocol-grpc-web/index.js";
+import { whenDrained } from "../protocol-grpc/when-drained.js";
 
 /** Serves a request when it is a plain Connect unary or gRPC-Web POST (true); otherwise leaves it alone (false). */
 export interface NodeUnaryFastPath {
@@ -212,7 +213,11 @@ class NodeGrpcWebSink implements GrpcWebSink {
     }
     if (this.res.destroyed) return;
     this.res.write(d);
-    if (this.res.writableLength > this.highWaterMark) return (this.drained ??= this.whenDrained());
+    if (this.res.writableLength > this.highWaterMark) {
+      return (this.drained ??= whenDrained(this.res).then(() => {
+        this.drained = undefined;
+      }));
+    }
   }
 
   close(): void {
@@ -249,18 +254,6 @@ class NodeGrpcWebSink implements GrpcWebSink {
     }
   }
 
-  private whenDrained(): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        this.res.off("drain", done);
-        this.res.off("close", done);
-        this.drained = undefined;
-        resolve();
-      };
-      this.res.on("drain", done);
-      this.res.on("close", done);
-    });
-  }
 }
 
 /**
