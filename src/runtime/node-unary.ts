@@ -253,7 +253,6 @@ class NodeGrpcWebSink implements GrpcWebSink {
       this.res.destroy();
     }
   }
-
 }
 
 /**
