@@ -42,6 +42,7 @@ import { envelopePrefixBytes } from "../protocol/envelope.js";
 import type { ResolvedProtocolOptions } from "../protocol/options.js";
 import { parseGrpcWebContentType, serveGrpcWeb, type GrpcWebContentType, type GrpcWebSink } from "../protocol-grpc-web/index.js";
 import { whenDrained } from "../protocol-grpc/when-drained.js";
+import { singleMessage } from "../protocol/message-queue.js";
 
 /** Serves a request when it is a plain Connect unary or gRPC-Web POST (true); otherwise leaves it alone (false). */
 export interface NodeUnaryFastPath {
@@ -146,7 +147,8 @@ function serveGrpcWebFromNode(
     (body) => {
       const sink = new NodeGrpcWebSink(res, o.highWaterMarkBytes, ct.text ? base64EncodeToBytes : undefined, decorate);
       const cancel = serveGrpcWeb(
-        { path, contentType: ct, headers, body: once(body), clientGone: watchClient(req, res), remoteAddress: req.socket.remoteAddress },
+        // The body, read whole, is the request stream's one chunk.
+        { path, contentType: ct, headers, body: singleMessage(body), clientGone: watchClient(req, res), remoteAddress: req.socket.remoteAddress },
         handler,
         o,
         sink,
@@ -157,15 +159,6 @@ function serveGrpcWebFromNode(
     },
     () => res.destroy(), // the client went away while sending: nobody to answer
   );
-}
-
-/** A body read whole, as the one chunk of an async iterable. */
-function once(body: Uint8Array): AsyncIterable<Uint8Array> {
-  let read = false;
-  const it: AsyncIterator<Uint8Array> = {
-    next: () => Promise.resolve(read ? { done: true, value: undefined } : ((read = true), { done: false, value: body })),
-  };
-  return { [Symbol.asyncIterator]: () => it };
 }
 
 /**
