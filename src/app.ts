@@ -15,6 +15,7 @@ import type { NodeTable } from "./discovery/index.js";
 import type { CallStats } from "./observability/call-stats.js";
 import type { Logger } from "./observability/logger.js";
 import type { CallHandler, ProtocolOptions } from "./protocol/index.js";
+import { defaultPort, parseOrigin } from "./protocol/origin.js";
 import { handleConnect } from "./protocol-connect/index.js";
 import { handleGrpcWeb } from "./protocol-grpc-web/index.js";
 import { checkWebSocketOrigin, isGrpcWebsocketsUpgrade } from "./protocol-grpc-websockets/index.js";
@@ -155,14 +156,23 @@ export function appCorsOptions(config: Config): CorsOptions {
   return { allowOrigins: allowedOrigins(config), allowHeaders: "*" };
 }
 
-/** True when the page's `Origin` names the host the request was sent to (`Host`). */
+/**
+ * True when the page's `Origin` parses (scheme://host[:port], nothing more) and names the host the
+ * request was sent to (`Host`). A malformed Origin is never same-origin.
+ */
 function isSameOrigin(origin: string | null, req: Request): boolean {
-  if (!origin) return false;
-  try {
-    return new URL(origin).host === (req.headers.get("host") ?? new URL(req.url).host);
-  } catch {
-    return false;
+  const o = origin ? parseOrigin(origin) : undefined;
+  if (!o) return false;
+  let host = req.headers.get("host");
+  if (host === null) {
+    try {
+      host = new URL(req.url).host;
+    } catch {
+      return false;
+    }
   }
+  const authority = o.host + (o.port ? ":" + o.port : "");
+  return authority === host.toLowerCase() || authority + ":" + defaultPort(o.scheme) === host.toLowerCase();
 }
 
 /** Prometheus text from the runtime-neutral counters (edge runtimes). */

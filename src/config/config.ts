@@ -5,6 +5,7 @@
  * Runtime-neutral: callers read the file and pass its text.
  */
 import { parse as parseToml } from "smol-toml";
+import { parseOriginPattern } from "../protocol/origin.js";
 
 /** The validated configuration. */
 export interface Config {
@@ -200,7 +201,17 @@ export function resolveConfig(raw: Obj = {}, env: Record<string, string | undefi
     logLevel: logLevel as Config["logLevel"],
   };
   applyEnv(cfg, env);
+  checkOrigins(cfg.allowedOrigins);
   return cfg;
+}
+
+/** Refuses allow-list entries that are neither `*` nor `scheme://host[:port]` (host may start `*.`): they would match nothing. */
+function checkOrigins(list: readonly string[]): void {
+  for (const o of list) {
+    if (o !== "*" && !parseOriginPattern(o)) {
+      throw new Error(`config: edge.allowed_origins: ${JSON.stringify(o.slice(0, 80))} is not "*" or scheme://host[:port] (host may start with "*.")`);
+    }
+  }
 }
 
 /** Environment overrides, each documented in the README's config reference. */

@@ -19,9 +19,10 @@ export function isGrpcWebsocketsUpgrade(req: { readonly headers: Headers }): boo
 
 /**
  * True when a WebSocket upgrade's Origin may connect. No Origin (a non-browser client) is allowed:
- * origin checks protect browsers from cross-site WebSockets, and browsers always send one.
+ * origin checks protect browsers from cross-site WebSockets, and browsers always send one. An Origin
+ * that is present but malformed (empty, `null`, anything after the port) is refused by an allow-list.
  */
 export function checkWebSocketOrigin(origin: string | null | undefined, allowList: readonly string[] | "*"): boolean {
-  if (origin === null || origin === undefined || origin === "") return true;
+  if (origin === null || origin === undefined) return true;
   return isOriginAllowed(origin, allowList);
 }

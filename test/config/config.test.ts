@@ -123,10 +123,13 @@ test("bad input is a clear error", () => {
     ["[log]\nlevel = \"loud\"", /log\.level/],
     ["signal = 1", /\[signal\.grpc\] must be a table|must be a table/],
     ["[edge\n", /invalid TOML/],
+    ["[edge]\nallowed_origins = [\"https://*example.com\"]", /edge\.allowed_origins: "https:\/\/\*example\.com" is not/],
+    ["[edge]\nallowed_origins = [\"https://app.test/\"]", /edge\.allowed_origins/],
   ];
   for (const [text, re] of bad) assert.throws(() => resolveConfig(parseConfigText(text), {}), re, text);
   assert.throws(() => resolveConfig({}, { PORT: "eighty" }), /PORT/);
   assert.throws(() => resolveConfig({}, { EDGE_SIGNAL_LOG_LEVEL: "loud" }), /EDGE_SIGNAL_LOG_LEVEL/);
+  assert.throws(() => resolveConfig({}, { EDGE_SIGNAL_ALLOWED_ORIGINS: "https://a.test,null" }), /edge\.allowed_origins: "null"/);
 });
 
 test("logs are JSON lines with a level; credentials are redacted", () => {

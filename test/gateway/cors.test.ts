@@ -114,3 +114,30 @@ test("WebSocket upgrade: a disallowed Origin gets 403 and nothing reaches NATS; 
   await wsEcho("https://b.example.com");
   await wsEcho(undefined);
 });
+
+test("origins are parsed before matching: `https://evil.com#.example.com` and kin are refused (HTTP 403, WebSocket 403), nothing reaches NATS", async () => {
+  const spoofed = ["https://evil.com#.example.com", "https://evil.com?.example.com", "https://evil.com\\.example.com", "https://evil.com@a.example.com", "https://a.example.com/", "null", ""];
+  const mark = await spy.settle(() => fetch(stack.url + "/demo.v1.EchoService/Echo", { method: "POST", headers: { origin: allowed, "content-type": "application/proto" }, body: echoReq("mark") }).then((r) => r.arrayBuffer()), ".demo.v1.EchoService.Echo");
+  const refused = async () => {
+    for (const origin of spoofed) {
+      // Connect unary (the Node fast path, then the app) and gRPC-Web: refused before any call starts.
+      const c = await fetch(stack.url + "/demo.v1.EchoService/Echo", { method: "POST", headers: { origin, "content-type": "application/proto" }, body: echoReq("spoof") });
+      await c.arrayBuffer();
+      assert.equal(c.status, 403, `Connect ${JSON.stringify(origin)}`);
+      assert.equal(c.headers.get("access-control-allow-origin"), null);
+      const w = await fetch(stack.url + "/demo.v1.EchoService/Echo", { method: "POST", headers: { origin, "content-type": "application/grpc-web+proto", "x-grpc-web": "1" }, body: envelope(echoReq("spoof")) });
+      await w.arrayBuffer();
+      assert.equal(w.status, 403, `gRPC-Web ${JSON.stringify(origin)}`);
+      const pre = await preflight(origin);
+      await pre.arrayBuffer();
+      assert.equal(pre.headers.get("access-control-allow-origin"), null, `preflight ${JSON.stringify(origin)}`);
+      if (origin === "") continue; // WsCall sends no Origin for "" (allowed: a non-browser client)
+      const ws = new WsCall(stack.wsUrl + "/demo.v1.EchoService/EchoStream", { origin });
+      await assert.rejects(ws.opened);
+      assert.equal(ws.refused, 403, `WebSocket ${JSON.stringify(origin)}`);
+    }
+  };
+  const echo = () => fetch(stack.url + "/demo.v1.EchoService/Echo", { method: "POST", headers: { origin: allowed, "content-type": "application/proto" }, body: echoReq("after") }).then((r) => r.arrayBuffer());
+  await refused();
+  assert.deepEqual(await spy.between(mark, echo, ".demo.v1.EchoService.Echo"), [], "the refused calls published nothing");
+});
