@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One set-up step shared by `npm start`, `npm test` and CI: installs what a fresh Debian machine lacks
-# (nats-server, and Chromium for the browser tests), the npm packages, and the generated protobuf code.
+# (nats-server, and Chromium for the browser tests), the npm packages, the generated protobuf code, the
+# status page and the compiled package in dist/.
 # Idempotent and quick when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +24,8 @@ if [ "${#need[@]}" -gt 0 ]; then
   fi
 fi
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# npm ci when node_modules lacks a locked package or version (scripts/lock-installed.cjs compares contents).
+if [ ! -d node_modules ] || ! node scripts/lock-installed.cjs; then
   say "installing npm packages"
   npm ci --no-audit --no-fund >&2
 fi
@@ -41,4 +43,11 @@ if [ ! -f web/dist/.built ] || [ -n "$(find web scripts/build-web.mjs src/gen -p
   say "building the status page"
   node scripts/build-web.mjs --quiet
   touch web/dist/.built
+fi
+
+# The compiled package (src/ → dist/, scripts/build.mjs): what `bin/edge-signal.mjs` runs. Rebuilt when
+# a source, the build script or the lock file is newer; declarations are left to `npm run build`.
+if [ ! -f dist/.built ] || [ -n "$(find src scripts/build.mjs tsconfig.build.json package-lock.json -newer dist/.built -print -quit)" ]; then
+  say "building dist/"
+  node scripts/build.mjs --no-declarations --quiet
 fi
