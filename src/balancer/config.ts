@@ -43,6 +43,13 @@ export interface PlacementConfig {
   readonly timeoutMs: number;
   /** After a KV failure, use rendezvous hashing for this long before trying KV again. */
   readonly retryAfterMs: number;
+  /** Replicas of the bucket when a gateway creates it: 1, or 3 / 5 on a clustered JetStream (survives 1 / 2 lost servers). */
+  readonly replicas: number;
+  /**
+   * JetStream domain holding the bucket ("" = the one the connection's server answers for). Set it
+   * when the gateway's server is a leaf node with a JetStream domain of its own (see deploy/).
+   */
+  readonly domain: string;
 }
 
 /** The whole balancer configuration (see {@link parseBalancerConfig} for the raw form). */
@@ -86,6 +93,8 @@ export const DEFAULT_BALANCER_CONFIG: BalancerConfig = Object.freeze({
     maxCacheEntries: 10_000,
     timeoutMs: 2_000,
     retryAfterMs: 5_000,
+    replicas: 1,
+    domain: "",
   }),
 });
 
@@ -116,6 +125,8 @@ const strategyAliases: ReadonlyMap<string, StrategyName> = new Map<string, Strat
  * max_ms = 30000
  * [balancer.placement]
  * bucket = "edge_signal_placement"
+ * replicas = 3                         # on a clustered JetStream
+ * domain = "hub"                       # from a leaf node with a JetStream domain of its own
  * [balancer.services.rtc]
  * strategy = "sticky"
  * key = ["claim:sid", "metadata:x-ion-sid"]  # a bare name means claim, then metadata
@@ -172,7 +183,13 @@ export function parseBalancerConfig(raw: unknown): BalancerConfig {
       maxCacheEntries: pr.num("maxCacheEntries", "max_cache_entries", 1) ?? d.placement.maxCacheEntries,
       timeoutMs: pr.num("timeoutMs", "timeout_ms", 1) ?? d.placement.timeoutMs,
       retryAfterMs: pr.num("retryAfterMs", "retry_after_ms", 0) ?? d.placement.retryAfterMs,
+      replicas: pr.num("replicas", "replicas", 1) ?? d.placement.replicas,
+      domain: pr.str("domain") ?? d.placement.domain,
     };
+    if (![1, 3, 5].includes(placement.replicas)) throw new Error(`balancer.placement.replicas: must be 1, 3 or 5: ${placement.replicas}`);
+    if (placement.domain !== "" && !/^[-_a-zA-Z0-9]{1,64}$/.test(placement.domain)) {
+      throw new Error(`balancer.placement.domain: must match [-_a-zA-Z0-9]{1,64}: ${JSON.stringify(placement.domain)}`);
+    }
     pr.done();
   }
   r.done();

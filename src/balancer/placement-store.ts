@@ -48,6 +48,8 @@ export interface PlacementStoreOptions {
   timeoutMs?: number;
   /** Bucket replicas when the bucket is created (1, 3 or 5); default 1. */
   replicas?: number;
+  /** JetStream domain of the bucket; default "" (the connection's own JetStream). */
+  domain?: string;
   /** Told about errors that are handled (JetStream missing, watch restarts). */
   onError?: (err: unknown, context: string) => void;
 }
@@ -68,7 +70,7 @@ export async function openPlacementStore(
   const onError = opts.onError ?? (() => {});
   let kv: KV;
   try {
-    const kvm = new Kvm(jetstream(nc, { timeout }));
+    const kvm = new Kvm(jetstream(nc, { timeout, ...(opts.domain ? { domain: opts.domain } : {}) }));
     try {
       kv = await kvm.create(bucket, {
         history: 1,

@@ -22,6 +22,16 @@ export interface NatsServerOptions {
   extraConfig?: string;
   /** Path to the binary; default `nats-server` from PATH. */
   binary?: string;
+  /**
+   * Run this config file as it is instead of generating one (the deploy/ configs): its `$VARS` come
+   * from `env`, and `port`, `wsPort` (0 if none) and `httpPort` must say where it listens.
+   */
+  configFile?: string;
+  /**
+   * Environment of the server process (merged over this process's); what a config's `$VARS` read.
+   * `STORE_DIR` is set to a temporary directory (removed by `stop()`) unless given.
+   */
+  env?: Record<string, string>;
 }
 
 /** A running nats-server child process. */
@@ -42,6 +52,8 @@ export interface NatsServer {
   stop(): Promise<void>;
   /** Kills the server and starts it again on the same ports (for reconnect tests). */
   restart(): Promise<void>;
+  /** Kills the server with SIGKILL (no goodbye to clients, routes or leaf nodes); `restart()` starts it again. */
+  crash(): Promise<void>;
 }
 
 /** Returns a TCP port that was free a moment ago on 127.0.0.1. */
@@ -65,8 +77,9 @@ export const natsServerMissing =
 /** Starts nats-server and resolves once its monitoring endpoint answers. */
 export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServer> {
   const dir = await mkdtemp(join(tmpdir(), "edge-signal-nats-"));
+  if (opts.configFile && !(opts.port && opts.httpPort)) throw new Error("startNatsServer: configFile needs port and httpPort");
   const port = opts.port || (await freePort());
-  const wsPort = opts.wsPort || (await freePort());
+  const wsPort = opts.configFile ? (opts.wsPort ?? 0) : opts.wsPort || (await freePort());
   const httpPort = opts.httpPort || (await freePort());
   const conf = [
     `listen: "127.0.0.1:${port}"`,
@@ -76,13 +89,13 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     opts.jetstream ? `jetstream { store_dir: "${join(dir, "js")}", max_memory_store: 256MB, max_file_store: 1GB }` : "",
     opts.extraConfig ?? "",
   ].join("\n");
-  const confPath = join(dir, "nats.conf");
-  await writeFile(confPath, conf);
+  const confPath = opts.configFile ?? join(dir, "nats.conf");
+  if (!opts.configFile) await writeFile(confPath, conf);
   const bin = opts.binary ?? "nats-server";
 
   let child: ChildProcess;
   const launch = async () => {
-    child = spawn(bin, ["-c", confPath], { stdio: ["ignore", "ignore", "pipe"] });
+    child = spawn(bin, ["-c", confPath], { stdio: ["ignore", "ignore", "pipe"], env: opts.configFile ? { ...process.env, STORE_DIR: join(dir, "js"), ...opts.env } : undefined });
     let stderr = "";
     child.stderr!.setEncoding("utf8");
     child.stderr!.on("data", (d: string) => {
@@ -141,6 +154,12 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     async restart() {
       await kill();
       await launch();
+    },
+    async crash() {
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      const gone = new Promise<void>((r) => child.once("exit", () => r()));
+      child.kill("SIGKILL");
+      await gone;
     },
   };
   return server;

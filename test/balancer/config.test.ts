@@ -56,6 +56,15 @@ describe("parseBalancerConfig", () => {
     assert.equal(a.placement.timeoutMs, DEFAULT_BALANCER_CONFIG.placement.timeoutMs);
   });
 
+  test("placement replicas and JetStream domain (a hub cluster seen from a leaf node)", () => {
+    assert.equal(DEFAULT_BALANCER_CONFIG.placement.replicas, 1);
+    assert.equal(DEFAULT_BALANCER_CONFIG.placement.domain, "");
+    const c = parseBalancerConfig({ placement: { replicas: 3, domain: "hub" } });
+    assert.equal(c.placement.replicas, 3);
+    assert.equal(c.placement.domain, "hub");
+    assert.equal(c.placement.bucket, DEFAULT_BALANCER_CONFIG.placement.bucket);
+  });
+
   test("usesStickyPlacement tells whether a placement store is needed", () => {
     assert.equal(usesStickyPlacement(parseBalancerConfig({})), false);
     assert.equal(usesStickyPlacement(parseBalancerConfig({ services: { room: "p2c" } })), false);
@@ -90,6 +99,8 @@ describe("parseBalancerConfig", () => {
       [{ ejection: { base_ms: "1s" } }, /base_ms: expected a number/],
       [{ placement: { bucket: "a.b" } }, /placement.bucket: must match/],
       [{ placement: { buckett: "x" } }, /balancer.placement: unknown key "buckett"/],
+      [{ placement: { replicas: 2 } }, /placement.replicas: must be 1, 3 or 5/],
+      [{ placement: { domain: "a.b" } }, /placement.domain: must match/],
     ];
     for (const [raw, re] of bad) assert.throws(() => parseBalancerConfig(raw), re, JSON.stringify(raw));
   });

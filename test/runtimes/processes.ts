@@ -22,7 +22,7 @@ export interface RuntimeProcess {
 }
 
 /** Spawns `cmd` in a new process group and waits until `GET url/readyz` answers 200. */
-async function spawnGateway(cmd: string, args: string[], env: Record<string, string>, port: number, readyMs: number, cleanup?: () => Promise<void>): Promise<RuntimeProcess> {
+export async function spawnGateway(cmd: string, args: string[], env: Record<string, string>, port: number, readyMs: number, cleanup?: () => Promise<void>): Promise<RuntimeProcess> {
   const url = `http://127.0.0.1:${port}`;
   let out = "";
   const child: ChildProcess = spawn(cmd, args, {
