@@ -47,6 +47,13 @@ export interface Config {
   idleSessionTimeoutMs: number;
   /** Response bytes queued for a client that reads slowly before its call is cancelled (RESOURCE_EXHAUSTED). */
   maxBufferedBytes: number;
+  /**
+   * HTTP/1.1 (Node): a request's header block must be in within `httpHeaderTimeoutMs`, the whole
+   * request (header and body) within `httpRequestTimeoutMs`, else 408 and the connection is closed
+   * (slowloris: a client that sends a byte now and then is never idle). 0 = no limit.
+   */
+  httpHeaderTimeoutMs: number;
+  httpRequestTimeoutMs: number;
   /** Forward `authorization` / `cookie` to backends. */
   forwardAuthorization: boolean;
   forwardCookies: boolean;
@@ -86,6 +93,8 @@ export const defaultConfig: Readonly<Config> = Object.freeze({
   idleTimeoutMs: 10_000,
   idleSessionTimeoutMs: 60_000,
   maxBufferedBytes: 8 * 1024 * 1024,
+  httpHeaderTimeoutMs: 60_000,
+  httpRequestTimeoutMs: 300_000,
   forwardAuthorization: false,
   forwardCookies: false,
   descriptorSets: [],
@@ -190,6 +199,8 @@ export function resolveConfig(raw: Obj = {}, env: Record<string, string | undefi
     idleTimeoutMs: num(edge, "idle_timeout_ms", "edge", d.idleTimeoutMs),
     idleSessionTimeoutMs: num(edge, "idle_session_timeout_ms", "edge", d.idleSessionTimeoutMs),
     maxBufferedBytes: num(edge, "max_buffered_bytes", "edge", d.maxBufferedBytes, 64 * 1024, 1 << 30),
+    httpHeaderTimeoutMs: num(edge, "http_header_timeout_ms", "edge", d.httpHeaderTimeoutMs),
+    httpRequestTimeoutMs: num(edge, "http_request_timeout_ms", "edge", d.httpRequestTimeoutMs),
     forwardAuthorization: bool(edge, "forward_authorization", "edge", d.forwardAuthorization),
     forwardCookies: bool(edge, "forward_cookies", "edge", d.forwardCookies),
     descriptorSets: strList(edge, "descriptor_sets", "edge", d.descriptorSets),
@@ -200,6 +211,9 @@ export function resolveConfig(raw: Obj = {}, env: Record<string, string | undefi
     statusPage: bool(edge, "status_page", "edge", d.statusPage),
     logLevel: logLevel as Config["logLevel"],
   };
+  if (cfg.httpHeaderTimeoutMs > 0 && cfg.httpRequestTimeoutMs > 0 && cfg.httpHeaderTimeoutMs > cfg.httpRequestTimeoutMs) {
+    throw new Error("config: edge.http_header_timeout_ms must not be longer than edge.http_request_timeout_ms (the header is part of the request)");
+  }
   applyEnv(cfg, env);
   checkOrigins(cfg.allowedOrigins);
   return cfg;

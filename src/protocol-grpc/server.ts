@@ -26,6 +26,10 @@ export interface GrpcServerOptions extends ProtocolOptions {
   firstBytesTimeoutMs?: number;
   /** {@link createGrpcH2cServer}: an HTTP/2 session without an open stream for this long is closed (GOAWAY; clients reconnect). Default 60 000 ms; 0 = never. */
   idleSessionTimeoutMs?: number;
+  /** {@link createGrpcH2cServer}: an HTTP/1.1 request's header block must be in within this long (408, closed). Default 60 000 ms; 0 = no limit. */
+  headersTimeoutMs?: number;
+  /** {@link createGrpcH2cServer}: an HTTP/1.1 request (header and body) must be in within this long (408, closed). Default 300 000 ms; 0 = no limit. */
+  requestTimeoutMs?: number;
 }
 
 /** True for a native gRPC request: HTTP/2 and a `application/grpc[+proto|+json]` content type. */
@@ -83,10 +87,21 @@ export interface GrpcH2cServer {
 
 const preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
+/**
+ * How often Node checks HTTP/1.1 connections against the header and request timeouts: a quarter of
+ * the shorter one, between 100 ms and Node's default 30 s, so a timeout is enforced within 25 % of it.
+ */
+function checkingInterval(headersMs: number, requestMs: number): number {
+  const shortest = Math.min(...[headersMs, requestMs].filter((ms) => ms > 0), 120_000);
+  return Math.max(100, Math.min(30_000, Math.floor(shortest / 4)));
+}
+
 /** Creates the combined HTTP/1.1 + h2c server (see the module comment). */
 export function createGrpcH2cServer(handler: CallHandler, opts?: GrpcServerOptions): GrpcH2cServer {
   const listener = createGrpcRequestListener(handler, opts);
-  const h1 = http.createServer(listener);
+  const headersTimeout = opts?.headersTimeoutMs ?? 60_000;
+  const requestTimeout = opts?.requestTimeoutMs ?? 300_000;
+  const h1 = http.createServer({ headersTimeout, requestTimeout, connectionsCheckingInterval: checkingInterval(headersTimeout, requestTimeout) }, listener);
   const h2 = http2.createServer(listener);
   const sockets = new Set<net.Socket>();
   const sessions = new Set<Http2Session>();
@@ -148,6 +163,7 @@ export function createGrpcH2cServer(handler: CallHandler, opts?: GrpcServerOptio
   const closeAll = (force: boolean): Promise<void> =>
     new Promise((resolve) => {
       server.close(() => resolve());
+      h1.close(() => {}); // stops the connection checker (it reports "not running": it never listened)
       for (const s of sessions) force ? s.destroy() : s.close();
       if (force) {
         h1.closeAllConnections();
@@ -165,6 +181,10 @@ export function createGrpcH2cServer(handler: CallHandler, opts?: GrpcServerOptio
         server.once("error", reject);
         server.listen(port, host, () => {
           server.off("error", reject);
+          // The HTTP/1.1 server gets its connections from us and is never listen()ed itself, but its
+          // 'listening' event is what starts Node's connection tracking: the checker that enforces
+          // headersTimeout / requestTimeout (slowloris), and the list closeIdleConnections() reads.
+          h1.emit("listening");
           resolve(server.address() as AddressInfo);
         });
       });

@@ -136,7 +136,12 @@ export async function startNodeGateway(opts: NodeGatewayOptions): Promise<NodeGa
         if (!fastPath(req as IncomingMessage, res as ServerResponse)) void appListener(req, res);
       }
     : appListener;
-  const server = createGrpcH2cServer(gateway.handler, { ...gateway.protocol, fallback });
+  const server = createGrpcH2cServer(gateway.handler, {
+    ...gateway.protocol,
+    fallback,
+    headersTimeoutMs: config.httpHeaderTimeoutMs,
+    requestTimeoutMs: config.httpRequestTimeoutMs,
+  });
   injectWebSocket(server.http1);
   const addr = await server.listen(config.port, config.host);
   const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
