@@ -103,6 +103,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   // NATS state.
   let connected = !nc.isClosed();
   let draining = false;
+  let checkMaxPayload = (): void => {}; // set once the nrpc client exists
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === "disconnect") {
@@ -111,6 +112,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       } else if (s.type === "reconnect") {
         connected = true;
         log.info("NATS reconnected", { server: (s as { server?: string }).server });
+        checkMaxPayload();
       }
     }
   })().catch(() => {});
@@ -143,6 +145,21 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     : undefined;
   const balancer = createBalancer(balancerConfig, { store, onError: (e, where) => log.warn("balancer", { where, error: String(e) }) });
   const client = new NrpcClient(nc, { nid, maxMetadataBytes: config.maxMetadataBytes });
+  // A request message must fit in one NATS message (nats-grpc envelope included). A larger
+  // max_message_bytes is not fatal: such messages are refused RESOURCE_EXHAUSTED (src/nrpc/client.ts),
+  // but the operator is told at start, and again after a reconnect to a server with a lower limit.
+  let reportedPayload = 0;
+  checkMaxPayload = () => {
+    const largest = client.maxMessageBytes;
+    if (largest <= 0 || config.maxMessageBytes <= largest || client.maxPayload === reportedPayload) return;
+    reportedPayload = client.maxPayload;
+    log.warn("edge.max_message_bytes is larger than the NATS server's max_payload allows: larger request messages are refused with RESOURCE_EXHAUSTED (raise max_payload in the nats-server config, or lower max_message_bytes)", {
+      max_message_bytes: config.maxMessageBytes,
+      max_payload: client.maxPayload,
+      largest_request_message: largest,
+    });
+  };
+  checkMaxPayload();
   const stats = new CallStats();
   const schemas = schemaRegistry(opts.descriptorSets);
   const director = createDirector({

@@ -14,6 +14,7 @@ import { parseConfigText, resolveConfig, type Config } from "../config/index.js"
 import { startDemoNode, type DemoNode } from "../demo/node.js";
 import { startRegistry, type Registry as DiscoveryRegistry } from "../discovery/index.js";
 import { connectNats } from "../nats/connect-node.js";
+import { dataEnvelopeBytes } from "../nrpc/envelope.js";
 import { createLogger, type Logger } from "../observability/logger.js";
 import { startNodeGateway, type NodeGateway } from "../runtime/node.js";
 import { startNatsServer, type NatsServer } from "./nats-server.js";
@@ -67,6 +68,16 @@ async function loadConfig(args: Args): Promise<Config> {
   return cfg;
 }
 
+/**
+ * The `max_payload` `demo` gives its nats-server: the largest request message the gateway takes
+ * (`edge.max_message_bytes`, 4 MiB by default) in its nats-grpc envelope, so that every message the
+ * gateway accepts can be published; at least nats-server's own 1 MiB, at most the 64 MiB it allows
+ * (its default max_pending). Default: 4,194,314 bytes.
+ */
+export function demoMaxPayload(cfg: Config): number {
+  return Math.min(64 * 1024 * 1024, Math.max(1024 * 1024, dataEnvelopeBytes(cfg.maxMessageBytes)));
+}
+
 /** Stops everything on SIGTERM/SIGINT: drain the gateway, then the rest; a second signal exits. */
 function onShutdown(log: Logger, stop: () => Promise<void>): void {
   let stopping = false;
@@ -92,7 +103,7 @@ async function serve(args: Args, demo: boolean): Promise<void> {
   let nats: NatsServer | undefined;
   if (!cfg.natsUrl) {
     if (!demo) throw new Error("no NATS URL: pass --nats <url>, set [nats] url or EDGE_SIGNAL_NATS_URL (or run `edge-signal demo`)");
-    nats = await startNatsServer({ jetstream: true });
+    nats = await startNatsServer({ jetstream: true, maxPayload: demoMaxPayload(cfg) });
     cfg.natsUrl = nats.url;
   }
   const nc = await connectNats(cfg.natsUrl, { name: "edge-signal" });

@@ -4,7 +4,7 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { NodeInfo } from "../discovery/node.js";
-import { NrpcClient, type ClientStream } from "../nrpc/client.js";
+import { NrpcClient, tooLargeForNats, type ClientStream } from "../nrpc/client.js";
 import { parseProcedure } from "../nrpc/subject.js";
 import { propagateTrace } from "../observability/trace-context.js";
 import type { Call, CallHandler, CallResponder } from "../protocol/call.js";
@@ -130,7 +130,8 @@ export function createDirector(opts: DirectorOptions): Director {
     observer?.callRouted?.(info);
     const kind = call.shape === "unary" || call.shape === "server_streaming" ? call.shape : opts.methodKind?.(proc.service, proc.method);
     const singleRequest = kind === "unary" || kind === "server_streaming";
-    const lc = new LiveCall(call, responder, info, md, timeoutMs, client, balancer, nodeHeader, maxBuffered, retry ? pick : undefined, end, proc.service, proc.method, singleRequest);
+    const singleResponse = kind === "unary" || kind === "client_streaming";
+    const lc = new LiveCall(call, responder, info, md, timeoutMs, client, balancer, nodeHeader, maxBuffered, retry ? pick : undefined, end, proc.service, proc.method, singleRequest, singleResponse);
     live.add(lc);
     try {
       await lc.run(node);
@@ -191,6 +192,9 @@ const randomBalancer: DirectorBalancer = {
  */
 const unaryHalfCloseDelayMs = 1000;
 
+/** What connect-es and grpc-js answer when a unary reply ends OK without its message. */
+const missingResponse = "protocol error: missing output message for unary method";
+
 /** One forwarded call: pumps requests to the node, responses to the client. */
 class LiveCall {
   private stream: ClientStream | undefined;
@@ -201,6 +205,7 @@ class LiveCall {
   private requestsDone = false;
   private buffered = 0;
   private waiting = 0;
+  private received = 0;
   private finished = false;
   /** The picked node, while a single-request call waits for its message before opening. */
   private pendingNode: NodeInfo | undefined;
@@ -223,6 +228,8 @@ class LiveCall {
     private readonly service: string,
     private readonly method: string,
     private readonly deferOpen: boolean,
+    /** The method answers with exactly one message (unary, client streaming): OK without it is an error. */
+    private readonly singleResponse = false,
   ) {}
 
   async run(node: NodeInfo): Promise<void> {
@@ -313,6 +320,7 @@ class LiveCall {
 
   private onMessage(data: Uint8Array): void {
     if (this.finished) return;
+    this.received++;
     this.sendHeader(undefined);
     this.info.bytesOut += data.length;
     const p = this.responder.message(data);
@@ -344,6 +352,9 @@ class LiveCall {
     const outcome = !err ? "ok" : unreached ? "no_responders" : err.code === Code.DeadlineExceeded && !stream.reached ? "timeout" : "error";
     this.balancer.onCallEnd(node.nid, outcome);
     if (this.finished) return;
+    // A unary reply that ends OK without its message (a Go node that could not publish it, a buggy
+    // handler) is not a success: the client would read an empty message, or fail on its own.
+    if (!err && this.singleResponse && this.received === 0) err = new ConnectError(missingResponse, Code.Unimplemented);
     // A call that never reached a node is retried once on another; one that may have is never retried.
     if (unreached && this.pick && this.sentCount <= 1 && !this.call.signal.aborted) {
       const pick = this.pick;
@@ -374,6 +385,15 @@ class LiveCall {
     try {
       for await (const m of this.call.requests) {
         if (this.finished) return;
+        // A message NATS cannot carry is refused here, before anything of it is published (a call
+        // waiting for its single request is never opened).
+        const max = this.client.maxMessageBytes;
+        if (max > 0 && m.length > max) {
+          const err = new ConnectError(tooLargeForNats(m.length, this.client.maxPayload), Code.ResourceExhausted);
+          this.stream?.cancel(err.code, err.rawMessage);
+          this.finish(err, new Map());
+          return;
+        }
         this.info.bytesIn += m.length;
         if (++this.sentCount === 1) this.firstSent = m;
         else this.firstSent = undefined;

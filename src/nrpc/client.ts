@@ -2,13 +2,17 @@
  * nats-grpc client: opens calls to one node (`nrpc.<nid>.<pkg.Service>.<Method>`), all four kinds,
  * on raw bytes. Deadlines and cancellation are the client's job (nothing on the wire carries them):
  * on timeout or abort it sends `End{status}` and releases the inbox at once.
+ *
+ * No message is dropped in silence: a request message whose envelope is larger than the NATS
+ * server's `max_payload` ends its call RESOURCE_EXHAUSTED before it is published (the server hears
+ * `End{RESOURCE_EXHAUSTED}`), and an envelope nats.js refuses later ends its call with a status.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Msg, NatsConnection } from "@nats-io/nats-core";
 import type { Metadata } from "../protocol/metadata.js";
-import { decodeResponse, encodeCall, encodeData, encodeRequestEnd, fromWireMetadata } from "./envelope.js";
+import { decodeResponse, encodeCall, encodeData, encodeRequestEnd, fromWireMetadata, largestDataMessage } from "./envelope.js";
 import { InboxMux } from "./inbox.js";
-import { Outbox } from "./outbox.js";
+import { Outbox, type PublishErrorHandler } from "./outbox.js";
 import { callSubject } from "./subject.js";
 
 /** What a client stream reports, in order: [header], message*, end (exactly once). */
@@ -102,6 +106,20 @@ export class NrpcClient {
   }
 
   /**
+   * The largest request message the connected NATS server carries, its nats-grpc envelope included
+   * (`max_payload` less 8 to 12 bytes); 0 while no server is known (then nothing is refused here).
+   */
+  get maxMessageBytes(): number {
+    const max = this.outbox.maxPayload;
+    return max > 0 ? largestDataMessage(max) : 0;
+  }
+
+  /** The connected NATS server's `max_payload` (0 while unknown). */
+  get maxPayload(): number {
+    return this.outbox.maxPayload;
+  }
+
+  /**
    * Opens a call to `method` of `service` on node `nid`. The Call envelope goes out at once (the
    * server sees the stream even before the first message), batched with the other envelopes made
    * in the same microtask chain (see {@link Outbox}): a unary call's Call and Data share one write. Events are delivered from the NATS read
@@ -116,6 +134,11 @@ export class NrpcClient {
       s.failSoon(new ConnectError("NATS connection is down", Code.Unavailable));
       return s;
     }
+    const callEnvelope = encodeCall(subject, this.nid, opts.metadata);
+    if (!this.outbox.fits(callEnvelope)) {
+      s.failSoon(new ConnectError(`request metadata too large for NATS: the call envelope is ${callEnvelope.byteLength} bytes, the server's max_payload ${this.outbox.maxPayload}`, Code.ResourceExhausted));
+      return s;
+    }
     const token = this.inbox.register((msg) => s.receive(msg));
     s.attach(token, this.inbox.prefix + token);
     this.streams.set(token, s);
@@ -126,7 +149,7 @@ export class NrpcClient {
       }
       s.watchAbort(opts.signal);
     }
-    this.outbox.publish(subject, encodeCall(subject, this.nid, opts.metadata), s.inbox);
+    this.outbox.publish(subject, callEnvelope, s.inbox, s.onPublishError);
     s.published = 1;
     if (opts.timeoutMs !== undefined && opts.timeoutMs > 0) s.setDeadline(opts.timeoutMs);
     return s;
@@ -156,10 +179,14 @@ export class NrpcClient {
     this.inbox.close();
   }
 
-  /** @internal */
-  publish(subject: string, data: Uint8Array, reply: string): void {
-    if (this.nc.isClosed()) return;
-    this.outbox.publish(subject, data, reply); // a failed publish: the call is failed by the status watcher
+  /** @internal Queues one envelope; if it cannot be published, `onError` ends its call. */
+  publish(subject: string, data: Uint8Array, reply: string, onError?: PublishErrorHandler): void {
+    this.outbox.publish(subject, data, reply, onError);
+  }
+
+  /** @internal False when an envelope is larger than the server's max_payload. */
+  fits(data: Uint8Array): boolean {
+    return this.outbox.fits(data);
   }
 
   /**
@@ -242,9 +269,24 @@ class StreamImpl implements ClientStream {
 
   send(data: Uint8Array): void {
     if (this.ended || this.halfClosed || !this.token) return;
+    const envelope = encodeData(data);
+    if (!this.client.fits(envelope)) {
+      this.cancel(Code.ResourceExhausted, tooLargeForNats(data.byteLength, this.client.maxPayload));
+      return;
+    }
     this.published++;
-    this.client.publish(this.subject, encodeData(data), this.inbox);
+    this.client.publish(this.subject, envelope, this.inbox, this.onPublishError);
   }
+
+  /**
+   * An envelope of this call could not be published: the call ends with a status now (the server,
+   * if it has the call, is told when it can be: a payload over the limit gets End{RESOURCE_EXHAUSTED}).
+   */
+  readonly onPublishError = (e: Error): void => {
+    if (this.ended) return;
+    if (/max_payload/.test(e.message)) this.cancel(Code.ResourceExhausted, `a request envelope is larger than the NATS server's max_payload (${this.client.maxPayload} bytes)`);
+    else this.fail(new ConnectError(`publish to NATS failed: ${e.message}`, Code.Unavailable));
+  };
 
   closeSend(): void {
     if (this.ended || this.halfClosed) return;
@@ -258,7 +300,7 @@ class StreamImpl implements ClientStream {
     this.halfCloseTimer = undefined;
     if (this.ended) return;
     this.published++;
-    this.client.publish(this.subject, encodeRequestEnd(), this.inbox);
+    this.client.publish(this.subject, encodeRequestEnd(), this.inbox, this.onPublishError);
   };
 
   cancel(code: Code = Code.Canceled, message = "call cancelled"): void {
@@ -357,6 +399,11 @@ class StreamImpl implements ClientStream {
     if (this.token) this.client.forget(this.token);
     this.events.onEnd(error, trailers);
   }
+}
+
+/** The status message of a request message refused for NATS's max_payload. */
+export function tooLargeForNats(messageBytes: number, maxPayload: number): string {
+  return `request message of ${messageBytes} bytes is larger than NATS carries (max_payload ${maxPayload} bytes, ${largestDataMessage(maxPayload)} for a message)`;
 }
 
 /** Size of metadata as the limits count it: key and value lengths. */

@@ -174,6 +174,23 @@ export function encodeData(data: Uint8Array): Uint8Array {
   return out;
 }
 
+/** Bytes of the envelope {@link encodeData} writes for a message of `n` bytes. */
+export function dataEnvelopeBytes(n: number): number {
+  const inner = n === 0 ? 0 : 1 + varintSize(n) + n;
+  return 1 + varintSize(inner) + inner;
+}
+
+/**
+ * The largest message whose Data envelope fits in `maxPayload` bytes (a NATS server's `max_payload`):
+ * 8 bytes less for 1 MiB, at most 12 less for any payload NATS allows.
+ */
+export function largestDataMessage(maxPayload: number): number {
+  let n = Math.max(0, maxPayload - 12);
+  while (dataEnvelopeBytes(n + 1) <= maxPayload) n++;
+  while (n > 0 && dataEnvelopeBytes(n) > maxPayload) n--;
+  return n;
+}
+
 function varintSize(n: number): number {
   return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
 }

@@ -10,10 +10,17 @@
  * no `setImmediate`), in order. A burst (a stream produced without awaiting anything) is handed
  * over every {@link outboxMaxBytes} instead, so that its first messages are not held back until the
  * last.
+ *
+ * Nothing is dropped in silence: a message nats.js refuses (connection closed or draining, payload
+ * over the server's `max_payload`) is reported to the `onError` given with it, on a later microtask
+ * (never from inside another call's `publish`). Callers check sizes first with {@link Outbox.fits}.
  */
 import type { NatsConnection } from "@nats-io/nats-core";
 
 type Defer = (fn: () => void) => void;
+
+/** Told why a queued message could not be published. */
+export type PublishErrorHandler = (error: Error) => void;
 
 /** Queued bytes that make the outbox hand over at once. */
 export const outboxMaxBytes = 64 * 1024;
@@ -28,16 +35,35 @@ export class Outbox {
   private subjects: string[] = [];
   private payloads: Uint8Array[] = [];
   private replies: (string | undefined)[] = [];
+  private onErrors: (PublishErrorHandler | undefined)[] = [];
   private bytes = 0;
   private scheduled = false;
 
   constructor(private readonly nc: NatsConnection) {}
 
-  /** Queues one message; it is published at the end of the current event-loop turn. */
-  publish(subject: string, data: Uint8Array, reply?: string): void {
+  /**
+   * The connected server's `max_payload` (the largest message it takes, in bytes), or 0 while it is
+   * not known (no connection).
+   */
+  get maxPayload(): number {
+    return this.nc.info?.max_payload ?? 0;
+  }
+
+  /** False when `data` is larger than the connected server takes (nats.js would refuse it). */
+  fits(data: Uint8Array): boolean {
+    const max = this.maxPayload;
+    return max <= 0 || data.byteLength <= max;
+  }
+
+  /**
+   * Queues one message; it is published at the end of the current event-loop turn. If nats.js
+   * refuses it then, `onError` is told (on a microtask).
+   */
+  publish(subject: string, data: Uint8Array, reply?: string, onError?: PublishErrorHandler): void {
     this.subjects.push(subject);
     this.payloads.push(data);
     this.replies.push(reply);
+    this.onErrors.push(onError);
     this.bytes += data.byteLength;
     if (this.bytes >= outboxMaxBytes) {
       this.flush();
@@ -61,17 +87,22 @@ export class Outbox {
     const subjects = this.subjects;
     const payloads = this.payloads;
     const replies = this.replies;
+    const onErrors = this.onErrors;
     this.subjects = [];
     this.payloads = [];
     this.replies = [];
+    this.onErrors = [];
     this.bytes = 0;
-    if (this.nc.isClosed()) return;
     for (let i = 0; i < n; i++) {
       const reply = replies[i];
       try {
         this.nc.publish(subjects[i]!, payloads[i]!, reply !== undefined ? { reply } : undefined);
-      } catch {
-        // closed or draining meanwhile: the calls are failed by the status watchers
+      } catch (e) {
+        const onError = onErrors[i];
+        if (onError) {
+          const err = e instanceof Error ? e : new Error(String(e));
+          queueMicrotask(() => onError(err));
+        }
       }
     }
   };

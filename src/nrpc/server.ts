@@ -4,12 +4,16 @@
  * (the Go server does not). Unknown methods get status 12; stray `End`s for unknown streams are
  * ignored; an empty `Data` is an empty message, not EOF; `closeStreams(peerNid)` cancels a dead
  * peer's streams.
+ *
+ * A reply it cannot publish is never lost in silence: a response message whose envelope is larger
+ * than the NATS server's `max_payload` ends the call RESOURCE_EXHAUSTED (the caller gets that End and
+ * the handler's `send` throws it), and an envelope nats.js refuses later aborts the call with a status.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { Metadata } from "../protocol/metadata.js";
-import { decodeRequest, encodeBegin, encodeData, encodeResponseEnd, fromWireMetadata } from "./envelope.js";
-import { Outbox } from "./outbox.js";
+import { decodeRequest, encodeBegin, encodeData, encodeResponseEnd, fromWireMetadata, largestDataMessage } from "./envelope.js";
+import { Outbox, type PublishErrorHandler } from "./outbox.js";
 import { RequestQueue } from "./request-queue.js";
 import { isServiceName, isSubjectToken, servicePrefix } from "./subject.js";
 
@@ -29,7 +33,10 @@ export interface ServerCall {
   setHeader(md: Metadata): void;
   /** Adds trailers (sent with the End). */
   setTrailer(md: Metadata): void;
-  /** Sends one response message. */
+  /**
+   * Sends one response message. Throws (and ends the call RESOURCE_EXHAUSTED for the caller) when it
+   * is larger than NATS carries; throws the abort reason once the call is over.
+   */
   send(data: Uint8Array): void;
 }
 
@@ -106,9 +113,23 @@ export class NrpcServer {
   }
 
   /** @internal Batched: a reply's Data and End leave in one write (see {@link Outbox}). */
-  publish(reply: string, data: Uint8Array): void {
-    if (this.nc.isClosed()) return;
-    this.outbox.publish(reply, data);
+  publish(reply: string, data: Uint8Array, onError?: PublishErrorHandler): void {
+    this.outbox.publish(reply, data, undefined, onError);
+  }
+
+  /** @internal False when an envelope is larger than the server's max_payload. */
+  fits(data: Uint8Array): boolean {
+    return this.outbox.fits(data);
+  }
+
+  /** The connected NATS server's `max_payload` (0 while unknown). */
+  get maxPayload(): number {
+    return this.outbox.maxPayload;
+  }
+
+  /** @internal Reports an envelope of an already finished call that could not be published. */
+  lost(e: Error, call: ServerCall): void {
+    this.opts.onError?.(e, call);
   }
 
   /** @internal */
@@ -247,14 +268,32 @@ class ServerStream implements ServerCall {
 
   send(data: Uint8Array): void {
     if (this.finished) throw this.abortReason ?? streamFinished;
+    const envelope = encodeData(data);
+    if (!this.server.fits(envelope)) {
+      const max = this.server.maxPayload;
+      const err = new ConnectError(
+        `response message of ${data.byteLength} bytes is larger than NATS carries (max_payload ${max} bytes, ${largestDataMessage(max)} for a message)`,
+        Code.ResourceExhausted,
+      );
+      this.flushHeader();
+      this.abort(err, true);
+      throw err;
+    }
     this.flushHeader();
-    this.server.publish(this.reply, encodeData(data));
+    this.server.publish(this.reply, envelope, this.onPublishError);
   }
+
+  /** An envelope of this call could not be published: the caller gets an End with a status instead. */
+  private readonly onPublishError = (e: Error): void => {
+    if (this.finished) return this.server.lost(e, this);
+    const code = /max_payload/.test(e.message) ? Code.ResourceExhausted : Code.Unavailable;
+    this.abort(new ConnectError(`reply could not be published to NATS: ${e.message}`, code), true);
+  };
 
   private flushHeader(): void {
     if (this.headerSent) return;
     this.headerSent = true;
-    if (this.header && this.header.size > 0) this.server.publish(this.reply, encodeBegin(this.header, this.server.nid));
+    if (this.header && this.header.size > 0) this.server.publish(this.reply, encodeBegin(this.header, this.server.nid), this.onPublishError);
   }
 
   private complete(e: unknown, onError?: (err: unknown, call: ServerCall) => void): void {
@@ -277,7 +316,7 @@ class ServerStream implements ServerCall {
       }
     }
     this.flushHeader();
-    this.server.publish(this.reply, encodeResponseEnd(err, this.trailer));
+    this.server.publish(this.reply, encodeResponseEnd(err, this.trailer), this.onPublishError);
     this.abortSignal(streamFinished);
   }
 }

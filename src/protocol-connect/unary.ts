@@ -161,7 +161,8 @@ export async function serveConnectUnary(
   let body: Uint8Array | undefined;
   if (error === undefined) {
     if (r.message === undefined) {
-      error = new ConnectError("protocol error: the service sent no response message for a unary call", Code.Internal);
+      // As connect-es and grpc-js answer a unary reply without its message (the Director says so first).
+      error = new ConnectError("protocol error: missing output message for unary method", Code.Unimplemented);
     } else {
       try {
         body = codec !== undefined ? codec.responseToJson(r.message) : r.message;

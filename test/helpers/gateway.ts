@@ -9,6 +9,7 @@ import { startRegistry, type Registry } from "../../src/discovery/index.js";
 import { connectNats } from "../../src/nats/connect-node.js";
 import { silentLogger, type Logger } from "../../src/observability/logger.js";
 import { startNodeGateway, type NodeGateway } from "../../src/runtime/node.js";
+import type { NatsServerOptions } from "../../src/cli/nats-server.js";
 import { eventually, natsServer, type NatsServer } from "./nats.js";
 
 /** Options of {@link startStack}. */
@@ -19,6 +20,8 @@ export interface StackOptions {
   config?: Record<string, unknown>;
   /** Start nats-server with JetStream (sticky placement). */
   jetstream?: boolean;
+  /** More nats-server options (e.g. a small `maxPayload`). */
+  nats?: NatsServerOptions;
   /** Connect everything over NATS WebSocket (default true: what the edge runtimes use), else TCP. */
   natsOverWebSocket?: boolean;
   /** Number of gateways (default 1). */
@@ -49,7 +52,7 @@ export interface Stack {
 
 /** Starts nats-server, a registry, demo nodes and gateway(s). */
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
-  const nats = await natsServer({ jetstream: opts.jetstream });
+  const nats = await natsServer({ jetstream: opts.jetstream, ...opts.nats });
   // One NATS transport kind for the whole process (see connectNats): WebSocket unless asked otherwise.
   const natsUrl = opts.natsOverWebSocket === false ? nats.url : nats.wsUrl;
   const regNc = await connectNats(natsUrl, { name: "test-registry" });

@@ -88,8 +88,8 @@ const script = fc.tuple(fc.array(step, { maxLength: 5 }), fc.option(end, { nil: 
 
 /**
  * What the client must see: the status and messages an independent decoder predicts. Connect unary
- * carries exactly one message: a second one before the End fails the call INTERNAL, as does an OK End
- * without one.
+ * carries exactly one message: a second one before the End fails the call INTERNAL; an OK End
+ * without one fails it UNIMPLEMENTED "missing output message" (what connect-es and grpc-js say).
  */
 function predict(payloads: Uint8Array[], unary: boolean): { code: number; messages: string[] } {
   const messages: string[] = [];
@@ -109,7 +109,7 @@ function predict(payloads: Uint8Array[], unary: boolean): { code: number; messag
     } else if (r.type.case === "end") {
       const st = r.type.value.status;
       const code = st && st.code !== 0 ? codeFromNumber(st.code) : 0;
-      if (unary) return code === 0 && messages.length !== 1 ? { code: Code.Internal, messages: [] } : { code, messages: code === 0 ? messages : [] };
+      if (unary) return code === 0 && messages.length === 0 ? { code: Code.Unimplemented, messages: [] } : { code, messages: code === 0 ? messages : [] };
       return { code, messages };
     }
   }
