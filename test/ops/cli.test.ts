@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { jwtVerify } from "jose";
+import { echoReq, echoRes } from "../gateway/helpers.js";
 
 const bin = fileURLToPath(new URL("../../bin/edge-signal.mjs", import.meta.url));
 
@@ -49,6 +50,12 @@ test("demo: serves calls soon after start, reports nodes, stops on SIGTERM", asy
     const nodes = await (await fetch(`${url}/api/nodes`)).json();
     assert.equal(nodes.services.demo.length, 2, "two demo nodes by default");
     assert.match(p.out(), /NATS\s+nats:\/\/127\.0\.0\.1:\d+\s+\(started for you/);
+    // Its nats-server carries the largest message the gateway takes (4 MiB), not nats-server's 1 MiB.
+    const big = "b".repeat(4 * 1024 * 1024 - 64);
+    const r = await fetch(`${url}/demo.v1.EchoService/Echo`, { method: "POST", headers: { "content-type": "application/proto" }, body: echoReq(big) });
+    assert.equal(r.status, 200, await r.clone().text().then((t) => t.slice(0, 300)));
+    assert.equal(echoRes(new Uint8Array(await r.arrayBuffer())).message.length, big.length);
+    assert.doesNotMatch(p.err(), /max_message_bytes/, "no max_payload warning from demo");
   } finally {
     p.child.kill("SIGTERM");
   }
