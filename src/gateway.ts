@@ -13,7 +13,7 @@ import { createAuthenticator, parseAuthConfig, type Authenticator } from "./auth
 import { createBalancer, openPlacementStore, parseBalancerConfig, usesStickyPlacement, type Balancer, type PlacementStore } from "./balancer/index.js";
 import type { Config } from "./config/index.js";
 import { createDirector, createRouteTable, type Director, type DirectorObserver, type MethodKind } from "./director/index.js";
-import { DiscoveryClient, NodeTable, randomNid, startMicroDiscovery, startRegistry, syncDiscovery, type KeepAliveHandle, type MicroDiscovery, type Registry as DiscoveryRegistry, type Watcher } from "./discovery/index.js";
+import { DiscoveryClient, NodeTable, randomNid, startMicroDiscovery, startRegistry, syncDiscovery, type KeepAliveHandle, type MicroDiscovery, type Registry as DiscoveryRegistry, type SyncedDiscovery } from "./discovery/index.js";
 import { file_demo_v1_echo } from "./gen/demo/v1/echo_pb.js";
 import { NrpcClient } from "./nrpc/index.js";
 import { CallStats, combineObservers } from "./observability/call-stats.js";
@@ -102,6 +102,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
 
   // NATS state.
   let connected = !nc.isClosed();
+  let watcher: SyncedDiscovery | undefined;
   let draining = false;
   let checkMaxPayload = (): void => {}; // set once the nrpc client exists
   void (async () => {
@@ -113,6 +114,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         connected = true;
         log.info("NATS reconnected", { server: (s as { server?: string }).server });
         checkMaxPayload();
+        // Registry events published while we were away are lost: re-read the registry.
+        void watcher?.resync("NATS reconnect");
       }
     }
   })().catch(() => {});
@@ -123,7 +126,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const table = new NodeTable({ expireMs: config.nodeExpirySeconds * 1000, log: dlog });
   const discovery = new DiscoveryClient(nc, { log: dlog });
   let synced = false;
-  const watcher: Watcher = await syncDiscovery(nc, table, { client: discovery, log: dlog });
+  watcher = await syncDiscovery(nc, table, { client: discovery, log: dlog, resyncMs: config.discoveryResyncSeconds * 1000 });
   synced = true;
   const micro: MicroDiscovery | undefined = config.micro ? startMicroDiscovery(nc, table, { log: dlog }) : undefined;
   const self: KeepAliveHandle = discovery.keepAlive({
@@ -265,7 +268,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       }
       offChange();
       await micro?.close();
-      await watcher.close();
+      await watcher?.close();
       await self.close();
       await balancer.close();
       client.close();

@@ -64,6 +64,8 @@ export interface Config {
   micro: boolean;
   /** Seconds a node may stay unseen before the table drops it (delete missed). */
   nodeExpirySeconds: number;
+  /** Seconds between re-reads of the registry (0 = only after a stall or a NATS reconnect). */
+  discoveryResyncSeconds: number;
   /** Drain: how long in-flight calls may run after SIGTERM (ms). */
   drainTimeoutMs: number;
   /** Serve the status page and its JSON API. */
@@ -101,6 +103,7 @@ export const defaultConfig: Readonly<Config> = Object.freeze({
   registry: false,
   micro: true,
   nodeExpirySeconds: 7,
+  discoveryResyncSeconds: 30,
   drainTimeoutMs: 10_000,
   statusPage: true,
   logLevel: "info",
@@ -207,6 +210,7 @@ export function resolveConfig(raw: Obj = {}, env: Record<string, string | undefi
     registry: bool(section(raw, "edge", "discovery"), "registry", "edge.discovery", d.registry),
     micro: bool(section(raw, "edge", "discovery"), "micro", "edge.discovery", d.micro),
     nodeExpirySeconds: num(section(raw, "edge", "discovery"), "node_expiry_s", "edge.discovery", d.nodeExpirySeconds, 1, 3600),
+    discoveryResyncSeconds: num(section(raw, "edge", "discovery"), "resync_s", "edge.discovery", d.discoveryResyncSeconds, 0, 86_400),
     drainTimeoutMs: num(edge, "drain_timeout_ms", "edge", d.drainTimeoutMs),
     statusPage: bool(edge, "status_page", "edge", d.statusPage),
     logLevel: logLevel as Config["logLevel"],

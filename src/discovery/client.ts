@@ -52,8 +52,8 @@ export interface WatchEvent {
   /** The discovery Node as received. */
   readonly raw: DiscoveryNode;
   /**
-   * True for registry events (`node.discovery.…`) and initial Get results; false for a keepalive
-   * observed directly on `node.publish.…` (registries do not forward updates).
+   * True for registry events (`node.discovery.…`) and Get results; false for a node's own save or
+   * update observed directly on `node.publish.…` (registries do not forward updates).
    */
   readonly fromRegistry: boolean;
 }
@@ -62,7 +62,10 @@ export interface WatchEvent {
 export interface WatchOptions {
   /** Start with `get(service)` and report each result as `up` (as ION's Node.Watch). Default true. */
   initialGet?: boolean;
-  /** Also observe nodes' `update` requests on `node.publish.<service>.>` as keepalives. Default true. */
+  /**
+   * Also observe nodes' own requests on `node.publish.<service>.>`: `update` as a keepalive, `save` as
+   * up (both with `fromRegistry: false`). Default true.
+   */
   observeKeepalives?: boolean;
 }
 
@@ -70,6 +73,11 @@ export interface WatchOptions {
 export interface Watcher {
   /** Settles when the subscriptions are live and the initial Get is done (or failed; see the log). */
   readonly ready: Promise<void>;
+  /**
+   * Re-reads the registry (a Get) and reports each node as `up`, as the initial Get did; joins a
+   * re-read already running. Resolves to the number of nodes, or undefined when the Get failed (logged).
+   */
+  refresh(): Promise<number | undefined>;
   /** Unsubscribes. Idempotent. */
   close(): Promise<void>;
 }
@@ -222,6 +230,7 @@ export class DiscoveryClient {
           if (err || msg.data.length === 0) return;
           const req = parse(msg);
           if (req?.Action === "update") deliver({ state: "keepalive", node: nodeToInfo(req.Node), raw: req.Node, fromRegistry: false });
+          else if (req?.Action === "save") deliver({ state: "up", node: nodeToInfo(req.Node), raw: req.Node, fromRegistry: false });
         },
       });
     }
@@ -248,8 +257,26 @@ export class DiscoveryClient {
       }
     })();
 
+    let refreshing: Promise<number | undefined> | undefined;
+    const refresh = (): Promise<number | undefined> =>
+      (refreshing ??= (async () => {
+        try {
+          await ready;
+          const nodes = await this.getNodes(service);
+          const now = Date.now();
+          for (const n of nodes) deliver({ state: "up", node: nodeToInfo(n, now), raw: n, fromRegistry: true });
+          return nodes.length;
+        } catch (e) {
+          if (!closed) log("warn", "discovery: registry re-read failed", { service, error: errorText(e) });
+          return undefined;
+        } finally {
+          refreshing = undefined;
+        }
+      })());
+
     return {
       ready,
+      refresh,
       close: async () => {
         if (closed) return;
         closed = true;

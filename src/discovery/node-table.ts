@@ -4,8 +4,12 @@
  * `nodes(service)` returns a cached frozen array (rebuilt only after a change), so the balancer's hot
  * path is O(1). Listeners hear `up`, `update` (node data changed) and `down` (with a reason), so the
  * Director can cancel the streams of a node that went away. A sweep drops nodes not seen for a while
- * (default 7 s), in case a delete was missed.
+ * (default 7 s), in case a delete was missed. Expiry counts only time the process ran: when the sweep
+ * timer fires late (the process was stopped, starved or blocked), every node gets that time back
+ * before the sweep, so the sweep never runs ahead of keepalives still queued in the socket, and
+ * `onStall` listeners hear about it (sync-discovery re-reads the registry).
  */
+import { driftInterval } from "./drift-interval.js";
 import { errorText, silentLog, type DiscoveryLog } from "./log.js";
 import type { NodeInfo } from "./node.js";
 
@@ -28,11 +32,15 @@ export interface NodeTableOptions {
   now?: () => number;
   /** Where listener exceptions go. */
   log?: DiscoveryLog;
+  /** A sweep tick this much later than due is a stall: `onStall` listeners are called. Default 1 000 ms. */
+  stallMs?: number;
 }
 
 interface Entry {
   node: NodeInfo;
   ttl: number;
+  /** Time the process did not run since `lastSeen` (late sweep ticks): added to the ttl. */
+  credit: number;
 }
 
 const EMPTY: readonly NodeInfo[] = Object.freeze([]);
@@ -45,11 +53,13 @@ export class NodeTable {
   /** Cached `nodes(service)` arrays; absent = stale. `*` caches all nodes. */
   private readonly cache = new Map<string, readonly NodeInfo[]>();
   private readonly listeners = new Set<(change: NodeChange) => void>();
+  private readonly stallListeners = new Set<(lateMs: number) => void>();
   private readonly expireMs: number;
+  private readonly stallMs: number;
   private readonly sweepMs: number;
   private readonly now: () => number;
   private readonly log: DiscoveryLog;
-  private timer: ReturnType<typeof setInterval> | undefined;
+  private stopTimer: (() => void) | undefined;
   private closed = false;
 
   constructor(opts: NodeTableOptions = {}) {
@@ -57,6 +67,7 @@ export class NodeTable {
     this.sweepMs = opts.sweepMs ?? 1_000;
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? silentLog;
+    this.stallMs = opts.stallMs ?? 1_000;
   }
 
   /** Number of nodes. */
@@ -95,6 +106,15 @@ export class NodeTable {
   }
 
   /**
+   * Subscribes to stalls: the sweep timer ran `lateMs` (≥ `stallMs`) later than due, so the process
+   * did not run for that long (nodes were credited that time). Returns the unsubscribe function.
+   */
+  onStall(cb: (lateMs: number) => void): () => void {
+    this.stallListeners.add(cb);
+    return () => this.stallListeners.delete(cb);
+  }
+
+  /**
    * Adds or refreshes a node (keyed by nid). Emits `up` for a new node, `update` when its data changed
    * (a changed service is `down` + `up`), nothing when only `lastSeen` moved. `ttlMs` overrides the
    * table's expiry for this node. Returns what happened.
@@ -104,6 +124,7 @@ export class NodeTable {
     const old = this.byNid.get(node.nid);
     if (old && old.node.service === node.service) {
       old.ttl = ttlMs;
+      if (node.lastSeen >= old.node.lastSeen) old.credit = 0;
       if (sameNode(old.node, node)) {
         old.node.lastSeen = Math.max(old.node.lastSeen, node.lastSeen);
         return "touch";
@@ -115,7 +136,7 @@ export class NodeTable {
       return "update";
     }
     if (old) this.remove(node.nid, "replaced");
-    const entry: Entry = { node, ttl: ttlMs };
+    const entry: Entry = { node, ttl: ttlMs, credit: 0 };
     this.byNid.set(node.nid, entry);
     let m = this.byService.get(node.service);
     if (!m) this.byService.set(node.service, (m = new Map()));
@@ -130,7 +151,10 @@ export class NodeTable {
   touch(nid: string, at = this.now()): boolean {
     const e = this.byNid.get(nid);
     if (!e) return false;
-    if (at > e.node.lastSeen) e.node.lastSeen = at;
+    if (at > e.node.lastSeen) {
+      e.node.lastSeen = at;
+      e.credit = 0;
+    }
     return true;
   }
 
@@ -150,11 +174,14 @@ export class NodeTable {
     return e.node;
   }
 
-  /** Drops every node whose `lastSeen + ttl` has passed; returns how many. Runs by itself every `sweepMs`. */
+  /**
+   * Drops every node whose `lastSeen + ttl` (plus the time the process was stalled since) has passed;
+   * returns how many. Runs by itself every `sweepMs`.
+   */
   sweep(now = this.now()): number {
     let n = 0;
     for (const [nid, e] of this.byNid) {
-      if (e.node.lastSeen + e.ttl <= now) {
+      if (e.node.lastSeen + e.ttl + e.credit <= now) {
         this.remove(nid, "expired");
         n++;
       }
@@ -169,6 +196,7 @@ export class NodeTable {
     this.closed = true;
     this.stopSweep();
     this.listeners.clear();
+    this.stallListeners.clear();
   }
 
   private invalidate(service: string): void {
@@ -187,14 +215,28 @@ export class NodeTable {
   }
 
   private startSweep(): void {
-    if (this.timer === undefined && !this.closed) this.timer = setInterval(() => this.sweep(), this.sweepMs);
+    if (this.stopTimer === undefined && !this.closed) this.stopTimer = driftInterval(this.sweepMs, (late) => this.tick(late));
+  }
+
+  /** One timer tick: give every node the time the process did not run, report a stall, then sweep. */
+  private tick(lateMs: number): void {
+    if (lateMs > 0) for (const e of this.byNid.values()) e.credit += lateMs;
+    if (lateMs >= this.stallMs) {
+      this.log("warn", "node table: the process stalled; expiry paused for that time", { lateMs });
+      for (const cb of this.stallListeners) {
+        try {
+          cb(lateMs);
+        } catch (e) {
+          this.log("error", "node table: stall listener threw", { error: errorText(e) });
+        }
+      }
+    }
+    this.sweep();
   }
 
   private stopSweep(): void {
-    if (this.timer !== undefined) {
-      clearInterval(this.timer);
-      this.timer = undefined;
-    }
+    this.stopTimer?.();
+    this.stopTimer = undefined;
   }
 }
 

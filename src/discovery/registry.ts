@@ -2,7 +2,8 @@
  * An ION-compatible nats-discovery registry (spec §2.5): Go nodes register with it unchanged.
  *
  * It listens on `node.publish.>` (no queue group, like Go), keeps nodes by `DC.NID`, expires them
- * 5 s after their last save/update (checked every second), republishes the original bytes of
+ * 5 s after their last save/update (checked every second; time the process did not run, seen as
+ * late timer ticks, does not count: keepalives queued meanwhile are read first), republishes the original bytes of
  * accepted saves/deletes on `node.discovery.…`, and answers Gets with a gob GetResponse.
  * Unlike Go, a malformed message is answered with `Response{Success:false}` (when it has a reply
  * subject) and skipped: it never stops the registry.
@@ -20,6 +21,7 @@ import {
 } from "./messages.js";
 import type { NodeInfo } from "./node.js";
 import { PUBLISH_PREFIX, discoverySubjectFor } from "./subjects.js";
+import { driftInterval } from "./drift-interval.js";
 
 /** Node lifecycle actions a registry hands to {@link RegistryOptions.onAction}. */
 export type RegistryAction = "save" | "update" | "delete";
@@ -175,7 +177,8 @@ export async function startRegistry(nc: NatsConnection, opts: RegistryOptions = 
     },
   });
 
-  const timer = setInterval(() => {
+  const stopTimer = driftInterval(opts.checkMs ?? 1_000, (late) => {
+    if (late > 0) for (const e of entries.values()) e.expire += late;
     const t = now();
     for (const [id, e] of entries) {
       if (e.expire > t) continue;
@@ -188,12 +191,12 @@ export async function startRegistry(nc: NatsConnection, opts: RegistryOptions = 
       judge("delete", e.node);
       log("info", "discovery registry: node expired", { id });
     }
-  }, opts.checkMs ?? 1_000);
+  });
 
   try {
     await nc.flush();
   } catch (e) {
-    clearInterval(timer);
+    stopTimer();
     sub.unsubscribe();
     throw e;
   }
@@ -203,7 +206,7 @@ export async function startRegistry(nc: NatsConnection, opts: RegistryOptions = 
     stop: async () => {
       if (stopped) return;
       stopped = true;
-      clearInterval(timer);
+      stopTimer();
       try {
         sub.unsubscribe();
       } catch {

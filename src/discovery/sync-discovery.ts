@@ -1,7 +1,11 @@
-/** Keeps a {@link NodeTable} current from nats-discovery: one watch, mapped onto the table. */
+/**
+ * Keeps a {@link NodeTable} current from nats-discovery: one watch, mapped onto the table, healed by
+ * re-reading the registry periodically, after a stall of the process and on demand (NATS reconnect).
+ * Runtime-neutral.
+ */
 import type { NatsConnection } from "@nats-io/nats-core";
 import { DiscoveryClient, type Watcher } from "./client.js";
-import type { DiscoveryLog } from "./log.js";
+import { errorText, silentLog, type DiscoveryLog } from "./log.js";
 import type { NodeTable } from "./node-table.js";
 
 /** Options for {@link syncDiscovery}. */
@@ -13,15 +17,31 @@ export interface SyncDiscoveryOptions {
   requestTimeoutMs?: number;
   /** Use this client instead of making one (its options win). */
   client?: DiscoveryClient;
+  /**
+   * Re-read the registry this often (ms; 0 = only after stalls and on `resync()`). Default 30 000: a
+   * node whose save and registry events were all missed (e.g. published while NATS was away) is back
+   * within this time even if its own keepalives are not seen.
+   */
+  resyncMs?: number;
+}
+
+/** A running sync: the watch, plus a way to re-read the registry now. */
+export interface SyncedDiscovery extends Watcher {
+  /** Re-reads the registry now (joins a running re-read); `reason` goes to the log. */
+  resync(reason: string): Promise<void>;
 }
 
 /**
- * Watches nats-discovery and keeps `table` current: up → add, registry keepalive → add/refresh,
- * a node's own update seen on `node.publish` → refresh a known node, down → remove. Resolves once the
- * initial Get is done (a failed Get is logged; events still flow). `close()` stops following.
+ * Watches nats-discovery and keeps `table` current: up (a registry save, a Get result, or a node's own
+ * save) → add; keepalive (a registry-forwarded or a node's own update) → add or refresh; down → remove.
+ * A node heard of for the first time through its keepalive is added: after a stall, or a missed save,
+ * its keepalives are all we hear (registries only forward a save once). Nodes found by NATS micro are
+ * not overwritten by keepalives. Resolves once the initial Get is done (a failed Get is logged; events
+ * still flow). `close()` stops following.
  */
-export async function syncDiscovery(nc: NatsConnection, table: NodeTable, opts: SyncDiscoveryOptions = {}): Promise<Watcher> {
-  const client = opts.client ?? new DiscoveryClient(nc, { log: opts.log, requestTimeoutMs: opts.requestTimeoutMs });
+export async function syncDiscovery(nc: NatsConnection, table: NodeTable, opts: SyncDiscoveryOptions = {}): Promise<SyncedDiscovery> {
+  const log = opts.log ?? silentLog;
+  const client = opts.client ?? new DiscoveryClient(nc, { log, requestTimeoutMs: opts.requestTimeoutMs });
   const watcher = client.watch(opts.service ?? "*", (ev) => {
     const known = table.get(ev.node.nid);
     switch (ev.state) {
@@ -29,15 +49,31 @@ export async function syncDiscovery(nc: NatsConnection, table: NodeTable, opts: 
         table.upsert(ev.node);
         break;
       case "keepalive":
-        // Registries only forward an update for a node they had not seen (e.g. after a restart):
-        // that node is registered, so add it. A node's own update only refreshes what we know.
-        if (ev.fromRegistry || known?.source === "discovery") table.upsert(ev.node);
+        if (!known || known.source === "discovery") table.upsert(ev.node);
         break;
       case "down":
         if (known?.source === "discovery") table.remove(ev.node.nid, "delete");
         break;
     }
   });
+  const resync = async (reason: string) => {
+    const before = table.size;
+    const n = await watcher.refresh();
+    if (n !== undefined) log(reason === "periodic" && before === table.size ? "debug" : "info", "discovery: registry re-read", { reason, registryNodes: n, tableBefore: before, tableAfter: table.size });
+  };
+  const kick = (reason: string) => void resync(reason).catch((e) => log("error", "discovery: re-read failed", { reason, error: errorText(e) }));
+  const offStall = table.onStall((lateMs) => kick(`stalled ${lateMs} ms`));
+  const resyncMs = opts.resyncMs ?? 30_000;
+  const timer = resyncMs > 0 ? setInterval(() => kick("periodic"), resyncMs) : undefined;
   await watcher.ready;
-  return watcher;
+  return {
+    ready: watcher.ready,
+    refresh: () => watcher.refresh(),
+    resync,
+    close: async () => {
+      offStall();
+      if (timer !== undefined) clearInterval(timer);
+      await watcher.close();
+    },
+  };
 }

@@ -4,6 +4,7 @@ import { after, before, describe, it } from "node:test";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { startNatsServer, type NatsServer } from "../../src/cli/nats-server.js";
 import {
+  decodeRequest,
   DiscoveryClient,
   encodeRequest,
   NodeTable,
@@ -173,6 +174,73 @@ describe("discovery client, registry and node table", () => {
     await w.close();
     t.close();
     await noReg.close();
+  });
+
+  it("a node the table lost (a missed save, a stall) comes back with its next keepalive", async () => {
+    const client = new DiscoveryClient(nodeConn, { keepAliveMs: 200 });
+    const nid = randomNid("sfu");
+    const ka = client.keepAlive(info(nid, "rtc"));
+    await eventually(() => table.get(nid), 5000, "node in table");
+    table.remove(nid, "expired"); // what the sweep did after a stall, before the fix never undone
+    // The registry knows the node, so it forwards nothing: only the node's own update can bring it back.
+    await eventually(() => table.get(nid), 2000, "node back within a few keepalive periods");
+    await ka.close();
+    await eventually(() => !table.get(nid), 5000, "gone");
+  });
+
+  it("resync() re-reads the registry: a node the table lost and that sends no keepalive is back", async () => {
+    const t = new NodeTable();
+    const w = await syncDiscovery(gwConn, t, { service: "quiet", resyncMs: 0 });
+    const client = new DiscoveryClient(nodeConn, { keepAliveMs: 60_000 }); // the save only, no update for a minute
+    const nid = randomNid("quiet");
+    const ka = client.keepAlive(info(nid, "quiet"));
+    await eventually(() => t.get(nid), 5000, "node in table");
+    t.remove(nid, "expired");
+    await w.resync("test");
+    ok(t.get(nid), "back from the registry's answer");
+    await ka.close();
+    await w.close();
+    t.close();
+  });
+
+  it("the registry re-reads by itself every resyncMs", async () => {
+    const t = new NodeTable();
+    const w = await syncDiscovery(gwConn, t, { service: "quiet2", resyncMs: 200 });
+    const client = new DiscoveryClient(nodeConn, { keepAliveMs: 60_000 });
+    const nid = randomNid("quiet");
+    const ka = client.keepAlive(info(nid, "quiet2"));
+    await eventually(() => t.get(nid), 5000, "node in table");
+    t.remove(nid, "expired");
+    await eventually(() => t.get(nid), 3000, "back after a periodic re-read");
+    await ka.close();
+    await w.close();
+    t.close();
+  });
+
+  it("a stalled registry does not expire nodes whose keepalives are queued (no delete published)", async () => {
+    const conn = await tcp(server, "stall-registry");
+    const reg = await startRegistry(conn, { expireMs: 200, checkMs: 20 });
+    const deletes: string[] = [];
+    const sub = gwConn.subscribe("node.discovery.stall.>", { callback: (_e, m) => void (decodeRequest(m.data).Action === "delete" && deletes.push(m.subject)) });
+    await gwConn.flush();
+    const client = new DiscoveryClient(nodeConn, { keepAliveMs: 50 });
+    const nid = randomNid("stall");
+    const ka = client.keepAlive(info(nid, "stall"));
+    await ka.ready;
+    await eventually(() => reg.nodes().some((n) => n.nid === nid), 2000, "registered");
+    const blockedUntil = Date.now() + 600; // 3× the registry's expiry without running
+    while (Date.now() < blockedUntil) {
+      // the stall
+    }
+    const first = reg.nodes().find((n) => n.nid === nid)!.lastSeen;
+    await eventually(() => (reg.nodes().find((n) => n.nid === nid)?.lastSeen ?? 0) > first, 2000, "a keepalive after the stall refreshed it");
+    await gwConn.flush();
+    deepStrictEqual(deletes, [], "no expiry delete was published");
+    ka.abandon();
+    await eventually(() => deletes.length === 1, 3000, "expires normally once keepalives stop");
+    sub.unsubscribe();
+    await reg.stop();
+    await conn.close();
   });
 
   it("keepAlive refuses nodes that cannot form a subject, and interface values Go cannot decode", () => {

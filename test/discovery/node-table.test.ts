@@ -78,6 +78,24 @@ describe("NodeTable", () => {
     t.close();
   });
 
+  it("a stalled process (event loop blocked past the expiry) does not expire its nodes; onStall hears it", async () => {
+    const t = new NodeTable({ expireMs: 100, sweepMs: 20, stallMs: 200 });
+    const stalls: number[] = [];
+    t.onStall((ms) => stalls.push(ms));
+    t.upsert(node("a", "s", {}, Date.now()));
+    const blockedUntil = Date.now() + 400; // 4× the expiry, the process runs nothing meanwhile
+    while (Date.now() < blockedUntil) {
+      // the stall
+    }
+    const deadline = Date.now() + 5000;
+    while (stalls.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    ok(stalls.length === 1 && stalls[0]! >= 200, `one stall reported (${stalls.join(", ")} ms late)`);
+    ok(t.get("a"), "the late sweep tick did not expire the node: keepalives may still be queued");
+    while (t.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    equal(t.size, 0, "unrefreshed, it expires once the process has run for its ttl");
+    t.close();
+  });
+
   it("a throwing listener does not break others", () => {
     const t = new NodeTable();
     let seen = 0;

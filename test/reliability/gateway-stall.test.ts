@@ -1,0 +1,91 @@
+// Issue 16 row 2: a stalled gateway process must not lose its nodes. `edge-signal serve` runs as a
+// child process; nats-server, the registry and two demo nodes live in this test process. The child is
+// stopped (SIGSTOP) for 9 s — longer than the node table's 7 s expiry — and continued: its node table
+// must not have dropped the nodes (no "node down" in its log), and calls work again within one
+// keepalive period (2 s) of SIGCONT. Before the fix the sweep ran ahead of the queued keepalives,
+// dropped every node, and nothing ever brought them back (UNAVAILABLE "no live node" for good).
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { startDemoNode, type DemoNode } from "../../src/demo/node.js";
+import { startRegistry, type Registry } from "../../src/discovery/index.js";
+import { connectNats } from "../../src/nats/connect-node.js";
+import { eventually, natsServer, type NatsServer } from "../helpers/nats.js";
+import { echoReq, echoRes } from "../gateway/helpers.js";
+import { summary } from "./helpers.js";
+
+const bin = fileURLToPath(new URL("../../bin/edge-signal.mjs", import.meta.url));
+const keepaliveMs = 2_000;
+let nats: NatsServer;
+let nc: NatsConnection;
+let registry: Registry;
+const nodes: DemoNode[] = [];
+
+before(async () => {
+  nats = await natsServer();
+  nc = await connectNats(nats.wsUrl, { name: "stall-test" });
+  registry = await startRegistry(nc);
+  for (let i = 0; i < 2; i++) nodes.push(await startDemoNode(nc, { natsUrl: nats.wsUrl }));
+});
+after(async () => {
+  for (const n of nodes) await n.close();
+  await registry.stop();
+  await nc.close();
+  await nats.stop();
+});
+
+/** One Connect unary Echo; resolves to the answering node's id, or throws with the status. */
+async function echo(url: string): Promise<string> {
+  const res = await fetch(`${url}/demo.v1.EchoService/Echo`, { method: "POST", headers: { "content-type": "application/proto" }, body: echoReq("stall"), signal: AbortSignal.timeout(5000) });
+  const body = new Uint8Array(await res.arrayBuffer());
+  if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${new TextDecoder().decode(body)}`);
+  return echoRes(body).node;
+}
+
+test("a gateway stopped for 9 s (SIGSTOP) keeps its nodes; calls work within one keepalive period of SIGCONT", { timeout: 90_000 }, async () => {
+  const child = spawn(process.execPath, [bin, "serve", "--nats", nats.wsUrl, "--port", "0", "--host", "127.0.0.1"], {
+    env: { ...process.env, EDGE_SIGNAL_LOG_LEVEL: "info" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (out += d));
+  try {
+    const url: string = await eventually(() => /gateway\s+(http:\/\/[\d.]+:\d+)/.exec(out)?.[1] ?? "", 30_000, "gateway URL");
+    await eventually(async () => {
+      const r = await fetch(`${url}/api/nodes`);
+      return ((await r.json()).services?.demo?.length ?? 0) === 2;
+    }, 10_000, "nodes discovered");
+    await echo(url);
+    const before = out.length;
+
+    child.kill("SIGSTOP");
+    await new Promise((r) => setTimeout(r, 9_000)); // the fault itself: 9 s without running
+    child.kill("SIGCONT");
+    const continued = Date.now();
+
+    let failures = 0;
+    let lastError = "";
+    await eventually(async () => {
+      try {
+        return await echo(url);
+      } catch (e) {
+        failures++;
+        lastError = String(e);
+        return "";
+      }
+    }, keepaliveMs, "a call to work again within one keepalive period of SIGCONT").catch((e: Error) => {
+      throw new Error(`${e.message}; ${failures} calls failed, the last with ${lastError}; gateway log since the stall:\n${out.slice(before).slice(-2000)}`);
+    });
+    const recoveredMs = Date.now() - continued;
+    const nodesAfter = (await (await fetch(`${url}/api/nodes`)).json()).services?.demo?.length ?? 0;
+    const log = out.slice(before);
+    summary("gateway-stall", { stallMs: 9000, recoveredMs, failedCallsAfterCont: failures, demoNodesAfter: nodesAfter, nodeDownLines: (log.match(/node down/g) ?? []).length });
+    assert.equal(nodesAfter, 2, "both demo nodes are in the table after the stall");
+    assert.doesNotMatch(log, /"node down"[^\n]*"service":"demo"/, "no demo node was dropped by the stall");
+  } finally {
+    if (child.exitCode === null) child.kill("SIGKILL");
+  }
+});
