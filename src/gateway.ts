@@ -201,13 +201,20 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     }
     open++;
     perIp.set(ip, n + 1);
-    try {
-      await director.handle(call, responder);
-    } finally {
+    const release = () => {
       open--;
       const m = (perIp.get(ip) ?? 1) - 1;
       if (m <= 0) perIp.delete(ip);
       else perIp.set(ip, m);
+    };
+    try {
+      await director.handle(call, responder);
+    } finally {
+      // A call counts until its transport is done: an HTTP/2 stream whose call ended at the buffer
+      // limit still holds the response bytes its client has not read (issue 16: waves of streams
+      // that never read took the share again and again while their bytes stayed queued).
+      if (call.closed) void call.closed.then(release);
+      else release();
     }
   };
 

@@ -48,6 +48,13 @@ export interface Config {
   /** Response bytes queued for a client that reads slowly before its call is cancelled (RESOURCE_EXHAUSTED). */
   maxBufferedBytes: number;
   /**
+   * HTTP/2 (Node): response bytes one connection may hold queued for a client that does not read,
+   * across its streams; a stream writing past it is reset (ENHANCE_YOUR_CALM). 0 = no bound.
+   */
+  maxConnectionBufferedBytes: number;
+  /** HTTP/2 (Node): a stream with response bytes queued and none sent for this long is reset (ms; 0 = never). */
+  writeStallTimeoutMs: number;
+  /**
    * HTTP/1.1 (Node): a request's header block must be in within `httpHeaderTimeoutMs`, the whole
    * request (header and body) within `httpRequestTimeoutMs`, else 408 and the connection is closed
    * (slowloris: a client that sends a byte now and then is never idle). 0 = no limit.
@@ -95,6 +102,8 @@ export const defaultConfig: Readonly<Config> = Object.freeze({
   idleTimeoutMs: 10_000,
   idleSessionTimeoutMs: 60_000,
   maxBufferedBytes: 8 * 1024 * 1024,
+  maxConnectionBufferedBytes: 32 * 1024 * 1024,
+  writeStallTimeoutMs: 60_000,
   httpHeaderTimeoutMs: 60_000,
   httpRequestTimeoutMs: 300_000,
   forwardAuthorization: false,
@@ -202,6 +211,8 @@ export function resolveConfig(raw: Obj = {}, env: Record<string, string | undefi
     idleTimeoutMs: num(edge, "idle_timeout_ms", "edge", d.idleTimeoutMs),
     idleSessionTimeoutMs: num(edge, "idle_session_timeout_ms", "edge", d.idleSessionTimeoutMs),
     maxBufferedBytes: num(edge, "max_buffered_bytes", "edge", d.maxBufferedBytes, 64 * 1024, 1 << 30),
+    maxConnectionBufferedBytes: num(edge, "max_connection_buffered_bytes", "edge", d.maxConnectionBufferedBytes, 0, 1 << 30),
+    writeStallTimeoutMs: num(edge, "write_stall_timeout_ms", "edge", d.writeStallTimeoutMs),
     httpHeaderTimeoutMs: num(edge, "http_header_timeout_ms", "edge", d.httpHeaderTimeoutMs),
     httpRequestTimeoutMs: num(edge, "http_request_timeout_ms", "edge", d.httpRequestTimeoutMs),
     forwardAuthorization: bool(edge, "forward_authorization", "edge", d.forwardAuthorization),

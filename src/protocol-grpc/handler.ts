@@ -99,6 +99,7 @@ export function handleGrpcStream(
     timeoutMs,
     requests,
     remote: { address: info?.remoteAddress ?? stream.session?.socket?.remoteAddress, origin: single(headers["origin"]) },
+    closed: stream.destroyed ? Promise.resolve() : new Promise<void>((resolve) => stream.once("close", () => resolve())),
   };
   runHandler(handler, call, responder, () => responder.ended);
 }

@@ -7,6 +7,9 @@
  * (`PRI * HTTP/2.0`) goes to an `http2` server, anything else to an `http` server. Both hand requests
  * to one listener: native gRPC over HTTP/2 is served here, everything else goes to `fallback`
  * (e.g. `getRequestListener(app.fetch)` of `@hono/node-server`, which accepts both request kinds).
+ * Connections are bounded in time and in what they hold: HTTP/1.1 header and request timeouts,
+ * idle connections and sessions closed, HTTP/2 response bytes queued for clients that do not read
+ * bounded per connection and per stall time (`./write-guard.ts`).
  */
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import http2, { type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from "node:http2";
@@ -14,6 +17,7 @@ import net, { type AddressInfo } from "node:net";
 import type { CallHandler } from "../protocol/call.js";
 import type { ProtocolOptions } from "../protocol/options.js";
 import { handleGrpcStream, isGrpcContentType } from "./handler.js";
+import { createWriteGuard } from "./write-guard.js";
 
 /** A Node request listener that accepts HTTP/1.1 and HTTP/2 compatibility requests. */
 export type NodeRequestListener = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
@@ -26,6 +30,10 @@ export interface GrpcServerOptions extends ProtocolOptions {
   firstBytesTimeoutMs?: number;
   /** {@link createGrpcH2cServer}: an HTTP/2 session without an open stream for this long is closed (GOAWAY; clients reconnect). Default 60 000 ms; 0 = never. */
   idleSessionTimeoutMs?: number;
+  /** {@link createGrpcH2cServer}: response bytes one HTTP/2 connection may hold queued for its client; a stream writing past it is reset (ENHANCE_YOUR_CALM). Default 32 MiB; 0 = no bound. */
+  maxConnectionBufferedBytes?: number;
+  /** {@link createGrpcH2cServer}: an HTTP/2 stream with response bytes queued and none sent for this long is reset (ENHANCE_YOUR_CALM). Default 60 000 ms; 0 = never. */
+  writeStallTimeoutMs?: number;
   /** {@link createGrpcH2cServer}: an HTTP/1.1 request's header block must be in within this long (408, closed). Default 60 000 ms; 0 = no limit. */
   headersTimeoutMs?: number;
   /** {@link createGrpcH2cServer}: an HTTP/1.1 request (header and body) must be in within this long (408, closed). Default 300 000 ms; 0 = no limit. */
@@ -79,6 +87,8 @@ export interface GrpcH2cServer {
   readonly http2: http2.Http2Server;
   /** Starts listening (port 0 = any free port). */
   listen(port: number, host?: string): Promise<AddressInfo>;
+  /** Response bytes queued on HTTP/2 streams for clients that have not read them yet (see `./write-guard.ts`). */
+  queuedResponseBytes(): number;
   /** Stops accepting, asks HTTP/2 clients to go away (GOAWAY), closes idle HTTP/1 connections, and resolves when all connections are gone. */
   close(): Promise<void>;
   /** Closes at once, destroying every connection. */
@@ -105,6 +115,10 @@ export function createGrpcH2cServer(handler: CallHandler, opts?: GrpcServerOptio
   const h2 = http2.createServer(listener);
   const sockets = new Set<net.Socket>();
   const sessions = new Set<Http2Session>();
+  const guard = createWriteGuard({
+    maxConnectionBufferedBytes: opts?.maxConnectionBufferedBytes ?? 32 * 1024 * 1024,
+    writeStallTimeoutMs: opts?.writeStallTimeoutMs ?? 60_000,
+  });
   // Idle connections cost a socket each and no call counts them (per-IP limits count calls): a
   // connection that never starts a request, and an HTTP/2 session left without streams, are closed.
   const firstBytesMs = opts?.firstBytesTimeoutMs ?? 10_000;
@@ -116,6 +130,8 @@ export function createGrpcH2cServer(handler: CallHandler, opts?: GrpcServerOptio
     const arm = () => {
       if (idleSessionMs > 0) idle = setTimeout(() => s.close(), idleSessionMs);
     };
+    // First, before the request listener gets the stream and writes to it.
+    s.prependListener("stream", (st) => guard.watch(s, st));
     s.on("stream", (st) => {
       streams++;
       clearTimeout(idle);
@@ -163,6 +179,7 @@ export function createGrpcH2cServer(handler: CallHandler, opts?: GrpcServerOptio
   const closeAll = (force: boolean): Promise<void> =>
     new Promise((resolve) => {
       server.close(() => resolve());
+      guard.close();
       h1.close(() => {}); // stops the connection checker (it reports "not running": it never listened)
       for (const s of sessions) force ? s.destroy() : s.close();
       if (force) {
@@ -189,6 +206,7 @@ export function createGrpcH2cServer(handler: CallHandler, opts?: GrpcServerOptio
         });
       });
     },
+    queuedResponseBytes: () => guard.queuedBytes(),
     close: () => closeAll(false),
     destroy: () => closeAll(true),
   };

@@ -38,6 +38,12 @@ export interface Call {
    * Set by the app; the authenticator uses it only when configured to.
    */
   readonly queryToken?: string;
+  /**
+   * Settles when the transport is done with the call (Node HTTP/2: its stream closed). A call ended
+   * at its buffer limit may hold response bytes for a client that does not read until then, so the
+   * call limits count it until this settles. Absent: the call is done when the handler returns.
+   */
+  readonly closed?: Promise<void>;
 }
 
 /**

@@ -141,6 +141,8 @@ export async function startNodeGateway(opts: NodeGatewayOptions): Promise<NodeGa
     fallback,
     headersTimeoutMs: config.httpHeaderTimeoutMs,
     requestTimeoutMs: config.httpRequestTimeoutMs,
+    maxConnectionBufferedBytes: config.maxConnectionBufferedBytes,
+    writeStallTimeoutMs: config.writeStallTimeoutMs,
   });
   injectWebSocket(server.http1);
   const addr = await server.listen(config.port, config.host);
