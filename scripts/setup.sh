@@ -26,6 +26,11 @@ fi
 
 # npm ci when node_modules lacks a locked package or version (scripts/lock-installed.cjs compares contents).
 if [ ! -d node_modules ] || ! node scripts/lock-installed.cjs; then
+  if [ -L node_modules ]; then
+    # A node_modules shared by several checkouts: npm ci here would empty it under the others' feet.
+    echo "setup: node_modules links to $(readlink node_modules), which lacks a locked package: run npm ci there" >&2
+    exit 1
+  fi
   say "installing npm packages"
   npm ci --no-audit --no-fund >&2
 fi
