@@ -19,6 +19,7 @@ import { NrpcClient } from "./nrpc/index.js";
 import { CallStats, combineObservers } from "./observability/call-stats.js";
 import { silentLogger, type Logger } from "./observability/logger.js";
 import { createJsonCodecLookup, type CallHandler, type ProtocolOptions } from "./protocol/index.js";
+import { settleBy, shutdownTailMs } from "./settle-by.js";
 
 /** What a runtime entry gives the gateway. */
 export interface GatewayOptions {
@@ -65,8 +66,10 @@ export interface Gateway {
   ready(): boolean;
   natsConnected(): boolean;
   /**
-   * Graceful stop: not ready, no new calls, in-flight calls may finish for `drainMs`, then the rest
-   * get End{CANCELLED} upstream and UNAVAILABLE downstream; discovery is left cleanly. Does not close
+   * Graceful stop, finished within `drainMs` whatever the state of NATS: not ready, no new calls,
+   * in-flight calls may finish until the last {@link shutdownTailMs} of it, then the rest get
+   * End{CANCELLED} upstream and UNAVAILABLE downstream; discovery is left (a delete, unsubscribes) in
+   * the time that is left, and given up at the deadline when NATS does not answer. Does not close
    * the NATS connection (the runtime entry owns it).
    */
   close(drainMs?: number): Promise<void>;
@@ -266,21 +269,21 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     async close(drainMs = config.drainTimeoutMs) {
       if (draining) return;
       draining = true;
+      const deadline = Date.now() + drainMs;
       director.stopAccepting();
-      const idle = await director.idle(drainMs);
+      const idle = await director.idle(Math.max(0, drainMs - shutdownTailMs(drainMs)));
       if (!idle) {
         log.warn("drain timeout: cancelling calls", { inFlight: director.inFlight });
         director.cancelAll("gateway shutting down");
-        await director.idle(1000);
+        await director.idle(Math.max(0, Math.min(250, deadline - Date.now())));
       }
       offChange();
-      await micro?.close();
-      await watcher?.close();
-      await self.close();
-      await balancer.close();
+      // Each of these may wait on NATS (the discovery delete is a request): bounded by the deadline.
+      const left = await settleBy(Promise.allSettled([micro?.close(), watcher?.close(), self.close(), balancer.close()]), deadline);
       client.close();
       table.close();
-      await registry?.stop();
+      const stopped = await settleBy(registry?.stop(), deadline);
+      if (!left || !stopped) log.warn("shutdown: discovery not left cleanly within drain_timeout_ms (NATS not answering)", { drain_timeout_ms: drainMs });
     },
   };
 }

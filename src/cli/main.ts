@@ -17,6 +17,7 @@ import { connectNats } from "../nats/connect-node.js";
 import { dataEnvelopeBytes } from "../nrpc/envelope.js";
 import { createLogger, type Logger } from "../observability/logger.js";
 import { startNodeGateway, type NodeGateway } from "../runtime/node.js";
+import { settleBy, shutdownTailMs } from "../settle-by.js";
 import { startNatsServer, type NatsServer } from "./nats-server.js";
 
 const help = `edge-signal — browsers to gRPC services on NATS (ION nats-grpc)
@@ -78,14 +79,23 @@ export function demoMaxPayload(cfg: Config): number {
   return Math.min(64 * 1024 * 1024, Math.max(1024 * 1024, dataEnvelopeBytes(cfg.maxMessageBytes)));
 }
 
-/** Stops everything on SIGTERM/SIGINT: drain the gateway, then the rest; a second signal exits. */
-function onShutdown(log: Logger, stop: () => Promise<void>): void {
+/**
+ * Stops everything on SIGTERM/SIGINT: drain the gateway, then the rest, within `drainMs`
+ * (`edge.drain_timeout_ms`) whatever the state of NATS: `stop` gets the deadline and bounds each of
+ * its steps by it. A backstop exits 1 a second after the deadline should a step not be bounded; a
+ * second signal exits at once.
+ */
+function onShutdown(log: Logger, drainMs: number, stop: (deadline: number) => Promise<void>): void {
   let stopping = false;
   const handler = (sig: string) => {
     if (stopping) process.exit(1);
     stopping = true;
-    log.info("shutting down", { signal: sig });
-    stop().then(
+    log.info("shutting down", { signal: sig, drain_timeout_ms: drainMs });
+    setTimeout(() => {
+      log.error("shutdown did not finish within drain_timeout_ms: exiting", { drain_timeout_ms: drainMs });
+      process.exit(1);
+    }, drainMs + 1000).unref();
+    stop(Date.now() + drainMs).then(
       () => process.exit(0),
       (e) => {
         log.error("shutdown failed", { error: String(e) });
@@ -141,16 +151,26 @@ async function serve(args: Args, demo: boolean): Promise<void> {
       : "",
   ].filter(Boolean);
   process.stdout.write(lines.join("\n") + "\n");
-  onShutdown(log, async () => {
-    await gw.close();
-    for (const { node, nc: n } of nodes) {
-      await node.close();
-      await n.close();
-    }
-    await reg?.stop();
-    await nc.drain().catch(() => nc.close());
-    await nats?.stop();
+  onShutdown(log, cfg.drainTimeoutMs, async (deadline) => {
+    const total = deadline - Date.now();
+    await gw.close(total - shutdownTailMs(total));
+    // The rest waits on NATS (discovery deletes, the drain): each step gets the time left, no more.
+    await Promise.all(
+      nodes.map(async ({ node, nc: n }) => {
+        await settleBy(node.close(), deadline);
+        await settleBy(n.close(), deadline);
+      }),
+    );
+    await settleBy(reg?.stop(), deadline);
+    await closeNats(nc, deadline);
+    await settleBy(nats?.stop(), deadline);
   });
+}
+
+/** Drains `nc` until `deadline` (a drain waits for the server), then closes it if it is still open. */
+async function closeNats(nc: NatsConnection, deadline: number): Promise<void> {
+  if (await settleBy(nc.drain(), deadline)) return;
+  await settleBy(nc.close(), deadline + 100);
 }
 
 async function registry(args: Args): Promise<void> {
@@ -160,9 +180,9 @@ async function registry(args: Args): Promise<void> {
   const nc = await connectNats(cfg.natsUrl, { name: "edge-signal-registry" });
   const reg = await startRegistry(nc, { log: (level, msg, fields) => log[level](msg, fields) });
   process.stdout.write(`edge-signal registry is up on ${cfg.natsUrl}\n`);
-  onShutdown(log, async () => {
-    await reg.stop();
-    await nc.drain();
+  onShutdown(log, cfg.drainTimeoutMs, async (deadline) => {
+    await settleBy(reg.stop(), deadline);
+    await closeNats(nc, deadline);
   });
 }
 

@@ -21,6 +21,7 @@ import { createGrpcH2cServer, type GrpcH2cServer, type NodeRequestListener } fro
 import { staticAssets } from "./static-assets.js";
 import { grpcWebsocketsEvents } from "../protocol-grpc-websockets/index.js";
 import { createNodeUnaryFastPath, type NodeUnaryFastPath } from "./node-unary.js";
+import { settleBy, shutdownTailMs } from "../settle-by.js";
 
 /** Options of {@link startNodeGateway}. */
 export interface NodeGatewayOptions {
@@ -47,7 +48,7 @@ export interface NodeGateway {
   readonly port: number;
   /** `http://host:port` */
   readonly url: string;
-  /** Drains calls (up to the config's drain timeout), stops serving. Leaves NATS open. */
+  /** Drains calls and stops serving, within `drainMs` (default: the config's drain timeout). Leaves NATS open. */
   close(drainMs?: number): Promise<void>;
 }
 
@@ -153,13 +154,12 @@ export async function startNodeGateway(opts: NodeGatewayOptions): Promise<NodeGa
     fastPath,
     port: addr.port,
     url: `http://${host}:${addr.port}`,
-    async close(drainMs) {
-      await gateway.close(drainMs);
-      // Give open connections 2 s to finish; the timer must not outlive the close (it would keep the process up).
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([server.close(), new Promise((r) => (timer = setTimeout(r, 2000)))]);
-      clearTimeout(timer);
-      await server.destroy();
+    async close(drainMs = config.drainTimeoutMs) {
+      const deadline = Date.now() + drainMs;
+      await gateway.close(drainMs - shutdownTailMs(drainMs));
+      // Open connections may finish in the time left (2 s at most), then they are destroyed.
+      await settleBy(server.close(), Math.min(deadline, Date.now() + 2000));
+      await settleBy(server.destroy(), deadline);
     },
   };
 }
