@@ -1,3 +1,5 @@
+import type { NatsConnection } from "@nats-io/nats-core";
+
 /**
  * Bounded waits for shutdown: each step of a stop (a discovery delete, a NATS drain, closing sockets)
  * gets at most the time left before one deadline, so a stop finishes in time whatever the state of
@@ -22,6 +24,16 @@ export async function settleBy(p: Promise<unknown> | undefined, deadline: number
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Drains `nc` until `deadline` (a drain waits for the server to answer), then closes it if the drain
+ * did not finish: the last step of a stop, bounded like the others.
+ */
+export async function closeNatsBy(nc: NatsConnection, deadline: number): Promise<void> {
+  if (nc.isClosed()) return;
+  if (await settleBy(nc.drain(), deadline)) return;
+  await settleBy(nc.close(), deadline + 100);
 }
 
 /**

@@ -17,7 +17,7 @@ import { connectNats } from "../nats/connect-node.js";
 import { dataEnvelopeBytes } from "../nrpc/envelope.js";
 import { createLogger, type Logger } from "../observability/logger.js";
 import { startNodeGateway, type NodeGateway } from "../runtime/node.js";
-import { settleBy, shutdownTailMs } from "../settle-by.js";
+import { closeNatsBy, settleBy, shutdownTailMs } from "../settle-by.js";
 import { startNatsServer, type NatsServer } from "./nats-server.js";
 
 const help = `edge-signal — browsers to gRPC services on NATS (ION nats-grpc)
@@ -162,15 +162,9 @@ async function serve(args: Args, demo: boolean): Promise<void> {
       }),
     );
     await settleBy(reg?.stop(), deadline);
-    await closeNats(nc, deadline);
+    await closeNatsBy(nc, deadline);
     await settleBy(nats?.stop(), deadline);
   });
-}
-
-/** Drains `nc` until `deadline` (a drain waits for the server), then closes it if it is still open. */
-async function closeNats(nc: NatsConnection, deadline: number): Promise<void> {
-  if (await settleBy(nc.drain(), deadline)) return;
-  await settleBy(nc.close(), deadline + 100);
 }
 
 async function registry(args: Args): Promise<void> {
@@ -182,7 +176,7 @@ async function registry(args: Args): Promise<void> {
   process.stdout.write(`edge-signal registry is up on ${cfg.natsUrl}\n`);
   onShutdown(log, cfg.drainTimeoutMs, async (deadline) => {
     await settleBy(reg.stop(), deadline);
-    await closeNats(nc, deadline);
+    await closeNatsBy(nc, deadline);
   });
 }
 

@@ -16,6 +16,7 @@ import { connectWebSocket } from "../nats/connect.js";
 import { createLogger, type Logger } from "../observability/logger.js";
 import { createGrpcWebsocketsSession, grpcWebsocketsSubprotocol, type GrpcWebsocketsOptions } from "../protocol-grpc-websockets/index.js";
 import type { CallHandler } from "../protocol/call.js";
+import { closeNatsBy, settleBy, shutdownTailMs } from "../settle-by.js";
 import { edgeSetup } from "./edge-env.js";
 import { staticAssets } from "./static-assets.js";
 
@@ -57,7 +58,7 @@ export interface DenoGateway {
   readonly nc: NatsConnection;
   readonly port: number;
   readonly url: string;
-  /** Drains calls, stops serving, drains NATS. */
+  /** Drains calls, stops serving, drains NATS: within `drainMs` (default: the config's drain timeout). */
   close(drainMs?: number): Promise<void>;
 }
 
@@ -131,11 +132,13 @@ export async function startDenoGateway(opts: DenoGatewayOptions = {}): Promise<D
     nc,
     port: addr.port,
     url: `http://${host}:${addr.port}`,
-    close(drainMs) {
+    close(drainMs = config.drainTimeoutMs) {
+      // Within drainMs whatever the state of NATS (see src/settle-by.ts).
       closing ??= (async () => {
-        await gateway.close(drainMs);
-        await server.shutdown();
-        await nc.drain().catch(() => {});
+        const deadline = Date.now() + drainMs;
+        await gateway.close(drainMs - shutdownTailMs(drainMs));
+        await settleBy(server.shutdown(), deadline);
+        await closeNatsBy(nc, deadline);
       })();
       return closing;
     },

@@ -1,7 +1,8 @@
 /**
  * Issue 16 row 1 on the real stack: nothing is dropped in silence at NATS's `max_payload`. The
- * nats-server here takes 64 KiB messages (the issue measured the same faults at its default 1 MiB)
- * while the gateway keeps its default `max_message_bytes` (4 MiB), as a deployment would. Each test
+ * nats-server here takes 64 KiB messages (the issue measured the same faults at its default 1 MiB:
+ * `EDGE_TEST_MAX_PAYLOAD=1048576` replays them at that size) while the gateway keeps its default
+ * `max_message_bytes` (4 MiB), as a deployment would. The big messages are 1.5 × max_payload. Each test
  * replays one measured failure: a 2 MiB message in a bidi stream (the stream went on without it and
  * ended OK), in a client stream (OK "a c"), a 1.5 MiB unary request (INVALID_ARGUMENT "request message
  * missing" after 1 s), a reply over the limit (OK with no message), and an OK unary reply without
@@ -25,11 +26,11 @@ import { startStack, type Stack } from "../helpers/gateway.js";
 import { eventually } from "../helpers/nats.js";
 import { abortCode, descriptorSet, echoReq, echoRes, echoServiceIn, NrpcSpy, pushable, renamedEchoFile, startProbe, WsCall, type Probe } from "../gateway/helpers.js";
 
-const MAX_PAYLOAD = 64 * 1024;
+const MAX_PAYLOAD = Number(process.env.EDGE_TEST_MAX_PAYLOAD ?? 64 * 1024);
 /** The largest request message the gateway can publish (Data envelope included). */
 const LARGEST = largestDataMessage(MAX_PAYLOAD);
 /** Over the server's limit, under the gateway's max_message_bytes: what used to vanish. */
-const BIG = "x".repeat(96 * 1024);
+const BIG = "x".repeat(Math.floor(MAX_PAYLOAD * 1.5));
 const ProbeService = echoServiceIn("probe.v1");
 const MuteService = echoServiceIn("mute.v1");
 
@@ -139,7 +140,7 @@ test("bidi: first, a message over max_payload, third → first's reply, then RES
     );
     const o = await outcome;
     assert.equal(o.code, Code.ResourceExhausted, `${name}: ${JSON.stringify(o)}`);
-    assert.match(o.message, /max_payload 65536/);
+    assert.match(o.message, new RegExp(`max_payload ${MAX_PAYLOAD} `));
     assert.deepEqual(got, [`${tag}-first`], name);
     const c = await probe.call("EchoBidi", `${tag}-first`);
     await eventually(() => c.done, 5000, `${name}: backend call over`);
@@ -194,7 +195,7 @@ test("unary request over max_payload → RESOURCE_EXHAUSTED on every protocol, n
     const started = Date.now();
     const o = await codeOf(createClient(EchoService, t).echo({ message: BIG }));
     assert.equal(o.code, Code.ResourceExhausted, `${name}: ${JSON.stringify(o)}`);
-    console.log(`# ${name}: 96 KiB unary refused in ${Date.now() - started} ms`);
+    console.log(`# ${name}: a unary request of ${BIG.length} bytes refused in ${Date.now() - started} ms`);
   }
   const w = new WsCall(stack.wsUrl + "/demo.v1.EchoService/Echo");
   await w.start({}, [echoReq(BIG)], true);
