@@ -10,7 +10,7 @@
  * use Node globals (Buffer, process, __dirname, require, setImmediate) in our sources. Either fails
  * the build (exit 1).
  *
- *   node scripts/worker-size.mjs [--budget-kib 150] [--metafile out.json] [--top 20]
+ *   node scripts/worker-size.mjs [--budget-kib 1024] [--metafile out.json] [--top 20]
  */
 import { builtinModules } from "node:module";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -22,8 +22,12 @@ import { parse as parseToml } from "smol-toml";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
-/** Budget of the gzipped Worker, in KiB. */
-export const workerBudgetKiB = 150;
+/**
+ * Budget of the gzipped Worker, in KiB. Workers accept several MiB (the free plan 3 MiB gzipped);
+ * 1 MiB leaves room for the JetStream KV client (sticky placement shared with Node gateways, ~23 KiB
+ * gzip) and catches a dependency that brings in something big by mistake.
+ */
+export const workerBudgetKiB = 1024;
 
 const builtins = new Set(builtinModules.flatMap((m) => [m, m.split("/")[0]]));
 
