@@ -82,7 +82,7 @@ export function schemaRegistry(descriptorSets: Uint8Array[] = []): Registry {
   return createRegistry(...regs);
 }
 
-/** The kind of each method the registry knows (the Director opens single-request calls once their message is in). */
+/** The kind of each method the registry knows (the Director fails a unary reply that ends OK without its message). */
 export function methodKindLookup(schemas: Registry): (service: string, method: string) => MethodKind | undefined {
   const cache = new Map<string, MethodKind | null>();
   return (service, method) => {

@@ -31,10 +31,16 @@ export interface DirectorOptions {
   /** Retry once on another node a call that never reached one (no responders). Default true. */
   retryUnreached?: boolean;
   /**
-   * The kind of a method, when the gateway has its schema (compiled in, or from a descriptor set).
-   * A call that sends exactly one request message (unary, server streaming) is opened on its node only
-   * once that message is in: a call refused before it (oversized, malformed, cancelled) never
-   * reaches the backend. Unknown methods are opened at once, as ION does (a bidi server may speak first).
+   * How long a call whose node depends on its first request message (a sticky service whose key
+   * comes from that message: the room an ion-sdk-js client joins) may take to send it before it ends
+   * DEADLINE_EXCEEDED (default 10000; 0 = only the call's own deadline bounds the wait). Every call
+   * waits for its first message (or its half-close) before a node is picked and called, as Go
+   * nats-grpc's lazy NewStream does; this bounds the wait where the gateway itself needs the message.
+   */
+  firstMessageTimeoutMs?: number;
+  /**
+   * The kind of a method, when the gateway has its schema (compiled in, or from a descriptor set):
+   * a unary or client-streaming reply that ends OK without its message is an error.
    */
   methodKind?: (service: string, method: string) => MethodKind | undefined;
 }
@@ -67,6 +73,7 @@ export function createDirector(opts: DirectorOptions): Director {
   const nodeHeader = opts.nodeHeader ?? "x-edge-node";
   const maxBuffered = opts.maxBufferedBytes ?? 8 * 1024 * 1024;
   const retry = opts.retryUnreached ?? true;
+  const firstMessageTimeoutMs = opts.firstMessageTimeoutMs ?? 10_000;
   let accepting = true;
   const live = new Set<LiveCall>();
   let idleWaiters: (() => void)[] = [];
@@ -114,27 +121,30 @@ export function createDirector(opts: DirectorOptions): Director {
     info.traceId = propagateTrace(call.metadata, md);
     if (call.signal.aborted) return end(new ConnectError("call cancelled", Code.Canceled));
 
-    const timeoutMs = call.timeoutMs; // default and maximum already applied by the adapter
-
-    const pick = (exclude?: ReadonlySet<string>): NodeInfo | undefined | Promise<NodeInfo | undefined> => {
-      const list = nodes.nodes(service);
-      if (list.length === 0) return undefined;
-      return balancer.pick(service, list, { metadata: md, claims, exclude });
-    };
-    const picked = pick();
-    const node = picked instanceof Promise ? await picked : picked;
-    if (!node) return end(new ConnectError(`no live node for service ${service}`, Code.Unavailable));
-    if (call.signal.aborted) return end(new ConnectError("call cancelled", Code.Canceled));
-
-    info.nid = node.nid;
-    observer?.callRouted?.(info);
     const kind = call.shape === "unary" || call.shape === "server_streaming" ? call.shape : opts.methodKind?.(proc.service, proc.method);
-    const singleRequest = kind === "unary" || kind === "server_streaming";
-    const singleResponse = kind === "unary" || kind === "client_streaming";
-    const lc = new LiveCall(call, responder, info, md, timeoutMs, client, balancer, nodeHeader, maxBuffered, retry ? pick : undefined, end, proc.service, proc.method, singleRequest, singleResponse);
+    const lc = new LiveCall({
+      call,
+      responder,
+      info,
+      md,
+      claims,
+      service,
+      procService: proc.service,
+      method: proc.method,
+      nodes,
+      client,
+      balancer,
+      observer,
+      nodeHeader,
+      maxBuffered,
+      retry,
+      firstMessageTimeoutMs,
+      singleResponse: kind === "unary" || kind === "client_streaming",
+      end,
+    });
     live.add(lc);
     try {
-      await lc.run(node);
+      await lc.run();
     } finally {
       live.delete(lc);
       if (live.size === 0 && idleWaiters.length) {
@@ -195,7 +205,42 @@ const unaryHalfCloseDelayMs = 1000;
 /** What connect-es and grpc-js answer when a unary reply ends OK without its message. */
 const missingResponse = "protocol error: missing output message for unary method";
 
-/** One forwarded call: pumps requests to the node, responses to the client. */
+/** What one {@link LiveCall} is made of (set once per call by the Director). */
+interface LiveCallOptions {
+  readonly call: Call;
+  readonly responder: CallResponder;
+  readonly info: CallInfo;
+  /** Metadata for the backend (credentials stripped, verified claims and trace context added). */
+  readonly md: Metadata;
+  /** Verified token claims, when auth is on. */
+  readonly claims: Record<string, unknown> | undefined;
+  /** Discovery service the call is routed to. */
+  readonly service: string;
+  /** Full protobuf service name (`rtc.RTC`) and method (`Signal`) from the path. */
+  readonly procService: string;
+  readonly method: string;
+  readonly nodes: DirectorNodeSource;
+  readonly client: NrpcClient;
+  readonly balancer: DirectorBalancer;
+  readonly observer: DirectorObserver | undefined;
+  readonly nodeHeader: string;
+  readonly maxBuffered: number;
+  /** Retry once on another node a call that never reached one. */
+  readonly retry: boolean;
+  /** See {@link DirectorOptions.firstMessageTimeoutMs}. */
+  readonly firstMessageTimeoutMs: number;
+  /** The method answers with exactly one message (unary, client streaming): OK without it is an error. */
+  readonly singleResponse: boolean;
+  /** Ends the call towards the client (and tells the observer). */
+  readonly end: (err: ConnectError | undefined, trailers?: Metadata) => void;
+}
+
+/**
+ * One forwarded call: waits for its first request message (or its half-close), picks a node and
+ * opens the nats-grpc call with that message, then pumps requests to the node and responses to the
+ * client. A call that ends before its first message never reaches NATS (Go nats-grpc's streams are
+ * lazy the same way, spec §1.5.1: the Call envelope goes out with the first message).
+ */
 class LiveCall {
   private stream: ClientStream | undefined;
   private node: NodeInfo | undefined;
@@ -207,67 +252,79 @@ class LiveCall {
   private waiting = 0;
   private received = 0;
   private finished = false;
-  /** The picked node, while a single-request call waits for its message before opening. */
-  private pendingNode: NodeInfo | undefined;
+  /** Whether a retry on another node is still allowed (once). */
+  private mayRetry: boolean;
   private waitTimer: ReturnType<typeof setTimeout> | undefined;
   private resolveDone!: () => void;
   private readonly done = new Promise<void>((r) => (this.resolveDone = r));
 
-  constructor(
-    private readonly call: Call,
-    private readonly responder: CallResponder,
-    private readonly info: CallInfo,
-    private readonly md: Metadata,
-    private readonly timeoutMs: number | undefined,
-    private readonly client: NrpcClient,
-    private readonly balancer: DirectorBalancer,
-    private readonly nodeHeader: string,
-    private readonly maxBuffered: number,
-    private pick: ((exclude?: ReadonlySet<string>) => NodeInfo | undefined | Promise<NodeInfo | undefined>) | undefined,
-    private readonly end: (err: ConnectError | undefined, trailers?: Metadata) => void,
-    private readonly service: string,
-    private readonly method: string,
-    private readonly deferOpen: boolean,
-    /** The method answers with exactly one message (unary, client streaming): OK without it is an error. */
-    private readonly singleResponse = false,
-  ) {}
+  constructor(private readonly o: LiveCallOptions) {
+    this.mayRetry = o.retry;
+  }
 
-  async run(node: NodeInfo): Promise<void> {
-    const signal = this.call.signal;
+  async run(): Promise<void> {
+    const signal = this.o.call.signal;
     signal.addEventListener("abort", this.onClientAbort, { once: true });
     try {
       if (signal.aborted) this.onClientAbort();
       else {
-        if (this.deferOpen) this.waitForRequest(node);
-        else this.open(node);
+        this.startWaitTimer();
         void this.pumpRequests();
       }
       await this.done;
     } finally {
       signal.removeEventListener("abort", this.onClientAbort);
-      if (this.waitTimer !== undefined) clearTimeout(this.waitTimer);
+      this.clearWaitTimer();
     }
   }
 
-  /** A single-request call: open when its message (or its end) is in; the deadline runs meanwhile. */
-  private waitForRequest(node: NodeInfo): void {
-    this.pendingNode = node;
-    if (this.timeoutMs !== undefined && this.timeoutMs > 0) {
-      this.waitTimer = setTimeout(() => {
-        this.waitTimer = undefined;
-        if (this.pendingNode) this.finish(new ConnectError("deadline exceeded", Code.DeadlineExceeded), new Map());
-      }, this.timeoutMs);
-    }
+  /**
+   * Bounds the wait for the first request message: the call's deadline, and the first-message
+   * timeout when the placement needs that message. Both end the call DEADLINE_EXCEEDED.
+   */
+  private startWaitTimer(): void {
+    const o = this.o;
+    const deadline = o.call.timeoutMs !== undefined && o.call.timeoutMs > 0 ? Math.max(1, o.call.timeoutMs - (Date.now() - o.info.start)) : undefined;
+    const needsMessage = o.firstMessageTimeoutMs > 0 && (o.balancer.waitsForMessage?.(o.service, `${o.procService}/${o.method}`, { metadata: o.md, claims: o.claims }) ?? false);
+    const ms = needsMessage && (deadline === undefined || o.firstMessageTimeoutMs < deadline) ? o.firstMessageTimeoutMs : deadline;
+    if (ms === undefined) return;
+    const err =
+      ms === deadline
+        ? new ConnectError("deadline exceeded", Code.DeadlineExceeded)
+        : new ConnectError(`no request message in ${ms} ms: service ${o.service} places a call by its first request message`, Code.DeadlineExceeded);
+    this.waitTimer = setTimeout(() => {
+      this.waitTimer = undefined;
+      if (!this.stream) this.finish(err, new Map());
+    }, ms);
   }
 
-  /** Opens a call that waited for its request (see {@link waitForRequest}). */
-  private openPending(): void {
-    const node = this.pendingNode;
-    if (node === undefined) return;
-    this.pendingNode = undefined;
+  private clearWaitTimer(): void {
     if (this.waitTimer !== undefined) clearTimeout(this.waitTimer);
     this.waitTimer = undefined;
-    if (!this.finished) this.open(node);
+  }
+
+  /** The live nodes of the service, as the balancer picks among them (`exclude`: nodes already tried). */
+  private pick(exclude?: ReadonlySet<string>): NodeInfo | undefined | Promise<NodeInfo | undefined> {
+    const o = this.o;
+    const list = o.nodes.nodes(o.service);
+    if (list.length === 0) return undefined;
+    return o.balancer.pick(o.service, list, { metadata: o.md, claims: o.claims, exclude });
+  }
+
+  /** The first request message is in (or the requests ended without one): pick a node and open the call. */
+  private async place(): Promise<void> {
+    let node: NodeInfo | undefined;
+    try {
+      const picked = this.pick();
+      node = picked instanceof Promise ? await picked : picked;
+    } catch (e) {
+      return this.finish(new ConnectError(`no node could be chosen for service ${this.o.service}: ${e instanceof Error ? e.message : String(e)}`, Code.Unavailable), new Map());
+    }
+    if (this.finished) return;
+    if (!node) return this.finish(new ConnectError(`no live node for service ${this.o.service}`, Code.Unavailable), new Map());
+    this.o.info.nid = node.nid;
+    this.o.observer?.callRouted?.(this.o.info);
+    this.open(node);
   }
 
   /**
@@ -276,7 +333,7 @@ class LiveCall {
    * hears in its End — decided here, not by whichever end() comes first while the abort unwinds.
    */
   private readonly onClientAbort = (): void => {
-    const r: unknown = this.call.signal.reason;
+    const r: unknown = this.o.call.signal.reason;
     const err = r instanceof ConnectError ? r : new ConnectError("call cancelled by client", Code.Canceled);
     const s = this.stream;
     this.finish(err, new Map());
@@ -290,15 +347,19 @@ class LiveCall {
     s?.cancel(Code.Canceled, message);
   }
 
+  /** Opens the nats-grpc call on `node` with the first message (and the half-close, if it came). */
   private open(node: NodeInfo): void {
+    if (this.finished) return;
+    const o = this.o;
+    this.clearWaitTimer();
     this.node = node;
-    this.info.nid = node.nid;
-    this.balancer.onCallStart(node.nid);
+    o.info.nid = node.nid;
+    o.balancer.onCallStart(node.nid);
     // The call's signal is watched by run(), not by the nrpc client: the abort reason picks the status.
-    const halfCloseDelayMs = this.call.shape === "unary" ? unaryHalfCloseDelayMs : undefined;
-    // The deadline counts from the call's start (auth, a wait for the request, a retry included).
-    const timeoutMs = this.timeoutMs === undefined ? undefined : Math.max(1, this.timeoutMs - (Date.now() - this.info.start));
-    const stream = this.client.open(node.nid, this.service, this.method, { metadata: this.md, timeoutMs, halfCloseDelayMs }, {
+    const halfCloseDelayMs = o.call.shape === "unary" ? unaryHalfCloseDelayMs : undefined;
+    // The deadline counts from the call's start (auth, the wait for the first message, a retry included).
+    const timeoutMs = o.call.timeoutMs === undefined ? undefined : Math.max(1, o.call.timeoutMs - (Date.now() - o.info.start));
+    const stream = o.client.open(node.nid, o.procService, o.method, { metadata: o.md, timeoutMs, halfCloseDelayMs }, {
       onHeader: (md) => this.sendHeader(md),
       onMessage: (data) => this.onMessage(data),
       onEnd: (err, trailers) => this.onEnd(stream, node, err, trailers),
@@ -314,22 +375,22 @@ class LiveCall {
     if (this.headerSent) return;
     this.headerSent = true;
     const h: Metadata = md ? md : new Map();
-    if (this.nodeHeader && this.node) h.set(this.nodeHeader, [this.node.nid]);
-    this.responder.header(h);
+    if (this.o.nodeHeader && this.node) h.set(this.o.nodeHeader, [this.node.nid]);
+    this.o.responder.header(h);
   }
 
   private onMessage(data: Uint8Array): void {
     if (this.finished) return;
     this.received++;
     this.sendHeader(undefined);
-    this.info.bytesOut += data.length;
-    const p = this.responder.message(data);
+    this.o.info.bytesOut += data.length;
+    const p = this.o.responder.message(data);
     if (p) {
       // The client is slower than the backend: nats-grpc has no flow control, so count what the
       // adapter holds for us and give up past the limit instead of buffering without bound.
       this.waiting++;
       this.buffered += data.length;
-      if (this.buffered > this.maxBuffered) {
+      if (this.buffered > this.o.maxBuffered) {
         this.stream?.cancel(Code.ResourceExhausted, "client too slow: response buffer limit exceeded");
         return;
       }
@@ -350,20 +411,19 @@ class LiveCall {
     // A deadline counts against the node only if it never answered (a client's own short deadline on a
     // call the node was serving must not eject a healthy node).
     const outcome = !err ? "ok" : unreached ? "no_responders" : err.code === Code.DeadlineExceeded && !stream.reached ? "timeout" : "error";
-    this.balancer.onCallEnd(node.nid, outcome);
+    this.o.balancer.onCallEnd(node.nid, outcome);
     if (this.finished) return;
     // A unary reply that ends OK without its message (a Go node that could not publish it, a buggy
     // handler) is not a success: the client would read an empty message, or fail on its own.
-    if (!err && this.singleResponse && this.received === 0) err = new ConnectError(missingResponse, Code.Unimplemented);
+    if (!err && this.o.singleResponse && this.received === 0) err = new ConnectError(missingResponse, Code.Unimplemented);
     // A call that never reached a node is retried once on another; one that may have is never retried.
-    if (unreached && this.pick && this.sentCount <= 1 && !this.call.signal.aborted) {
-      const pick = this.pick;
-      this.pick = undefined; // once
+    if (unreached && this.mayRetry && this.sentCount <= 1 && !this.o.call.signal.aborted) {
+      this.mayRetry = false; // once
       this.stream = undefined;
-      void Promise.resolve(pick(new Set([node.nid]))).then(
+      void Promise.resolve(this.pick(new Set([node.nid]))).then(
         (next) => {
           // Messages that came in meanwhile were not kept: then the retry is off.
-          if (next && next.nid !== node.nid && !this.call.signal.aborted && this.sentCount <= 1) this.open(next);
+          if (next && next.nid !== node.nid && !this.o.call.signal.aborted && this.sentCount <= 1) this.open(next);
           else this.finish(err, trailers);
         },
         () => this.finish(err, trailers),
@@ -377,32 +437,37 @@ class LiveCall {
     if (this.finished) return;
     this.finished = true;
     if (!err) this.sendHeader(undefined);
-    this.end(err, trailers);
+    this.o.end(err, trailers);
     this.resolveDone();
   }
 
   private async pumpRequests(): Promise<void> {
     try {
-      for await (const m of this.call.requests) {
+      for await (const m of this.o.call.requests) {
         if (this.finished) return;
         // A message NATS cannot carry is refused here, before anything of it is published (a call
-        // waiting for its single request is never opened).
-        const max = this.client.maxMessageBytes;
+        // waiting for its first request is never opened).
+        const max = this.o.client.maxMessageBytes;
         if (max > 0 && m.length > max) {
-          const err = new ConnectError(tooLargeForNats(m.length, this.client.maxPayload), Code.ResourceExhausted);
+          const err = new ConnectError(tooLargeForNats(m.length, this.o.client.maxPayload), Code.ResourceExhausted);
           this.stream?.cancel(err.code, err.rawMessage);
           this.finish(err, new Map());
           return;
         }
-        this.info.bytesIn += m.length;
-        if (++this.sentCount === 1) this.firstSent = m;
-        else this.firstSent = undefined;
-        if (this.pendingNode) this.openPending(); // sends firstSent
-        else this.stream?.send(m);
+        this.o.info.bytesIn += m.length;
+        if (++this.sentCount === 1) {
+          this.firstSent = m;
+          // Reading stops until the call is open: nothing that comes meanwhile can be lost.
+          await this.place();
+          continue;
+        }
+        this.firstSent = undefined;
+        this.stream?.send(m);
       }
       this.requestsDone = true;
-      if (this.pendingNode) this.openPending(); // sends the half-close
-      else if (!this.finished) this.stream?.closeSend();
+      if (this.finished) return;
+      if (this.sentCount === 0) await this.place(); // half-closed without a message: open with the half-close
+      else this.stream?.closeSend();
     } catch (e) {
       if (this.finished) return;
       const err = e instanceof ConnectError ? e : new ConnectError(e instanceof Error ? e.message : "request stream failed", Code.Canceled);

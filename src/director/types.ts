@@ -31,6 +31,12 @@ export interface DirectorBalancer {
   ): NodeInfo | undefined | Promise<NodeInfo | undefined>;
   onCallStart(nid: string): void;
   onCallEnd(nid: string, outcome: CallOutcome): void;
+  /**
+   * Whether the node of a call to `method` (`pkg.Service/Method`) of `service` can only be chosen
+   * from its first request message (a sticky key read from that message, none in claims or metadata).
+   * The Director then bounds the wait for that message. Absent = never.
+   */
+  waitsForMessage?(service: string, method: string, ctx: { metadata: Metadata; claims?: Record<string, unknown> }): boolean;
 }
 
 /** Live nodes per service. */

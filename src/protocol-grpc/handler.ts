@@ -90,6 +90,9 @@ export function handleGrpcStream(
   );
   responder.requests = requests;
   stream.once("close", () => responder.closed());
+  // A client's RST_STREAM also ends the request body cleanly (Node pushes EOF after emitting
+  // 'aborted'): abort first, so a reset never reads as a half-close (which would open the call).
+  stream.once("aborted", () => responder.closed());
   const call: Call = {
     path,
     protocol: "grpc",
