@@ -102,6 +102,12 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const log = opts.log ?? silentLogger;
   const nid = config.nid || randomNid("signal");
   const dlog = (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => log[level](msg, fields);
+  // Config first: a bad [signal.jwt]/[edge.auth] or [edge.balancer] fails here, before anything touches
+  // NATS (resolveConfig has already checked both; this is for a Config built by hand).
+  // Keys are imported (WebCrypto) here too, so unusable key material fails before NATS as well.
+  const auth = createAuthenticator(parseAuthConfig(config.auth));
+  await auth.ready();
+  const balancerConfig = parseBalancerConfig(config.balancer);
 
   // NATS state.
   let connected = !nc.isClosed();
@@ -143,9 +149,6 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   });
 
   // Auth, balancing, forwarding.
-  const auth = createAuthenticator(parseAuthConfig(config.auth));
-  await auth.ready();
-  const balancerConfig = parseBalancerConfig(config.balancer);
   const store: PlacementStore | undefined = usesStickyPlacement(balancerConfig)
     ? await openPlacementStore(nc, { ...balancerConfig.placement, onError: (e) => log.warn("placement store", { error: String(e) }) })
     : undefined;

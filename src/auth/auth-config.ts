@@ -37,6 +37,7 @@
 import type { JWK } from "jose";
 import { ALGORITHMS_BY_KIND, DEFAULT_JWKS_ALGORITHMS, describeKind, isJwsAlgorithm } from "./algorithms.js";
 import type { JwsAlgorithm, KeyKind } from "./algorithms.js";
+import { didYouMean } from "../config/did-you-mean.js";
 import { pemKeyInfo } from "./pem-key-kind.js";
 
 /** Where the bytes of a verification key come from. */
@@ -122,7 +123,8 @@ export const AUTH_DEFAULTS = {
   ] as readonly ForwardClaim[],
 } as const;
 
-const TOP_FIELDS = new Set([
+/** The keys of `[signal.jwt]` / `[edge.auth]` (the config schema checks the TOML against them). */
+export const AUTH_FIELDS: ReadonlySet<string> = new Set([
   "enabled", "key_type", "key", "keys", "jwks_url", "jwks_alg", "jwks_cache_max_age_s", "jwks_cooldown_s",
   "jwks_timeout_ms", "issuer", "audience", "clock_skew_s", "require_exp", "max_token_bytes", "allow_query_token",
   "require_services_claim", "forward_claims", "rules", "cache_size", "cache_ttl_s",
@@ -152,7 +154,7 @@ const RESERVED_HEADERS = new Set([
 export function parseAuthConfig(raw: unknown, at = "signal.jwt"): AuthConfig {
   if (raw === undefined || raw === null) raw = {};
   const t = table(raw, at);
-  for (const k of Object.keys(t)) if (!TOP_FIELDS.has(k)) throw new Error(`${at}: unknown field "${k}"`);
+  for (const k of Object.keys(t)) if (!AUTH_FIELDS.has(k)) throw new Error(`${at}: unknown field "${k}"${didYouMean(k, AUTH_FIELDS)}`);
 
   const enabled = optBool(t, "enabled", at) ?? false;
   const keys: AuthKey[] = [];
@@ -244,7 +246,7 @@ export function parseAuthConfig(raw: unknown, at = "signal.jwt"): AuthConfig {
 
 function parseKey(raw: unknown, at: string): AuthKey {
   const t = table(raw, at);
-  for (const k of Object.keys(t)) if (!KEY_FIELDS.has(k)) throw new Error(`${at}: unknown field "${k}"`);
+  for (const k of Object.keys(t)) if (!KEY_FIELDS.has(k)) throw new Error(`${at}: unknown field "${k}"${didYouMean(k, KEY_FIELDS)}`);
   const kid = optString(t, "kid", at);
   if (kid === "") throw new Error(`${at}.kid: must not be empty`);
   const alg = t["alg"] === undefined ? undefined : algList(t["alg"], `${at}.alg`);
@@ -373,7 +375,7 @@ function parseForwardClaims(raw: unknown, at: string): readonly ForwardClaim[] {
 
 function parseRule(raw: unknown, at: string): AuthRule {
   const t = table(raw, at);
-  for (const k of Object.keys(t)) if (!RULE_FIELDS.has(k)) throw new Error(`${at}: unknown field "${k}"`);
+  for (const k of Object.keys(t)) if (!RULE_FIELDS.has(k)) throw new Error(`${at}: unknown field "${k}"${didYouMean(k, RULE_FIELDS)}`);
   const method = string(t["method"], `${at}.method`);
   const star = method.indexOf("*");
   if ((method !== "*" && !method.startsWith("/")) || (star >= 0 && star !== method.length - 1)) {

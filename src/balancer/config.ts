@@ -2,6 +2,7 @@
  * Balancer configuration: its shape, its defaults (in one place), and a validating parser for the
  * raw object that comes out of TOML / JSON / env.
  */
+import { didYouMean } from "../config/did-you-mean.js";
 
 /** A balancing strategy. `sticky` places each key (room) on one node; the others spread calls. */
 export type StrategyName = "round_robin" | "random" | "p2c" | "sticky";
@@ -222,10 +223,10 @@ function service(v: unknown, path: string): ServiceBalancing {
   if (typeof v === "string") return { strategy: strategy(v, path), key: DEFAULT_STICKY_KEY };
   const r = new Reader(record(v, path), path);
   const s = r.str("strategy");
+  const rawKey = r.any("key");
+  r.done(); // first: a misspelt `strategy` is an unknown key (with a suggestion), not a missing one
   if (s === undefined) throw new Error(`${path}.strategy: required`);
   const st = strategy(s, `${path}.strategy`);
-  const rawKey = r.any("key");
-  r.done();
   if (rawKey !== undefined && st !== "sticky") throw new Error(`${path}.key: only sticky services take a key`);
   return { strategy: st, key: rawKey === undefined ? DEFAULT_STICKY_KEY : parseStickyKey(rawKey, `${path}.key`) };
 }
@@ -244,6 +245,8 @@ function record(v: unknown, path: string): Record<string, unknown> {
 /** Reads keys (camel or snake) from one object and remembers which were used, to reject the rest. */
 class Reader {
   private readonly used = new Set<string>();
+  /** Every name asked for, present or not: the known keys a typo is compared with. */
+  private readonly asked = new Set<string>();
   constructor(
     private readonly o: Record<string, unknown>,
     private readonly path: string,
@@ -251,6 +254,7 @@ class Reader {
   any(...names: string[]): unknown {
     let found: unknown = undefined;
     for (const n of names) {
+      this.asked.add(n);
       if (Object.prototype.hasOwnProperty.call(this.o, n)) {
         this.used.add(n);
         if (found === undefined) found = this.o[n];
@@ -275,7 +279,7 @@ class Reader {
   }
   done(): void {
     for (const k of Object.keys(this.o)) {
-      if (!this.used.has(k)) throw new Error(`${this.path}: unknown key ${JSON.stringify(k)}`);
+      if (!this.used.has(k)) throw new Error(`${this.path}: unknown key ${JSON.stringify(k)}${didYouMean(k, this.asked)}`);
     }
   }
 }

@@ -5,12 +5,13 @@
  *   edge-signal serve     the gateway (config file, flags, env)
  *   edge-signal registry  an ION-compatible nats-discovery registry
  *   edge-signal token     mint a test JWT from the configured key
+ *   edge-signal check     check a config file (with env and flags): the effective config, or the errors
  */
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { mintToken, parseAuthConfig } from "../auth/index.js";
-import { parseConfigText, resolveConfig, type Config } from "../config/index.js";
+import { ignoredIonKeys, parseConfigText, redactConfig, resolveConfig, type Config } from "../config/index.js";
 import { startDemoNode, type DemoNode } from "../demo/node.js";
 import { startRegistry, type Registry as DiscoveryRegistry } from "../discovery/index.js";
 import { connectNats } from "../nats/connect-node.js";
@@ -31,6 +32,8 @@ Commands:
   serve      Run the gateway. Needs a NATS URL (--nats, [nats] url, or EDGE_SIGNAL_NATS_URL).
   registry   Run an ION-compatible nats-discovery registry (for deployments without ION's islb).
   token      Print a JWT signed with the configured HMAC key, for trying things out.
+  check      Check a config (-c file, env, flags) without starting anything: print the effective
+             config as JSON (secrets redacted), or every problem found and exit 1.
 
 Options:
   -c, --config <file>    TOML config (ION signal.toml shape plus [edge] sections)
@@ -60,8 +63,7 @@ interface Args {
 }
 
 async function loadConfig(args: Args): Promise<Config> {
-  const raw = args.config ? parseConfigText(await readFile(args.config, "utf8")) : {};
-  const cfg = resolveConfig(raw, process.env);
+  const cfg = resolveConfig(await readRawConfig(args), process.env);
   if (args.nats) cfg.natsUrl = args.nats;
   if (args.port) cfg.port = Number(args.port);
   if (args.host) cfg.host = args.host;
@@ -77,6 +79,35 @@ async function loadConfig(args: Args): Promise<Config> {
  */
 export function demoMaxPayload(cfg: Config): number {
   return Math.min(64 * 1024 * 1024, Math.max(1024 * 1024, dataEnvelopeBytes(cfg.maxMessageBytes)));
+}
+
+/** The TOML of `-c file` as an object (`{}` without one). */
+async function readRawConfig(args: Args): Promise<Record<string, unknown>> {
+  if (!args.config) return {};
+  let text: string;
+  try {
+    text = await readFile(args.config, "utf8");
+  } catch (e) {
+    throw new Error(`config: cannot read ${args.config}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return parseConfigText(text);
+}
+
+/** `edge-signal check`: the effective config (secrets redacted) on stdout, or every problem on stderr and exit code 1. */
+async function check(args: Args): Promise<void> {
+  let cfg: Config;
+  let raw: Record<string, unknown> = {};
+  try {
+    raw = await readRawConfig(args);
+    cfg = await loadConfig(args);
+  } catch (e) {
+    const errors = (e as { errors?: string[] }).errors ?? [(e as Error).message];
+    process.stderr.write(`edge-signal check: ${args.config ?? "(no file)"}: ${errors.length} problem${errors.length === 1 ? "" : "s"}\n${errors.map((m) => `  ${m}\n`).join("")}`);
+    process.exitCode = 1;
+    return;
+  }
+  for (const k of ignoredIonKeys(raw)) process.stderr.write(`edge-signal check: note: ${k} is an ION key edge-signal accepts and does not use\n`);
+  process.stdout.write(JSON.stringify(redactConfig(cfg), null, 2) + "\n");
 }
 
 /**
@@ -227,6 +258,8 @@ export async function main(argv: string[]): Promise<void> {
       return registry(args);
     case "token":
       return token(args);
+    case "check":
+      return check(args);
     default:
       throw new Error(`unknown command ${JSON.stringify(cmd)}; see --help`);
   }

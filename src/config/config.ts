@@ -5,7 +5,10 @@
  * Runtime-neutral: callers read the file and pass its text.
  */
 import { parse as parseToml } from "smol-toml";
+import { parseAuthConfig } from "../auth/auth-config.js";
+import { parseBalancerConfig } from "../balancer/config.js";
 import { parseOriginPattern } from "../protocol/origin.js";
+import { checkConfigKeys } from "./schema.js";
 
 /** The validated configuration. */
 export interface Config {
@@ -121,7 +124,23 @@ export const defaultConfig: Readonly<Config> = Object.freeze({
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
+/**
+ * The keys the builder reads, by table path ("" = the top level), recorded while {@link configKeys}
+ * runs it on an empty config: the schema of every key this file knows, kept in step with the code
+ * that reads them (a key added to `buildConfig` is known to the unknown-key check at once).
+ */
+let noted: Map<string, Set<string>> | undefined;
+
+function note(where: string, key: string): void {
+  if (!noted) return;
+  let keys = noted.get(where);
+  if (!keys) noted.set(where, (keys = new Set()));
+  if (key) keys.add(key);
+}
+
 function section(root: Obj, ...path: string[]): Obj {
+  for (let i = 0; i < path.length; i++) note(path.slice(0, i).join("."), path[i]!);
+  note(path.join("."), "");
   let cur: unknown = root;
   for (let i = 0; i < path.length; i++) {
     cur = (cur as Obj)[path[i]!];
@@ -132,6 +151,7 @@ function section(root: Obj, ...path: string[]): Obj {
 }
 
 function str(o: Obj, key: string, where: string, dflt: string): string {
+  note(where, key);
   const v = o[key];
   if (v === undefined) return dflt;
   if (typeof v !== "string") throw new Error(`config: ${where}.${key} must be a string`);
@@ -139,6 +159,7 @@ function str(o: Obj, key: string, where: string, dflt: string): string {
 }
 
 function num(o: Obj, key: string, where: string, dflt: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  note(where, key);
   let v = o[key];
   if (v === undefined) return dflt;
   if (typeof v === "bigint") v = Number(v);
@@ -152,6 +173,7 @@ function num(o: Obj, key: string, where: string, dflt: number, min = 0, max = Nu
 }
 
 function bool(o: Obj, key: string, where: string, dflt: boolean): boolean {
+  note(where, key);
   const v = o[key];
   if (v === undefined) return dflt;
   if (typeof v !== "boolean") throw new Error(`config: ${where}.${key} must be true or false`);
@@ -159,6 +181,7 @@ function bool(o: Obj, key: string, where: string, dflt: boolean): boolean {
 }
 
 function strList(o: Obj, key: string, where: string, dflt: string[]): string[] {
+  note(where, key);
   const v = o[key];
   if (v === undefined) return dflt;
   if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) throw new Error(`config: ${where}.${key} must be a list of strings`);
@@ -174,8 +197,60 @@ export function parseConfigText(text: string): Obj {
   }
 }
 
-/** Builds a validated Config from a raw (TOML-parsed) object and environment variables. */
+/**
+ * Builds a validated Config from a raw (TOML-parsed) object and environment variables, checking
+ * everything before anything starts: unknown keys anywhere (with their path and a "did you mean"),
+ * types and ranges, the environment overrides, and the `[signal.jwt]`/`[edge.auth]` and
+ * `[edge.balancer]` sections through their own parsers (so `createGateway` cannot fail on config
+ * after touching NATS). Throws a plain Error whose message holds every problem found, one per line
+ * (also as `errors`).
+ */
 export function resolveConfig(raw: Obj = {}, env: Record<string, string | undefined> = {}): Config {
+  const errors = checkConfigKeys(raw, configKeys());
+  let cfg: Config | undefined;
+  try {
+    cfg = buildConfig(raw, env);
+  } catch (e) {
+    errors.push((e as Error).message);
+  }
+  // The sections other parsers own are checked even when the rest failed, so every problem is listed.
+  const sub = (o: unknown, k: string): Obj => (isObj(o) && isObj(o[k]) ? (o[k] as Obj) : {});
+  const authRaw = cfg?.auth ?? { ...sub(sub(raw, "signal"), "jwt"), ...sub(sub(raw, "edge"), "auth") };
+  const balancerRaw = cfg?.balancer ?? (isObj(raw.edge) && raw.edge.balancer !== undefined ? raw.edge.balancer : undefined);
+  // An unknown auth key is already reported with its own table's path; the auth parser would repeat it.
+  if (!errors.some((e) => /^config: (signal\.jwt|edge\.auth)\./.test(e))) {
+    try {
+      parseAuthConfig(authRaw);
+    } catch (e) {
+      errors.push(`config: ${(e as Error).message}`);
+    }
+  }
+  try {
+    parseBalancerConfig(balancerRaw);
+  } catch (e) {
+    errors.push(`config: ${(e as Error).message.replace(/^balancer/, "edge.balancer")}`);
+  }
+  if (errors.length > 0 || !cfg) throw Object.assign(new Error(errors.join("\n")), { errors });
+  return cfg;
+}
+
+let knownKeys: ReadonlyMap<string, ReadonlySet<string>> | undefined;
+
+/** Every key `resolveConfig` reads itself, by table path ("" = top level; sections included as keys). */
+export function configKeys(): ReadonlyMap<string, ReadonlySet<string>> {
+  if (!knownKeys) {
+    noted = new Map();
+    try {
+      buildConfig({}, {});
+      knownKeys = noted;
+    } finally {
+      noted = undefined;
+    }
+  }
+  return knownKeys;
+}
+
+function buildConfig(raw: Obj, env: Record<string, string | undefined>): Config {
   const global = section(raw, "global");
   const nats = section(raw, "nats");
   const grpc = section(raw, "signal", "grpc");
@@ -277,7 +352,10 @@ function applyEnv(cfg: Config, env: Record<string, string | undefined>): void {
   cfg.services = list(e("EDGE_SIGNAL_SERVICES")) ?? cfg.services;
   cfg.allowedOrigins = list(e("EDGE_SIGNAL_ALLOWED_ORIGINS")) ?? cfg.allowedOrigins;
   const enabled = e("EDGE_SIGNAL_JWT_ENABLED");
-  if (enabled) cfg.auth = { ...cfg.auth, enabled: enabled === "true" || enabled === "1" };
+  if (enabled) {
+    if (!/^(true|false|1|0)$/i.test(enabled)) throw new Error("env: EDGE_SIGNAL_JWT_ENABLED must be true, false, 1 or 0");
+    cfg.auth = { ...cfg.auth, enabled: /^(true|1)$/i.test(enabled) };
+  }
   const key = e("EDGE_SIGNAL_JWT_KEY");
   if (key) cfg.auth = { ...cfg.auth, key };
   const jwks = e("EDGE_SIGNAL_JWKS_URL");

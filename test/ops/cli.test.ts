@@ -1,8 +1,11 @@
 // The `edge-signal` command: --help, `demo` (local default: nats-server started for it, registry, demo
 // nodes, gateway, status API) serving calls soon after start and stopping cleanly on SIGTERM, `token`,
-// and a clear message when nats-server is missing.
+// a clear message when nats-server is missing, and `check` (the effective config, or every problem).
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { jwtVerify } from "jose";
@@ -23,7 +26,7 @@ function run(args: string[], env: NodeJS.ProcessEnv = process.env): { child: Chi
 test("--help lists the commands", async () => {
   const p = run(["--help"]);
   assert.equal(await p.exit, 0);
-  for (const cmd of ["demo", "serve", "registry", "token"]) assert.match(p.out(), new RegExp(`\\n  ${cmd} `));
+  for (const cmd of ["demo", "serve", "registry", "token", "check"]) assert.match(p.out(), new RegExp(`\\n  ${cmd} `));
 });
 
 test("demo: serves calls soon after start, reports nodes, stops on SIGTERM", async () => {
@@ -85,4 +88,46 @@ test("serve without a NATS URL is a clear error", async () => {
   const p = run(["serve", "--port", "0"], env);
   assert.equal(await p.exit, 1);
   assert.match(p.err(), /no NATS URL/);
+});
+
+test("check: prints the effective config with secrets redacted, or every problem and exit 1", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "edge-signal-check-"));
+  try {
+    const good = join(dir, "good.toml");
+    await writeFile(good, '[nats]\nurl = "nats://user:pw@127.0.0.1:4222"\n[signal.grpc]\nport = "7000"\ncert = ""\n[signal.jwt]\nenabled = true\nkey = "s3cret"\n');
+    const ok = run(["check", "-c", good, "--host", "127.0.0.1"], { ...process.env, EDGE_SIGNAL_DC: "dc7" });
+    assert.equal(await ok.exit, 0, ok.err());
+    const cfg = JSON.parse(ok.out());
+    assert.equal(cfg.port, 7000);
+    assert.equal(cfg.host, "127.0.0.1", "flags apply");
+    assert.equal(cfg.dc, "dc7", "env applies");
+    assert.equal(cfg.auth.enabled, true);
+    assert.equal(cfg.auth.key, "[redacted]");
+    assert.equal(cfg.natsUrl, "nats://user:[redacted]@127.0.0.1:4222");
+    assert.ok(!ok.out().includes("s3cret") && !ok.out().includes(":pw@"));
+    assert.match(ok.err(), /note: signal\.grpc\.cert is an ION key edge-signal accepts and does not use/);
+
+    const bad = join(dir, "bad.toml");
+    await writeFile(bad, '[edge]\nmax_mesage_bytes = 10\n[edge.balancer]\ndefualt = "p2c"\n');
+    const no = run(["check", "-c", bad]);
+    assert.equal(await no.exit, 1);
+    assert.equal(no.out(), "", "no config printed");
+    assert.match(no.err(), /2 problems\n {2}config: edge\.max_mesage_bytes: unknown key \(did you mean "max_message_bytes"\?\)\n {2}config: edge\.balancer: unknown key "defualt" \(did you mean "default"\?\)\n$/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("serve refuses a bad config before connecting to NATS", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "edge-signal-check-"));
+  try {
+    const bad = join(dir, "bad.toml");
+    await writeFile(bad, "[edge]\nmax_mesage_bytes = 10\n");
+    // An address nothing listens on: a config error must come first, not a connection error.
+    const p = run(["serve", "-c", bad, "--nats", "nats://127.0.0.1:1"]);
+    assert.equal(await p.exit, 1);
+    assert.match(p.err(), /edge\.max_mesage_bytes: unknown key/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
