@@ -138,13 +138,26 @@ function note(where: string, key: string): void {
   if (key) keys.add(key);
 }
 
+/**
+ * While recording, a missing table is a Proxy that notes every key read from it, so a key the builder
+ * only looks at (`edge.balancer !== undefined ? …`) is in the schema as well as those the typed readers take.
+ */
+function recorder(where: string): Obj {
+  return new Proxy({}, {
+    get(_, key) {
+      if (typeof key === "string") note(where, key);
+      return undefined;
+    },
+  });
+}
+
 function section(root: Obj, ...path: string[]): Obj {
   for (let i = 0; i < path.length; i++) note(path.slice(0, i).join("."), path[i]!);
   note(path.join("."), "");
   let cur: unknown = root;
   for (let i = 0; i < path.length; i++) {
     cur = (cur as Obj)[path[i]!];
-    if (cur === undefined) return {};
+    if (cur === undefined) return noted ? recorder(path.join(".")) : {};
     if (!isObj(cur)) throw new Error(`config: [${path.slice(0, i + 1).join(".")}] must be a table`);
   }
   return cur as Obj;
