@@ -2,26 +2,13 @@
 // nodes, gateway, status API) serving calls soon after start and stopping cleanly on SIGTERM, `token`,
 // a clear message when nats-server is missing, and `check` (the effective config, or every problem).
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { jwtVerify } from "jose";
 import { echoReq, echoRes } from "../gateway/helpers.js";
-
-const bin = fileURLToPath(new URL("../../bin/edge-signal.mjs", import.meta.url));
-
-function run(args: string[], env: NodeJS.ProcessEnv = process.env): { child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, [bin, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  child.stdout!.on("data", (d) => (out += d));
-  child.stderr!.on("data", (d) => (err += d));
-  const exit = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  return { child, out: () => out, err: () => err, exit };
-}
+import { runCli as run } from "../helpers/cli.js";
 
 test("--help lists the commands", async () => {
   const p = run(["--help"]);

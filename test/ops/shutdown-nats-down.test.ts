@@ -5,22 +5,20 @@
 // gateway process gets SIGTERM: it must exit 0 before drain_timeout_ms plus a small margin (process
 // exit, signal delivery on a loaded machine). The measured time is printed.
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { startDemoNode, type DemoNode } from "../../src/demo/node.js";
 import { startRegistry, type Registry } from "../../src/discovery/index.js";
 import { EchoRequestSchema } from "../../src/gen/demo/v1/echo_pb.js";
 import { connectNats } from "../../src/nats/connect-node.js";
+import { runCli, type CliProcess } from "../helpers/cli.js";
 import { openGrpcWs } from "../helpers/grpc-websockets-client.js";
 import { eventually, natsServer, type NatsServer } from "../helpers/nats.js";
 
-const bin = fileURLToPath(new URL("../../bin/edge-signal.mjs", import.meta.url));
 const DRAIN_MS = 3000;
 /** Signal delivery and process exit on a loaded 2-core machine; the shutdown itself must fit in DRAIN_MS. */
 const MARGIN_MS = 2000;
@@ -38,7 +36,7 @@ async function withStack(mode: "serve" | "demo", fault: "kill" | "stop"): Promis
   await writeFile(conf, `[edge]\ndrain_timeout_ms = ${DRAIN_MS}\n`);
   const nats: NatsServer = await natsServer();
   let backends: Backends | undefined;
-  let child: ChildProcess | undefined;
+  let p: CliProcess | undefined;
   try {
     if (mode === "serve") {
       const nc = await connectNats(nats.url, { name: "shutdown-test" });
@@ -46,16 +44,9 @@ async function withStack(mode: "serve" | "demo", fault: "kill" | "stop"): Promis
       backends = { nc, registry, node: await startDemoNode(nc, { natsUrl: nats.url }) };
     }
     const args = mode === "serve" ? ["serve", "--nats", nats.url] : ["demo", "--nats", nats.url, "--nodes", "1"];
-    child = spawn(process.execPath, [bin, ...args, "-c", conf, "--port", "0", "--host", "127.0.0.1"], {
-      env: { ...process.env, EDGE_SIGNAL_LOG_LEVEL: "info" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    child.stdout!.on("data", (d) => (out += d));
-    child.stderr!.on("data", (d) => (err += d));
-    const exited = new Promise<number | null>((r) => child!.once("exit", (code) => r(code)));
-    const url: string = await eventually(() => /gateway\s+(http:\/\/[\d.]+:\d+)/.exec(out)?.[1] ?? "", 20_000, "gateway URL");
+    p = runCli([...args, "-c", conf, "--port", "0", "--host", "127.0.0.1"], { ...process.env, EDGE_SIGNAL_LOG_LEVEL: "info" });
+    const { child, out, err, exit: exited } = p;
+    const url: string = await eventually(() => /gateway\s+(http:\/\/[\d.]+:\d+)/.exec(out())?.[1] ?? "", 20_000, "gateway URL");
     await eventually(async () => ((await (await fetch(`${url}/api/nodes`)).json()).services?.demo?.length ?? 0) === 1, 10_000, "demo node discovered");
 
     // Open streams, each answered once: calls in flight when NATS goes.
@@ -80,11 +71,11 @@ async function withStack(mode: "serve" | "demo", fault: "kill" | "stop"): Promis
     clearTimeout(timer);
     const ms = Date.now() - t0;
     console.log(`# ${mode}, nats-server ${fault === "kill" ? "killed" : "stopped (SIGSTOP)"}: ${code === "late" ? "still running" : "exited"} ${ms} ms after SIGTERM (drain_timeout_ms ${DRAIN_MS})`);
-    assert.notEqual(code, "late", `${mode}: still running ${deadline} ms after SIGTERM\n${err.slice(-3000)}`);
-    assert.equal(code, 0, err.slice(-3000));
+    assert.notEqual(code, "late", `${mode}: still running ${deadline} ms after SIGTERM\n${err().slice(-3000)}`);
+    assert.equal(code, 0, err().slice(-3000));
     for (const r of await Promise.all(calls.map((c) => c.done))) assert.equal(r.status, 14, `every stream ended UNAVAILABLE (${JSON.stringify(r.statusMessage)})`);
   } finally {
-    if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    if (p && p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
     if (fault === "stop" && nats.process.exitCode === null) nats.process.kill("SIGCONT");
     if (backends) {
       await backends.registry.stop();

@@ -2,19 +2,17 @@
 // (UNAVAILABLE), the backend streams are all cancelled (End{CANCELLED} reached the nodes), and the
 // process exits 0. Nodes, registry and nats-server live in this test process; the gateway is a child.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { startDemoNode, type DemoNode } from "../../src/demo/node.js";
 import { startRegistry, type Registry } from "../../src/discovery/index.js";
 import { EchoRequestSchema } from "../../src/gen/demo/v1/echo_pb.js";
 import { connectNats } from "../../src/nats/connect-node.js";
+import { runCli } from "../helpers/cli.js";
 import { eventually, natsServer, type NatsServer } from "../helpers/nats.js";
 import { openGrpcWs, type GrpcWsCall } from "../helpers/grpc-websockets-client.js";
 
-const bin = fileURLToPath(new URL("../../bin/edge-signal.mjs", import.meta.url));
 let nats: NatsServer;
 let nc: NatsConnection;
 let registry: Registry;
@@ -34,17 +32,9 @@ after(async () => {
 });
 
 test("SIGTERM during 100 open streams: all end with a status, no backend stream left, exit 0", { timeout: 60_000 }, async () => {
-  const child = spawn(process.execPath, [bin, "serve", "--nats", nats.wsUrl, "--port", "0", "--host", "127.0.0.1"], {
-    env: { ...process.env, EDGE_SIGNAL_LOG_LEVEL: "warn" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  let err = "";
-  child.stdout!.on("data", (d) => (out += d));
-  child.stderr!.on("data", (d) => (err += d));
-  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  const { child, out, err, exit: exited } = runCli(["serve", "--nats", nats.wsUrl, "--port", "0", "--host", "127.0.0.1"], { ...process.env, EDGE_SIGNAL_LOG_LEVEL: "warn" });
   try {
-    const url: string = await eventually(() => /gateway\s+(http:\/\/[\d.]+:\d+)/.exec(out)?.[1] ?? "", 20_000, "gateway URL");
+    const url: string = await eventually(() => /gateway\s+(http:\/\/[\d.]+:\d+)/.exec(out())?.[1] ?? "", 20_000, "gateway URL");
     await eventually(async () => {
       const r = await fetch(`${url}/api/nodes`);
       return ((await r.json()).services?.demo?.length ?? 0) === 2;
@@ -59,7 +49,7 @@ test("SIGTERM during 100 open streams: all end with a status, no backend stream 
     child.kill("SIGTERM");
     const results = await Promise.all(calls.map((c) => c.done));
     for (const r of results) assert.equal(r.status, 14, "UNAVAILABLE");
-    assert.equal(await exited, 0, err);
+    assert.equal(await exited, 0, err());
     await eventually(() => backend() === 0, 5000, "backend streams cancelled");
   } finally {
     if (child.exitCode === null) child.kill("SIGKILL");

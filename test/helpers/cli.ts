@@ -1,0 +1,25 @@
+/** Runs the `edge-signal` command (bin/edge-signal.mjs) as a child process for tests, collecting its output. */
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+/** The command's entry. */
+export const edgeSignalBin = fileURLToPath(new URL("../../bin/edge-signal.mjs", import.meta.url));
+
+/** A running `edge-signal` child: its output so far, and its exit code once it exits. */
+export interface CliProcess {
+  readonly child: ChildProcess;
+  out(): string;
+  err(): string;
+  readonly exit: Promise<number | null>;
+}
+
+/** Starts `edge-signal <args>` with `env` (default: this process's). */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): CliProcess {
+  const child = spawn(process.execPath, [edgeSignalBin, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (err += d));
+  const exit = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  return { child, out: () => out, err: () => err, exit };
+}
