@@ -24,7 +24,7 @@ import { NrpcServer } from "../../src/nrpc/index.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { startStack, type Stack } from "../helpers/gateway.js";
 import { eventually } from "../helpers/nats.js";
-import { abortCode, descriptorSet, echoReq, echoRes, echoServiceIn, NrpcSpy, pushable, renamedEchoFile, startProbe, WsCall, type Probe } from "../gateway/helpers.js";
+import { abortCode, descriptorSet, echoReq, echoRes, echoServiceIn, envelope, envelopes, NrpcSpy, pushable, renamedEchoFile, startProbe, WsCall, type Probe } from "../gateway/helpers.js";
 
 const MAX_PAYLOAD = Number(process.env.EDGE_TEST_MAX_PAYLOAD ?? 64 * 1024);
 /** The largest request message the gateway can publish (Data envelope included). */
@@ -253,6 +253,12 @@ test("an OK unary reply without its message is an error on every protocol (UNIMP
   const r = await w.result();
   assert.equal(r.code, Code.Unimplemented, r.message);
   assert.equal(r.data.length, 0);
+  // Connect streaming to a unary method (its kind known from the schema): the end-stream says so too.
+  const res = await fetch(stack.url + "/mute.v1.EchoService/Echo", { method: "POST", headers: { "content-type": "application/connect+proto" }, body: envelope(echoReq("mute")) });
+  const frames = envelopes(new Uint8Array(await res.arrayBuffer()));
+  assert.equal(frames.length, 1, "only the end-stream");
+  const end = JSON.parse(new TextDecoder().decode(frames[0]!.data)) as { error?: { code: string; message: string } };
+  assert.equal(end.error?.code, "unimplemented", JSON.stringify(end));
 });
 
 test("after all that, calls work on every protocol", async () => {
