@@ -13,6 +13,7 @@ import { cors, type CorsOptions } from "./cors/index.js";
 import type { Director } from "./director/index.js";
 import type { NodeTable } from "./discovery/index.js";
 import type { CallStats } from "./observability/call-stats.js";
+import { metricsRefusal, metricsRequestAllowed } from "./observability/metrics-access.js";
 import type { Logger } from "./observability/logger.js";
 import type { CallHandler, ProtocolOptions } from "./protocol/index.js";
 import { defaultPort, parseOrigin } from "./protocol/origin.js";
@@ -58,6 +59,9 @@ export function createApp(deps: AppDeps): Hono {
   app.get("/healthz", (c) => c.text("ok"));
   app.get("/readyz", (c) => (deps.ready() ? c.text("ready") : c.text("not ready", 503)));
   app.get("/metrics", async (c) => {
+    // Served on its own listener instead (Node), or wanting the metrics token: see SECURITY.md.
+    if (config.metricsListen !== "") return c.notFound();
+    if (!metricsRequestAllowed(c.req.header("authorization"), config.metricsToken)) return metricsRefusal();
     const text = deps.metrics ? await deps.metrics() : neutralMetrics(deps);
     return c.body(text, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
   });

@@ -16,6 +16,7 @@ import { createDirector, createRouteTable, type Director, type DirectorObserver,
 import { DiscoveryClient, NodeTable, randomNid, startMicroDiscovery, startRegistry, syncDiscovery, type KeepAliveHandle, type MicroDiscovery, type Registry as DiscoveryRegistry, type SyncedDiscovery } from "./discovery/index.js";
 import { file_demo_v1_echo } from "./gen/demo/v1/echo_pb.js";
 import { NrpcClient } from "./nrpc/index.js";
+import { CallLabeler, type MethodSchema } from "./observability/call-labels.js";
 import { CallStats, combineObservers } from "./observability/call-stats.js";
 import { silentLogger, type Logger } from "./observability/logger.js";
 import { createJsonCodecLookup, type CallHandler, type ProtocolOptions } from "./protocol/index.js";
@@ -96,6 +97,12 @@ export function methodKindLookup(schemas: Registry): (service: string, method: s
   };
 }
 
+/** Whether the registry declares a method: true, false (service known, method not), undefined (no schema for the service). */
+export function methodSchema(schemas: Registry): MethodSchema {
+  const kind = methodKindLookup(schemas);
+  return (service, method) => (kind(service, method) !== undefined ? true : schemas.getService(service) ? false : undefined);
+}
+
 /** Creates and starts the gateway. */
 export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const { config, nc } = opts;
@@ -169,8 +176,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     });
   };
   checkMaxPayload();
-  const stats = new CallStats();
   const schemas = schemaRegistry(opts.descriptorSets);
+  const stats = new CallStats(Date.now, new CallLabeler({ schema: methodSchema(schemas), maxMethods: config.metricsMaxMethods }));
   const director = createDirector({
     client,
     routes: createRouteTable(config.services, config.routes),

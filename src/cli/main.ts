@@ -171,7 +171,7 @@ async function serve(args: Args, demo: boolean): Promise<void> {
     `edge-signal ${demo ? "demo " : ""}is up (node ${gw.gateway.nid})`,
     `  gateway        ${gw.url}  (Connect, gRPC-Web, grpc-websockets, gRPC h2c)`,
     cfg.statusPage ? `  status page    ${gw.url}/` : "",
-    `  health         ${gw.url}/healthz  ${gw.url}/readyz  ${gw.url}/metrics`,
+    `  health         ${gw.url}/healthz  ${gw.url}/readyz  ${gw.metricsUrl ?? `${gw.url}/metrics`}${cfg.metricsToken ? "  (metrics want the bearer token)" : ""}`,
     `  NATS           ${cfg.natsUrl}${nats ? `  (started for you; websocket ${nats.wsUrl})` : ""}`,
     `  services       ${cfg.services.join(", ")}  routes ${Object.entries(cfg.routes).map(([k, v]) => `${k}→${v}`).join(", ")}`,
     `  auth           ${gw.gateway.auth.enabled ? "JWT required" : "off"}`,

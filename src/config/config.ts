@@ -80,6 +80,15 @@ export interface Config {
   drainTimeoutMs: number;
   /** Serve the status page and its JSON API. */
   statusPage: boolean;
+  /** Most (service, method) pairs named in metric labels; calls to others are counted under `other`. */
+  metricsMaxMethods: number;
+  /** When set, `/metrics` wants `Authorization: Bearer <token>` (env EDGE_SIGNAL_METRICS_TOKEN). */
+  metricsToken: string;
+  /**
+   * `host:port` (`:port` = every interface) to serve `/metrics` on its own listener (Node) instead of
+   * the main port, where it then answers 404 (every runtime). "" = on the main port.
+   */
+  metricsListen: string;
   /** Log level. */
   logLevel: "debug" | "info" | "warn" | "error";
 }
@@ -118,6 +127,9 @@ export const defaultConfig: Readonly<Config> = Object.freeze({
   discoveryResyncSeconds: 30,
   drainTimeoutMs: 10_000,
   statusPage: true,
+  metricsMaxMethods: 500,
+  metricsToken: "",
+  metricsListen: "",
   logLevel: "info",
 }) as Config;
 
@@ -312,6 +324,9 @@ function buildConfig(raw: Obj, env: Record<string, string | undefined>): Config 
     discoveryResyncSeconds: num(section(raw, "edge", "discovery"), "resync_s", "edge.discovery", d.discoveryResyncSeconds, 0, 86_400),
     drainTimeoutMs: num(edge, "drain_timeout_ms", "edge", d.drainTimeoutMs),
     statusPage: bool(edge, "status_page", "edge", d.statusPage),
+    metricsMaxMethods: num(edge, "metrics_max_methods", "edge", d.metricsMaxMethods, 0, 100_000),
+    metricsToken: str(edge, "metrics_token", "edge", d.metricsToken),
+    metricsListen: str(edge, "metrics_listen", "edge", d.metricsListen),
     logLevel: logLevel as Config["logLevel"],
   };
   if (cfg.httpHeaderTimeoutMs > 0 && cfg.httpRequestTimeoutMs > 0 && cfg.httpHeaderTimeoutMs > cfg.httpRequestTimeoutMs) {
@@ -319,6 +334,8 @@ function buildConfig(raw: Obj, env: Record<string, string | undefined>): Config 
   }
   applyEnv(cfg, env);
   checkOrigins(cfg.allowedOrigins);
+  if (cfg.metricsListen !== "" && !parseListenAddress(cfg.metricsListen)) throw new Error("config: edge.metrics_listen must be host:port or :port");
+  if (/[\s]/.test(cfg.metricsToken)) throw new Error("config: edge.metrics_token must not contain whitespace");
   return cfg;
 }
 
@@ -344,7 +361,15 @@ export const envOverrides: Readonly<Record<string, string>> = {
   EDGE_SIGNAL_JWT_KEY: "HMAC shared key",
   EDGE_SIGNAL_JWKS_URL: "JWKS URL",
   EDGE_SIGNAL_LOG_LEVEL: "debug|info|warn|error",
+  EDGE_SIGNAL_METRICS_TOKEN: "bearer token /metrics wants",
 };
+
+/** Splits `host:port`, `[v6]:port` or `:port` (host "" = every interface); undefined when malformed. */
+export function parseListenAddress(text: string): { host: string; port: number } | undefined {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]*):(\d{1,5})$/.exec(text);
+  if (!m || Number(m[2]) > 65535) return undefined;
+  return { host: m[1]!.replace(/^\[(.*)\]$/, "$1"), port: Number(m[2]) };
+}
 
 function applyEnv(cfg: Config, env: Record<string, string | undefined>): void {
   const e = (k: string) => {
@@ -373,6 +398,7 @@ function applyEnv(cfg: Config, env: Record<string, string | undefined>): void {
   if (key) cfg.auth = { ...cfg.auth, key };
   const jwks = e("EDGE_SIGNAL_JWKS_URL");
   if (jwks) cfg.auth = { ...cfg.auth, jwks_url: jwks };
+  cfg.metricsToken = e("EDGE_SIGNAL_METRICS_TOKEN") ?? cfg.metricsToken;
   const lvl = e("EDGE_SIGNAL_LOG_LEVEL");
   if (lvl) {
     if (!["debug", "info", "warn", "error"].includes(lvl)) throw new Error("env: EDGE_SIGNAL_LOG_LEVEL must be debug, info, warn or error");

@@ -90,7 +90,6 @@ export function createDirector(opts: DirectorOptions): Director {
     if (!proc) return end(new ConnectError(`malformed method path`, Code.Unimplemented));
     const service = routes.resolve(proc);
     if (service === undefined) return end(new ConnectError(`unknown service ${proc.service}`, Code.Unimplemented));
-    info.service = service;
 
     // Backend metadata: the client's, minus credentials and anything claiming to be a verified claim.
     const md: Metadata = new Map(call.metadata);
@@ -118,6 +117,8 @@ export function createDirector(opts: DirectorOptions): Director {
         }
       }
     }
+    // Only now is the call counted under its service: refused calls must not label metrics (call-labels.ts).
+    info.service = service;
     info.traceId = propagateTrace(call.metadata, md);
     if (call.signal.aborted) return end(new ConnectError("call cancelled", Code.Canceled));
 

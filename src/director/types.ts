@@ -49,7 +49,7 @@ export interface CallInfo {
   readonly id: string;
   readonly protocol: WireProtocol;
   readonly path: string;
-  /** Discovery service, once routed. */
+  /** Discovery service, once routed and authenticated (unset for calls refused before). */
   service?: string;
   /** Serving node, once picked. */
   nid?: string;

@@ -2,9 +2,11 @@
  * Runtime-neutral call counters (the same numbers on every runtime; the status page's `/api/stats`
  * and the edge runtimes' metrics read them): calls by service/method/protocol/code, calls in flight,
  * bytes, auth failures by reason, and a one-minute rolling window of rate and latency per service.
+ * Labels come from a {@link CallLabeler}: never a name a client made up.
  */
 import { Code, type ConnectError } from "@connectrpc/connect";
 import type { CallInfo, DirectorObserver } from "../director/types.js";
+import { CallLabeler } from "./call-labels.js";
 
 /** gRPC code names, lower snake case (as Connect spells them). */
 export const codeNames: readonly string[] = [
@@ -49,7 +51,11 @@ export class CallStats implements DirectorObserver {
   inFlight = 0;
   private readonly windows = new Map<string, Window>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  /** `labeler` decides the service/method labels (share it with every other observer). */
+  constructor(
+    private readonly now: () => number = Date.now,
+    readonly labeler: CallLabeler = new CallLabeler(),
+  ) {}
 
   callStarted(): void {
     this.inFlight++;
@@ -63,8 +69,7 @@ export class CallStats implements DirectorObserver {
   callEnded(info: CallInfo, error: ConnectError | undefined): void {
     this.inFlight--;
     const code = error ? error.code : 0;
-    const service = info.service ?? "-";
-    const method = info.service ? info.path.slice(info.path.lastIndexOf("/") + 1) : "-";
+    const { service, method } = this.labeler.labels(info, error);
     const key = `${service}|${method}|${info.protocol}|${codeNames[code] ?? "unknown"}`;
     this.calls.set(key, (this.calls.get(key) ?? 0) + 1);
     this.bytesIn += info.bytesIn;

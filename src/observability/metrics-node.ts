@@ -1,17 +1,21 @@
 /**
  * Prometheus metrics on Node (`prom-client`), served at `/metrics`: calls by service/method/protocol/
  * code, latency histograms, calls in flight, bytes, NATS connection state and reconnects, discovery
- * node counts, auth failures by reason. Node only.
+ * node counts, auth failures by reason. Service and method labels come from the gateway's
+ * CallLabeler (src/observability/call-labels.ts), so clients cannot add series. Node only.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { ConnectError } from "@connectrpc/connect";
 import type { CallInfo, DirectorObserver } from "../director/types.js";
+import type { CallLabels } from "./call-labels.js";
 import { authFailureReason, codeNames } from "./call-stats.js";
 
 /** Live values the metrics read at scrape time. */
 export interface MetricsSources {
   natsConnected(): boolean;
   nodeCounts(): Iterable<[service: string, count: number]>;
+  /** The labels of an ended call (the gateway's CallLabeler, shared with the status page's counters). */
+  callLabels(info: CallInfo, error: ConnectError | undefined): CallLabels;
 }
 
 /** The gateway's Prometheus registry and its observer. */
@@ -76,8 +80,7 @@ export function createGatewayMetrics(sources: MetricsSources, defaults = true): 
     },
     callEnded(info: CallInfo, error: ConnectError | undefined) {
       open.dec();
-      const service = info.service ?? "-";
-      const method = info.service ? info.path.slice(info.path.lastIndexOf("/") + 1) : "-";
+      const { service, method } = sources.callLabels(info, error);
       calls.inc({ service, method, protocol: info.protocol, code: codeNames[error ? error.code : 0] ?? "unknown" });
       duration.observe({ service, protocol: info.protocol }, (Date.now() - info.start) / 1000);
       if (info.bytesIn) bytesIn.inc(info.bytesIn);

@@ -22,6 +22,7 @@ import { staticAssets } from "./static-assets.js";
 import { grpcWebsocketsEvents } from "../protocol-grpc-websockets/index.js";
 import { createNodeUnaryFastPath, type NodeUnaryFastPath } from "./node-unary.js";
 import { settleBy, shutdownTailMs } from "../settle-by.js";
+import { startMetricsServer, type MetricsServer } from "./node-metrics-server.js";
 
 /** Options of {@link startNodeGateway}. */
 export interface NodeGatewayOptions {
@@ -48,6 +49,8 @@ export interface NodeGateway {
   readonly port: number;
   /** `http://host:port` */
   readonly url: string;
+  /** `http://host:port/metrics` of the metrics listener, when `edge.metrics_listen` is set. */
+  readonly metricsUrl: string | undefined;
   /** Drains calls and stops serving, within `drainMs` (default: the config's drain timeout). Leaves NATS open. */
   close(drainMs?: number): Promise<void>;
 }
@@ -83,6 +86,7 @@ export async function startNodeGateway(opts: NodeGatewayOptions): Promise<NodeGa
         for (const n of gateway.table.nodes("*")) counts.set(n.service, (counts.get(n.service) ?? 0) + 1);
         return counts;
       },
+      callLabels: (info, error) => gateway.stats.labeler.labels(info, error),
     },
     opts.processMetrics ?? true,
   );
@@ -147,6 +151,17 @@ export async function startNodeGateway(opts: NodeGatewayOptions): Promise<NodeGa
   });
   injectWebSocket(server.http1);
   const addr = await server.listen(config.port, config.host);
+  let metricsServer: MetricsServer | undefined;
+  try {
+    if (config.metricsListen) metricsServer = await startMetricsServer(config.metricsListen, config.metricsToken, () => metrics.text(), opts.log);
+  } catch (e) {
+    await gateway.close(0);
+    await server.destroy();
+    throw e;
+  }
+  if (gateway.auth.enabled && !config.metricsListen && !config.metricsToken) {
+    opts.log?.warn("JWT auth is on but /metrics is open on the main port: set edge.metrics_token or edge.metrics_listen (SECURITY.md)");
+  }
   const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
   return {
     gateway,
@@ -154,9 +169,11 @@ export async function startNodeGateway(opts: NodeGatewayOptions): Promise<NodeGa
     fastPath,
     port: addr.port,
     url: `http://${host}:${addr.port}`,
+    metricsUrl: metricsServer?.url,
     async close(drainMs = config.drainTimeoutMs) {
       const deadline = Date.now() + drainMs;
       await gateway.close(drainMs - shutdownTailMs(drainMs));
+      await metricsServer?.close();
       // Open connections may finish in the time left (2 s at most), then they are destroyed.
       await settleBy(server.close(), Math.min(deadline, Date.now() + 2000));
       await settleBy(server.destroy(), deadline);
