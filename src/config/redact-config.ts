@@ -1,6 +1,6 @@
 /**
- * A Config as it may be shown (`edge-signal check`): HMAC secrets (`key`, `keys[].hmac`, a JWK's `k`)
- * and a password in the NATS URL replaced by "[redacted]". Public keys stay. Runtime-neutral.
+ * A Config as it may be shown (`edge-signal check`): HMAC secrets (`key`, `keys[].hmac`, a JWK's `k`),
+ * the metrics token and a password in the NATS URL replaced by "[redacted]". Public keys stay. Runtime-neutral.
  */
 import type { Config } from "./config.js";
 
@@ -15,6 +15,7 @@ function redactUrl(url: string): string {
 export function redactConfig(cfg: Config): Record<string, unknown> {
   const copy = JSON.parse(JSON.stringify(cfg)) as Record<string, unknown> & { auth: Record<string, unknown> };
   copy.natsUrl = redactUrl(cfg.natsUrl);
+  if (cfg.metricsToken) copy.metricsToken = REDACTED;
   const auth = copy.auth;
   if (typeof auth.key === "string" && auth.key !== "" && !/^-----BEGIN /.test(auth.key.trim())) auth.key = REDACTED;
   if (Array.isArray(auth.keys)) {

@@ -168,9 +168,9 @@ test("didYouMean: close keys only", () => {
 test("redactConfig hides HMAC secrets and NATS passwords, keeps public keys", () => {
   const pem = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----";
   const shown = JSON.stringify(
-    redactConfig({ ...resolveConfig({}), natsUrl: "nats://u:pw@h:4222,nats://v:pw2@g:4222", auth: { key: "s3cret", keys: [{ hmac: "h1" }, { jwk: { kty: "oct", k: "a2V5" } }, { pem }] } }),
+    redactConfig({ ...resolveConfig({}), natsUrl: "nats://u:pw@h:4222,nats://v:pw2@g:4222", metricsToken: "m3trics", auth: { key: "s3cret", keys: [{ hmac: "h1" }, { jwk: { kty: "oct", k: "a2V5" } }, { pem }] } }),
   );
-  for (const secret of ["s3cret", "h1", "a2V5", ":pw@", ":pw2@"]) assert.ok(!shown.includes(secret), secret);
+  for (const secret of ["s3cret", "h1", "a2V5", ":pw@", ":pw2@", "m3trics"]) assert.ok(!shown.includes(secret), secret);
   assert.ok(shown.includes("MCowBQYDK2VwAyEA"), "a public key stays");
   assert.ok(shown.includes("nats://u:[redacted]@h:4222"));
 });
