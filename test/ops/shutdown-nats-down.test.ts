@@ -1,6 +1,7 @@
 // Issue 16 row 9: SIGTERM ends the process within edge.drain_timeout_ms whatever the state of NATS.
 // `serve` took 15–60 s when NATS had gone down (a discovery delete and NATS drain waiting on a server
-// that is gone), and `demo --nats <url>` was still running 4 minutes later. Here nats-server is killed
+// that is gone), and `demo --nats <url>` was still running 4 minutes later; `registry` waited on its
+// NATS drain the same way. Here nats-server is killed
 // (or frozen with SIGSTOP: the socket stays open and nothing answers) while streams are open, then the
 // gateway process gets SIGTERM: it must exit 0 before drain_timeout_ms plus a small margin (process
 // exit, signal delivery on a loaded machine). The measured time is printed.
@@ -91,3 +92,28 @@ test("serve: nats-server killed, then SIGTERM → exit 0 within drain_timeout_ms
 test("serve: nats-server frozen (SIGSTOP), then SIGTERM → exit 0 within drain_timeout_ms", { timeout: 60_000 }, () => withStack("serve", "stop"));
 test("demo --nats <url>: nats-server killed, then SIGTERM → exit 0 within drain_timeout_ms", { timeout: 60_000 }, () => withStack("demo", "kill"));
 test("demo --nats <url>: nats-server frozen (SIGSTOP), then SIGTERM → exit 0 within drain_timeout_ms", { timeout: 60_000 }, () => withStack("demo", "stop"));
+
+test("registry --nats <url>: nats-server frozen (SIGSTOP), then SIGTERM → exit 0 within drain_timeout_ms", { timeout: 60_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), "edge-shutdown-"));
+  const conf = join(dir, "signal.toml");
+  await writeFile(conf, `[edge]\ndrain_timeout_ms = ${DRAIN_MS}\n`);
+  const nats = await natsServer();
+  const p = runCli(["registry", "--nats", nats.url, "-c", conf]);
+  try {
+    await eventually(() => p.out().includes("registry is up"), 20_000, "registry up");
+    nats.process.kill("SIGSTOP"); // its NATS drain can never finish now
+    const t0 = Date.now();
+    p.child.kill("SIGTERM");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const code = await Promise.race([p.exit, new Promise<"late">((r) => (timer = setTimeout(() => r("late"), DRAIN_MS + MARGIN_MS)))]);
+    clearTimeout(timer);
+    console.log(`# registry, nats-server stopped (SIGSTOP): ${code === "late" ? "still running" : "exited"} ${Date.now() - t0} ms after SIGTERM (drain_timeout_ms ${DRAIN_MS})`);
+    assert.notEqual(code, "late", p.err().slice(-3000));
+    assert.equal(code, 0, p.err().slice(-3000));
+  } finally {
+    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
+    if (nats.process.exitCode === null) nats.process.kill("SIGCONT");
+    await nats.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
