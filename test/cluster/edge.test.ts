@@ -20,7 +20,7 @@ import { EchoRequestSchema, EchoResponseSchema, EchoService } from "../../src/ge
 import { connectNats } from "../../src/nats/connect-node.js";
 import { openGrpcWs } from "../helpers/grpc-websockets-client.js";
 import { eventually } from "../helpers/nats.js";
-import { deployDir, startGateway, startHubServices, startServers, type GatewayProcess, type HubServices, type Servers } from "./topology.js";
+import { deployDir, joinRoom, startGateway, startHubServices, startServers, type GatewayProcess, type HubServices, type Servers } from "./topology.js";
 
 let servers: Servers;
 let hub: HubServices;
@@ -111,17 +111,6 @@ describe("calls of every protocol through both gateways, replies back across lea
     });
   }
 });
-
-/** One Connect unary Echo with room metadata; the serving node, or the error code. */
-async function joinRoom(url: string, room: string): Promise<{ node?: string; code?: string }> {
-  const r = await fetch(`${url}/demo.v1.EchoService/Echo`, {
-    method: "POST",
-    headers: { "content-type": "application/json", sid: room },
-    body: JSON.stringify({ message: `join ${room}` }),
-  });
-  const body = await r.json();
-  return r.status === 200 ? { node: body.node } : { code: body.code };
-}
 
 test("one room on one node through both gateways: 200 concurrent joins split over the two, placed in the hub's R3 bucket", async () => {
   const status = await hubBucket.status();

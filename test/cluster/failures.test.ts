@@ -13,7 +13,7 @@ import { EchoRequestSchema, EchoResponseSchema } from "../../src/gen/demo/v1/ech
 import { connectNats } from "../../src/nats/connect-node.js";
 import { openGrpcWs, type GrpcWsCall } from "../helpers/grpc-websockets-client.js";
 import { eventually } from "../helpers/nats.js";
-import { startGateway, startHubServices, startServers, type GatewayProcess, type HubServices, type Servers } from "./topology.js";
+import { joinRoom, startGateway, startHubServices, startServers, type GatewayProcess, type HubServices, type Servers } from "./topology.js";
 
 let servers: Servers;
 let hub: HubServices;
@@ -41,26 +41,6 @@ const readyz = async (url: string) => {
     return 0;
   }
 };
-
-/**
- * One Connect unary Echo with room metadata and a 5 s deadline (what clients should send: a request or
- * reply lost inside a dying server is seen by no one, see the hub test): the serving node or the
- * error code ("hung" when no answer came 15 s later).
- */
-async function joinRoom(url: string, room: string, ms = 15_000): Promise<{ node?: string; code?: string }> {
-  try {
-    const r = await fetch(`${url}/demo.v1.EchoService/Echo`, {
-      method: "POST",
-      headers: { "content-type": "application/json", "connect-timeout-ms": "5000", sid: room },
-      body: JSON.stringify({ message: `join ${room}` }),
-      signal: AbortSignal.timeout(ms),
-    });
-    const body = await r.json();
-    return r.status === 200 ? { node: body.node } : { code: body.code };
-  } catch (e) {
-    return { code: (e as Error).name === "TimeoutError" ? "hung" : `fetch: ${(e as Error).message}` };
-  }
-}
 
 test("a leaf server killed and restarted: its gateway goes not-ready and recovers by itself", async () => {
   for (const [name, leaf, gw] of [

@@ -163,3 +163,23 @@ export async function startGateway(config: string, natsUrl: string, env: Record<
     },
   };
 }
+
+/**
+ * One Connect unary Echo with room metadata and a 5 s deadline (what clients should send: a request or
+ * reply lost inside a dying server is seen by no one, see failures.test.ts): the serving node or the
+ * error code ("hung" when no answer came 15 s later).
+ */
+export async function joinRoom(url: string, room: string, ms = 15_000): Promise<{ node?: string; code?: string }> {
+  try {
+    const r = await fetch(`${url}/demo.v1.EchoService/Echo`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "connect-timeout-ms": "5000", sid: room },
+      body: JSON.stringify({ message: `join ${room}` }),
+      signal: AbortSignal.timeout(ms),
+    });
+    const body = await r.json();
+    return r.status === 200 ? { node: body.node } : { code: body.code };
+  } catch (e) {
+    return { code: (e as Error).name === "TimeoutError" ? "hung" : `fetch: ${(e as Error).message}` };
+  }
+}
