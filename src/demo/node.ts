@@ -3,9 +3,10 @@
  * nats-discovery (service `demo`, nid `demo-<6 chars>`), as an ION node would.
  */
 import type { NatsConnection } from "@nats-io/nats-core";
-import { DiscoveryClient, randomNid, type KeepAliveHandle } from "../discovery/index.js";
+import { randomNid, type KeepAliveHandle } from "../discovery/index.js";
 import { EchoService } from "../gen/demo/v1/echo_pb.js";
-import { NrpcServer, registerService } from "../nrpc/index.js";
+import type { NrpcServer } from "../nrpc/index.js";
+import { implement, startNode } from "../node/start-node.js";
 import { echoServiceImpl } from "./echo-service.js";
 
 /** Options of {@link startDemoNode}. */
@@ -31,32 +32,15 @@ export interface DemoNode {
   kill(): void;
 }
 
-/** Starts a demo node on `nc`. */
+/** Starts a demo node on `nc` (with the node SDK, src/node/start-node.ts). */
 export async function startDemoNode(nc: NatsConnection, opts: DemoNodeOptions = {}): Promise<DemoNode> {
   const nid = opts.nid ?? randomNid("demo");
-  const server = new NrpcServer(nc, { nid });
-  registerService(server, EchoService, echoServiceImpl(nid));
-  await nc.flush();
-  const registration = new DiscoveryClient(nc).keepAlive({
+  return startNode(nc, {
     nid,
     service: opts.service ?? "demo",
     dc: opts.dc ?? "dc1",
-    rpc: { protocol: "nats-grpc", addr: opts.natsUrl ?? "", params: {} },
+    natsUrl: opts.natsUrl ?? "",
     extraInfo: opts.load !== undefined ? { load: opts.load } : {},
-    source: "discovery",
-    lastSeen: Date.now(),
+    implementations: [implement(EchoService, echoServiceImpl(nid))],
   });
-  return {
-    nid,
-    server,
-    registration,
-    async close() {
-      server.close();
-      await registration.close();
-    },
-    kill() {
-      registration.abandon();
-      server.close(true);
-    },
-  };
 }

@@ -166,11 +166,12 @@ test("the library entries import, and their types are real", async () => {
     'import { createGateway, resolveConfig, parseConfigText } from "edge-signal";',
     'import { startNodeGateway } from "edge-signal/runtime/node";',
     'import { connectNats } from "edge-signal/nats/node";',
-    'console.log([typeof createGateway, typeof startNodeGateway, typeof connectNats, resolveConfig(parseConfigText("[signal.grpc]\\nport = 7000")).port].join(" "));',
+    'import { implement, startNode } from "edge-signal/node";',
+    'console.log([typeof createGateway, typeof startNodeGateway, typeof connectNats, typeof startNode, typeof implement, resolveConfig(parseConfigText("[signal.grpc]\\nport = 7000")).port].join(" "));',
   ].join("\n");
   await writeFile(join(app, "use.mjs"), script);
   const { stdout } = await exec(process.execPath, ["use.mjs"], { cwd: app });
-  assert.equal(stdout.trim(), "function function function 7000");
+  assert.equal(stdout.trim(), "function function function function function 7000");
 
   // The declarations: a right use type-checks, and a wrong one is an error — `@ts-expect-error` would
   // itself be an error if the types were `any`.
