@@ -15,7 +15,12 @@ export interface CliProcess {
 
 /** Starts `edge-signal <args>` with `env` (default: this process's). */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): CliProcess {
-  const child = spawn(process.execPath, [edgeSignalBin, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  return runCommand(process.execPath, [edgeSignalBin, ...args], { env });
+}
+
+/** Starts any command (`npx`, an installed bin, …) in `cwd` with `env`, collecting its output the same way. */
+export function runCommand(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): CliProcess {
+  const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   child.stdout!.on("data", (d) => (out += d));

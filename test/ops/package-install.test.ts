@@ -4,7 +4,7 @@
 // nats-server, serve against a running NATS with a call through it — and the library entries with
 // their types. Node only.
 import assert from "node:assert/strict";
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +14,7 @@ import { promisify } from "node:util";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { freePort } from "../../src/cli/nats-server.js";
 import { startDemoNode, type DemoNode } from "../../src/demo/node.js";
+import { runCommand, type CliProcess } from "../helpers/cli.js";
 import { eventually, natsServer, tcp, type NatsServer } from "../helpers/nats.js";
 
 const exec = promisify(execFile);
@@ -39,22 +40,11 @@ async function echoCall(url: string, message: string, ms: number): Promise<Echo>
   return body;
 }
 
-interface Run {
-  child: ChildProcess;
-  out(): string;
-  err(): string;
-  exit: Promise<number | null>;
-}
+type Run = CliProcess;
 
 /** Starts `cmd args` in the installed app's folder. */
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = npmEnv): Run {
-  const child = spawn(cmd, args, { cwd: app, env, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  child.stdout!.on("data", (d) => (out += d));
-  child.stderr!.on("data", (d) => (err += d));
-  const exit = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  return { child, out: () => out, err: () => err, exit };
+  return runCommand(cmd, args, { cwd: app, env });
 }
 
 /** SIGTERMs a running command and returns its exit code (null when a signal ended it). */
