@@ -5,18 +5,16 @@
 // keepalive period (2 s) of SIGCONT. Before the fix the sweep ran ahead of the queued keepalives,
 // dropped every node, and nothing ever brought them back (UNAVAILABLE "no live node" for good).
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { startDemoNode, type DemoNode } from "../../src/demo/node.js";
 import { startRegistry, type Registry } from "../../src/discovery/index.js";
 import { connectNats } from "../../src/nats/connect-node.js";
 import { eventually, natsServer, type NatsServer } from "../helpers/nats.js";
 import { echoReq, echoRes } from "../gateway/helpers.js";
+import { runCli } from "../helpers/cli.js";
 import { summary } from "./helpers.js";
 
-const bin = fileURLToPath(new URL("../../bin/edge-signal.mjs", import.meta.url));
 const keepaliveMs = 2_000;
 let nats: NatsServer;
 let nc: NatsConnection;
@@ -45,21 +43,19 @@ async function echo(url: string): Promise<string> {
 }
 
 test("a gateway stopped for 9 s (SIGSTOP) keeps its nodes; calls work within one keepalive period of SIGCONT", { timeout: 90_000 }, async () => {
-  const child = spawn(process.execPath, [bin, "serve", "--nats", nats.wsUrl, "--port", "0", "--host", "127.0.0.1"], {
-    env: { ...process.env, EDGE_SIGNAL_LOG_LEVEL: "info" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout!.on("data", (d) => (out += d));
-  child.stderr!.on("data", (d) => (out += d));
+  const cli = runCli(["serve", "--nats", nats.wsUrl, "--port", "0", "--host", "127.0.0.1"], { ...process.env, EDGE_SIGNAL_LOG_LEVEL: "info" });
+  const { child } = cli;
+  let mark = [0, 0];
+  /** What the gateway wrote (stdout and stderr) since `mark`. */
+  const since = () => cli.out().slice(mark[0]) + cli.err().slice(mark[1]);
   try {
-    const url: string = await eventually(() => /gateway\s+(http:\/\/[\d.]+:\d+)/.exec(out)?.[1] ?? "", 30_000, "gateway URL");
+    const url: string = await eventually(() => /gateway\s+(http:\/\/[\d.]+:\d+)/.exec(cli.out())?.[1] ?? "", 30_000, "gateway URL");
     await eventually(async () => {
       const r = await fetch(`${url}/api/nodes`);
       return ((await r.json()).services?.demo?.length ?? 0) === 2;
     }, 10_000, "nodes discovered");
     await echo(url);
-    const before = out.length;
+    mark = [cli.out().length, cli.err().length];
 
     child.kill("SIGSTOP");
     await new Promise((r) => setTimeout(r, 9_000)); // the fault itself: 9 s without running
@@ -77,12 +73,12 @@ test("a gateway stopped for 9 s (SIGSTOP) keeps its nodes; calls work within one
         return "";
       }
     }, keepaliveMs, "a call to work again within one keepalive period of SIGCONT").catch((e: Error) => {
-      throw new Error(`${e.message}; ${failures} calls failed, the last with ${lastError}; gateway log since the stall:\n${out.slice(before).slice(-2000)}`);
+      throw new Error(`${e.message}; ${failures} calls failed, the last with ${lastError}; gateway log since the stall:\n${since().slice(-2000)}`);
     });
     const recoveredMs = Date.now() - continued;
     const nodesAfter = (await (await fetch(`${url}/api/nodes`)).json()).services?.demo?.length ?? 0;
-    const log = out.slice(before);
-    summary("gateway-stall", { stallMs: 9000, recoveredMs, failedCallsAfterCont: failures, demoNodesAfter: nodesAfter, nodeDownLines: (log.match(/node down/g) ?? []).length });
+    const log = since();
+    summary("gateway-stall", { stallMs: 9000, recoveredMs, failedCallsAfterCont: failures, demoNodesAfter: nodesAfter, nodesDown: [...log.matchAll(/"node down"[^\n]*?"service":"([^"]*)"/g)].map((m) => m[1]).join(",") || "none" });
     assert.equal(nodesAfter, 2, "both demo nodes are in the table after the stall");
     assert.doesNotMatch(log, /"node down"[^\n]*"service":"demo"/, "no demo node was dropped by the stall");
   } finally {
