@@ -58,6 +58,15 @@ export interface Config {
   /** HTTP/2 (Node): a stream with response bytes queued and none sent for this long is reset (ms; 0 = never). */
   writeStallTimeoutMs: number;
   /**
+   * HTTP/2 (Node): streams a connection, and a client address across its connections, may open a
+   * second on average (`rate`) and at once (`burst`); past it the stream is refused and the connection
+   * gets GOAWAY ENHANCE_YOUR_CALM (rapid reset, CVE-2023-44487). 0 = no limit.
+   */
+  h2StreamRate: number;
+  h2StreamBurst: number;
+  h2StreamRatePerIp: number;
+  h2StreamBurstPerIp: number;
+  /**
    * HTTP/1.1 (Node): a request's header block must be in within `httpHeaderTimeoutMs`, the whole
    * request (header and body) within `httpRequestTimeoutMs`, else 408 and the connection is closed
    * (slowloris: a client that sends a byte now and then is never idle). 0 = no limit.
@@ -116,6 +125,10 @@ export const defaultConfig: Readonly<Config> = Object.freeze({
   maxBufferedBytes: 8 * 1024 * 1024,
   maxConnectionBufferedBytes: 32 * 1024 * 1024,
   writeStallTimeoutMs: 60_000,
+  h2StreamRate: 200,
+  h2StreamBurst: 400,
+  h2StreamRatePerIp: 500,
+  h2StreamBurstPerIp: 1000,
   httpHeaderTimeoutMs: 60_000,
   httpRequestTimeoutMs: 300_000,
   forwardAuthorization: false,
@@ -313,6 +326,10 @@ function buildConfig(raw: Obj, env: Record<string, string | undefined>): Config 
     maxBufferedBytes: num(edge, "max_buffered_bytes", "edge", d.maxBufferedBytes, 64 * 1024, 1 << 30),
     maxConnectionBufferedBytes: num(edge, "max_connection_buffered_bytes", "edge", d.maxConnectionBufferedBytes, 0, 1 << 30),
     writeStallTimeoutMs: num(edge, "write_stall_timeout_ms", "edge", d.writeStallTimeoutMs),
+    h2StreamRate: num(edge, "h2_stream_rate", "edge", d.h2StreamRate),
+    h2StreamBurst: num(edge, "h2_stream_burst", "edge", d.h2StreamBurst),
+    h2StreamRatePerIp: num(edge, "h2_stream_rate_per_ip", "edge", d.h2StreamRatePerIp),
+    h2StreamBurstPerIp: num(edge, "h2_stream_burst_per_ip", "edge", d.h2StreamBurstPerIp),
     httpHeaderTimeoutMs: num(edge, "http_header_timeout_ms", "edge", d.httpHeaderTimeoutMs),
     httpRequestTimeoutMs: num(edge, "http_request_timeout_ms", "edge", d.httpRequestTimeoutMs),
     forwardAuthorization: bool(edge, "forward_authorization", "edge", d.forwardAuthorization),

@@ -9,7 +9,8 @@
  * (e.g. `getRequestListener(app.fetch)` of `@hono/node-server`, which accepts both request kinds).
  * Connections are bounded in time and in what they hold: HTTP/1.1 header and request timeouts,
  * idle connections and sessions closed, HTTP/2 response bytes queued for clients that do not read
- * bounded per connection and per stall time (`./write-guard.ts`).
+ * bounded per connection and per stall time (`./write-guard.ts`), HTTP/2 stream opening rate-limited
+ * per connection and per client address (`./stream-rate.ts`).
  */
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import http2, { type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from "node:http2";
@@ -18,6 +19,7 @@ import type { CallHandler } from "../protocol/call.js";
 import type { ProtocolOptions } from "../protocol/options.js";
 import { handleGrpcStream, isGrpcContentType } from "./handler.js";
 import { createWriteGuard } from "./write-guard.js";
+import { createStreamRateLimit, type StreamRate } from "./stream-rate.js";
 
 /** A Node request listener that accepts HTTP/1.1 and HTTP/2 compatibility requests. */
 export type NodeRequestListener = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
@@ -34,6 +36,10 @@ export interface GrpcServerOptions extends ProtocolOptions {
   maxConnectionBufferedBytes?: number;
   /** {@link createGrpcH2cServer}: an HTTP/2 stream with response bytes queued and none sent for this long is reset (ENHANCE_YOUR_CALM). Default 60 000 ms; 0 = never. */
   writeStallTimeoutMs?: number;
+  /** {@link createGrpcH2cServer}: HTTP/2 streams one connection may open: a second on average, and at once (rapid reset). Default 200/s, 400; 0 = no limit. */
+  streamRatePerConnection?: StreamRate;
+  /** {@link createGrpcH2cServer}: HTTP/2 streams one client address may open across its connections. Default 500/s, 1000; 0 = no limit. */
+  streamRatePerIp?: StreamRate;
   /** {@link createGrpcH2cServer}: an HTTP/1.1 request's header block must be in within this long (408, closed). Default 60 000 ms; 0 = no limit. */
   headersTimeoutMs?: number;
   /** {@link createGrpcH2cServer}: an HTTP/1.1 request (header and body) must be in within this long (408, closed). Default 300 000 ms; 0 = no limit. */
@@ -89,6 +95,8 @@ export interface GrpcH2cServer {
   listen(port: number, host?: string): Promise<AddressInfo>;
   /** Response bytes queued on HTTP/2 streams for clients that have not read them yet (see `./write-guard.ts`). */
   queuedResponseBytes(): number;
+  /** What the HTTP/2 limits did so far: streams refused for their opening rate, connections sent GOAWAY for it, streams reset for their queued bytes. */
+  limitCounts(): { streamsRefused: number; connectionsSentAway: number; resetConnectionBound: number; resetStalled: number };
   /** Stops accepting, asks HTTP/2 clients to go away (GOAWAY), closes idle HTTP/1 connections, and resolves when all connections are gone. */
   close(): Promise<void>;
   /** Closes at once, destroying every connection. */
@@ -112,7 +120,14 @@ export function createGrpcH2cServer(handler: CallHandler, opts?: GrpcServerOptio
   const headersTimeout = opts?.headersTimeoutMs ?? 60_000;
   const requestTimeout = opts?.requestTimeoutMs ?? 300_000;
   const h1 = http.createServer({ headersTimeout, requestTimeout, connectionsCheckingInterval: checkingInterval(headersTimeout, requestTimeout) }, listener);
-  const h2 = http2.createServer(listener);
+  const rate = createStreamRateLimit({
+    perConnection: opts?.streamRatePerConnection ?? { rate: 200, burst: 400 },
+    perIp: opts?.streamRatePerIp ?? { rate: 500, burst: 1000 },
+  });
+  // A stream opened faster than the rate allows never reaches the listener (refused, GOAWAY).
+  const h2 = http2.createServer((req, res) => {
+    if (rate.admit(req.stream)) listener(req, res);
+  });
   const sockets = new Set<net.Socket>();
   const sessions = new Set<Http2Session>();
   const guard = createWriteGuard({
@@ -125,6 +140,7 @@ export function createGrpcH2cServer(handler: CallHandler, opts?: GrpcServerOptio
   const idleSessionMs = opts?.idleSessionTimeoutMs ?? 60_000;
   h2.on("session", (s) => {
     sessions.add(s);
+    rate.watch(s);
     let streams = 0;
     let idle: ReturnType<typeof setTimeout> | undefined;
     const arm = () => {
@@ -180,6 +196,7 @@ export function createGrpcH2cServer(handler: CallHandler, opts?: GrpcServerOptio
     new Promise((resolve) => {
       server.close(() => resolve());
       guard.close();
+      rate.close();
       h1.close(() => {}); // stops the connection checker (it reports "not running": it never listened)
       for (const s of sessions) force ? s.destroy() : s.close();
       if (force) {
@@ -207,6 +224,12 @@ export function createGrpcH2cServer(handler: CallHandler, opts?: GrpcServerOptio
       });
     },
     queuedResponseBytes: () => guard.queuedBytes(),
+    limitCounts: () => ({
+      streamsRefused: rate.refused.streams,
+      connectionsSentAway: rate.refused.connections,
+      resetConnectionBound: guard.resets.connectionBound,
+      resetStalled: guard.resets.stalled,
+    }),
     close: () => closeAll(false),
     destroy: () => closeAll(true),
   };

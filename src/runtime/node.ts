@@ -148,6 +148,8 @@ export async function startNodeGateway(opts: NodeGatewayOptions): Promise<NodeGa
     requestTimeoutMs: config.httpRequestTimeoutMs,
     maxConnectionBufferedBytes: config.maxConnectionBufferedBytes,
     writeStallTimeoutMs: config.writeStallTimeoutMs,
+    streamRatePerConnection: { rate: config.h2StreamRate, burst: config.h2StreamBurst },
+    streamRatePerIp: { rate: config.h2StreamRatePerIp, burst: config.h2StreamBurstPerIp },
   });
   injectWebSocket(server.http1);
   const addr = await server.listen(config.port, config.host);

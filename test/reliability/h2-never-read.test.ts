@@ -18,7 +18,7 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import http2 from "node:http2";
 import net from "node:net";
-import { createInterface, type Interface } from "node:readline";
+import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { Code } from "@connectrpc/connect";
 import { startStack, type Stack } from "../helpers/gateway.js";
@@ -26,6 +26,7 @@ import { eventually } from "../helpers/nats.js";
 import { echoReq } from "../gateway/helpers.js";
 import { grpcEnvelope, RawH2 } from "./raw-h2.js";
 import { summary } from "./helpers.js";
+import { startGatewayProcess, type GatewayProcess } from "./gateway-process.js";
 
 const PER_IP = 20;
 const MAX_BUFFERED = 4 * 1024 * 1024;
@@ -33,6 +34,8 @@ const MAX_CONNECTION_BUFFERED = 8 * 1024 * 1024;
 const STALL_MS = 30_000;
 const WAVES = 6;
 const CHUNK_BYTES = 64 * 1024 + 4; // what the flood node sends per message
+/** Messages the flood node offers per call: 6.4 MiB, past the buffer limit, with little left over in flight as garbage. */
+const FLOOD_CHUNKS = 100;
 /** What one stalled call may hold: its buffer limit, the message that crossed it, the stream's own 16 KiB mark, framing. */
 const PER_CALL_BOUND = MAX_BUFFERED + 2 * CHUNK_BYTES + 16 * 1024;
 const ENHANCE_YOUR_CALM = http2.constants.NGHTTP2_ENHANCE_YOUR_CALM;
@@ -40,42 +43,18 @@ const PATH = "/flood.v1.EchoService/EchoStream";
 
 let stack: Stack;
 let flood: ChildProcess;
-let gw: ChildProcess;
-let gwLines: Interface;
-let gwUrl: string;
+let gw: GatewayProcess;
 let port: number;
-
-interface Mem {
-  rss: number;
-  peakRss: number;
-  external: number;
-  arrayBuffers: number;
-  heapUsed: number;
-  queued: number;
-  inFlight: number;
-}
-let pendingMem: ((m: Mem) => void)[] = [];
-/** The gateway process's memory and state, now. */
-function mem(): Promise<Mem> {
-  return new Promise((resolve) => {
-    pendingMem.push(resolve);
-    gw.stdin!.write("mem\n");
-  });
-}
-
-function child(script: string, args: string[]): ChildProcess {
-  return spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL(script, import.meta.url)), ...args], { stdio: ["pipe", "pipe", "inherit"] });
-}
 
 before(async () => {
   stack = await startStack({ nodes: 1 });
-  flood = child("./fixtures/flood-node.ts", [stack.nats.wsUrl, "2000"]);
+  flood = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("./fixtures/flood-node.ts", import.meta.url)), stack.nats.wsUrl, String(FLOOD_CHUNKS)], { stdio: ["pipe", "pipe", "inherit"] });
   const floodReady = new Promise<void>((resolve, reject) => {
     flood.once("exit", (c) => reject(new Error(`flood node exited with ${c}`)));
     createInterface({ input: flood.stdout! }).on("line", (l) => l === "ready" && resolve());
   });
   await floodReady;
-  const config = {
+  gw = await startGatewayProcess(stack.nats.wsUrl, {
     edge: {
       routes: { "flood.v1": "flood" },
       max_calls_per_ip: PER_IP,
@@ -83,37 +62,26 @@ before(async () => {
       max_connection_buffered_bytes: MAX_CONNECTION_BUFFERED,
       write_stall_timeout_ms: STALL_MS,
     },
-  };
-  gw = child("./fixtures/gateway-process.ts", [stack.nats.wsUrl, JSON.stringify(config)]);
-  gwLines = createInterface({ input: gw.stdout! });
-  gwUrl = await new Promise<string>((resolve, reject) => {
-    gw.once("exit", (c) => reject(new Error(`gateway process exited with ${c}`)));
-    gwLines.on("line", (l) => {
-      const j = JSON.parse(l) as { url?: string } & Mem;
-      if (j.url) return resolve(j.url);
-      const w = pendingMem;
-      pendingMem = [];
-      for (const f of w) f(j);
-    });
   });
-  port = Number(new URL(gwUrl).port);
+  port = gw.port;
   await eventually(async () => (await probe("127.0.0.9")) === 0, 15_000, "the gateway process serves the flood node");
 });
 
 after(async () => {
-  for (const p of [gw, flood]) {
-    if (p && p.exitCode === null) {
-      const gone = new Promise((r) => p.once("exit", r));
-      p.kill("SIGTERM");
-      await gone;
-    }
+  await gw?.stop();
+  if (flood && flood.exitCode === null) {
+    const gone = new Promise((r) => flood.once("exit", r));
+    flood.kill("SIGTERM");
+    await gone;
   }
   await stack?.stop();
 });
 
+const mem = () => gw.stats();
+
 /** One unary call from `from` with Node's client (it reads): its gRPC status. */
 async function probe(from: string): Promise<number> {
-  const s = http2.connect(gwUrl, { createConnection: () => net.connect({ port, host: "127.0.0.1", localAddress: from }) });
+  const s = http2.connect(gw.url, { createConnection: () => net.connect({ port, host: "127.0.0.1", localAddress: from }) });
   s.on("error", () => {});
   try {
     const req = s.request({ ":method": "POST", ":path": "/demo.v1.EchoService/Echo", "content-type": "application/grpc", te: "trailers" });

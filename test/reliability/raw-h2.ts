@@ -81,7 +81,7 @@ export function grpcEnvelope(message: Uint8Array): Buffer {
 export class RawH2 {
   /** Per stream id: what the server sent. */
   readonly streams = new Map<number, RawStreamState>();
-  /** The GOAWAY error code, once the server sent one. */
+  /** The error code of the first GOAWAY the server sent. */
   goAway: number | undefined;
   closed = false;
   private nextId = 1;
@@ -125,19 +125,19 @@ export class RawH2 {
    * END_STREAM. Returns the stream id.
    */
   request(path: string, headers: Record<string, string>, body?: Uint8Array): number {
-    const id = this.nextId;
-    this.socket.write(this.requestFrames(path, headers, body));
+    const { id, frames } = this.requestFrames(path, headers, body);
+    this.socket.write(frames);
     return id;
   }
 
-  /** The frames of {@link request} (the stream id is taken now), to batch many into one write. */
-  requestFrames(path: string, headers: Record<string, string>, body?: Uint8Array): Buffer {
+  /** The frames of {@link request} and their stream id (taken now), to batch many into one write. */
+  requestFrames(path: string, headers: Record<string, string>, body?: Uint8Array): { id: number; frames: Buffer } {
     const id = this.nextId;
     this.nextId += 2;
     this.streams.set(id, { headers: false, trailersOnly: false, dataBytes: 0, ended: false });
     const block = hpack([[":method", "POST"], [":scheme", "http"], [":authority", "127.0.0.1"], [":path", path], ...Object.entries(headers)]);
     const hs = frame(Type.Headers, EndHeaders | (body === undefined ? EndStream : 0), id, block);
-    return body === undefined ? hs : Buffer.concat([hs, frame(Type.Data, EndStream, id, body)]);
+    return { id, frames: body === undefined ? hs : Buffer.concat([hs, frame(Type.Data, EndStream, id, body)]) };
   }
 
   /** RST_STREAM frame for `id` (CANCEL by default). */
@@ -186,7 +186,7 @@ export class RawH2 {
           if (!(flags & Ack)) this.socket.write(frame(Type.Ping, Ack, 0, payload));
           break;
         case Type.GoAway:
-          this.goAway = payload.readUInt32BE(4);
+          this.goAway ??= payload.readUInt32BE(4); // the first: a graceful close may follow with NO_ERROR
           break;
         case Type.Headers:
           if (s) {
