@@ -16,7 +16,14 @@ const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !
  * front of the gateway (cert/key), origins are `[edge] allowed_origins` (ION ignores
  * allow_all_origins too), and `[avp]`, `[node]`, `[global] pprof` belong to other ION versions/services.
  */
-export const ionIgnoredKeys: readonly string[] = ["signal.grpc.allow_all_origins", "signal.grpc.cert", "signal.grpc.key", "global.pprof", "avp", "node"];
+const ionIgnoredByTable: Readonly<Record<string, readonly string[]>> = {
+  "": ["avp", "node"],
+  global: ["pprof"],
+  "signal.grpc": ["allow_all_origins", "cert", "key"],
+};
+
+/** The paths of those keys (`signal.grpc.cert`, `avp`, …). */
+export const ionIgnoredKeys: readonly string[] = Object.entries(ionIgnoredByTable).flatMap(([table, keys]) => keys.map((k) => (table ? `${table}.${k}` : k)));
 
 /** Tables whose keys other parsers own: the auth fields, the balancer, and free-form route names. */
 const authTables = new Set(["signal.jwt", "edge.auth"]);
