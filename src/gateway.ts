@@ -115,6 +115,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const auth = createAuthenticator(parseAuthConfig(config.auth));
   await auth.ready();
   const balancerConfig = parseBalancerConfig(config.balancer);
+  const schemas = schemaRegistry(opts.descriptorSets); // a bad descriptor set fails here too
 
   // NATS state.
   let connected = !nc.isClosed();
@@ -176,7 +177,6 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     });
   };
   checkMaxPayload();
-  const schemas = schemaRegistry(opts.descriptorSets);
   const stats = new CallStats(Date.now, new CallLabeler({ schema: methodSchema(schemas), maxMethods: config.metricsMaxMethods }));
   const director = createDirector({
     client,

@@ -175,13 +175,18 @@ test("redactConfig hides HMAC secrets and NATS passwords, keeps public keys", ()
   assert.ok(shown.includes("nats://u:[redacted]@h:4222"));
 });
 
-test("createGateway refuses a bad auth or balancer section before it touches NATS", async () => {
+test("createGateway refuses a bad auth or balancer section, or a bad descriptor set, before it touches NATS", async () => {
   const nats = await natsServer();
   const nc = await tcp(nats, "config-check");
   try {
     const good = resolveConfig({});
-    for (const bad of [{ ...good, auth: { enabled: true } }, { ...good, balancer: { defualt: "p2c" } }]) {
-      await assert.rejects(createGateway({ config: bad, nc }), /no key is configured|unknown key "defualt"/);
+    const cases: [Parameters<typeof createGateway>[0], RegExp][] = [
+      [{ config: { ...good, auth: { enabled: true } }, nc }, /no key is configured/],
+      [{ config: { ...good, balancer: { defualt: "p2c" } }, nc }, /unknown key "defualt"/],
+      [{ config: good, nc, descriptorSets: [new Uint8Array([0xff, 0xff, 0xff])] }, /./],
+    ];
+    for (const [opts, re] of cases) {
+      await assert.rejects(createGateway(opts), re);
       await nc.flush();
       const subs = (await nats.monitor("connz?subs=1")).connections.find((c: { name?: string }) => c.name === "config-check")?.subscriptions ?? 0;
       assert.equal(subs, 0, "no subscription was made");
