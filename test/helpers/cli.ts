@@ -1,6 +1,7 @@
 /** Runs the `edge-signal` command (bin/edge-signal.mjs) as a child process for tests, collecting its output. */
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { eventually } from "./nats.js";
 
 /** The command's entry. */
 export const edgeSignalBin = fileURLToPath(new URL("../../bin/edge-signal.mjs", import.meta.url));
@@ -27,4 +28,17 @@ export function runCommand(cmd: string, args: string[], opts: { env?: NodeJS.Pro
   child.stderr!.on("data", (d) => (err += d));
   const exit = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
   return { child, out: () => out, err: () => err, exit };
+}
+
+/**
+ * Waits until `edge-signal serve` (or `demo`) has printed its gateway URL and its `/api/nodes` lists
+ * `demoNodes` demo nodes; returns the URL (`http://127.0.0.1:port`).
+ */
+export async function servingGateway(p: CliProcess, demoNodes: number, ms = 30_000): Promise<string> {
+  const url: string = await eventually(() => /gateway\s+(http:\/\/[\d.]+:\d+)/.exec(p.out())?.[1] ?? "", ms, "the gateway URL");
+  await eventually(async () => {
+    const r = await fetch(`${url}/api/nodes`);
+    return ((await r.json()).services?.demo?.length ?? 0) === demoNodes;
+  }, 10_000, `${demoNodes} demo nodes discovered`);
+  return url;
 }

@@ -103,6 +103,34 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   return stack;
 }
 
+/** Backends for a gateway run elsewhere (a child process): nats-server, a registry and demo nodes. */
+export interface Backends {
+  readonly nats: NatsServer;
+  readonly registry: Registry;
+  readonly nodes: DemoNode[];
+  stop(): Promise<void>;
+}
+
+/** Starts nats-server, a registry and `n` demo nodes in this process, on one NATS WebSocket connection named `name`. */
+export async function startBackends(n = 2, name = "test-backends"): Promise<Backends> {
+  const nats = await natsServer();
+  const nc = await connectNats(nats.wsUrl, { name });
+  const registry = await startRegistry(nc);
+  const nodes: DemoNode[] = [];
+  for (let i = 0; i < n; i++) nodes.push(await startDemoNode(nc, { natsUrl: nats.wsUrl }));
+  return {
+    nats,
+    registry,
+    nodes,
+    async stop() {
+      for (const node of nodes) await node.close();
+      await registry.stop();
+      await nc.close();
+      await nats.stop();
+    },
+  };
+}
+
 /** Merges plain objects recursively (`b` wins); arrays and other values are replaced. */
 function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...a };

@@ -4,46 +4,31 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
-import type { NatsConnection } from "@nats-io/nats-core";
-import { startDemoNode, type DemoNode } from "../../src/demo/node.js";
-import { startRegistry, type Registry } from "../../src/discovery/index.js";
 import { EchoRequestSchema } from "../../src/gen/demo/v1/echo_pb.js";
-import { connectNats } from "../../src/nats/connect-node.js";
-import { runCli } from "../helpers/cli.js";
-import { eventually, natsServer, type NatsServer } from "../helpers/nats.js";
+import { runCli, servingGateway } from "../helpers/cli.js";
+import { startBackends, type Backends } from "../helpers/gateway.js";
+import { eventually } from "../helpers/nats.js";
 import { openGrpcWs, type GrpcWsCall } from "../helpers/grpc-websockets-client.js";
 
-let nats: NatsServer;
-let nc: NatsConnection;
-let registry: Registry;
-const nodes: DemoNode[] = [];
+let backends: Backends;
 
 before(async () => {
-  nats = await natsServer();
-  nc = await connectNats(nats.wsUrl, { name: "sigterm-test" });
-  registry = await startRegistry(nc);
-  for (let i = 0; i < 2; i++) nodes.push(await startDemoNode(nc, { natsUrl: nats.wsUrl }));
+  backends = await startBackends(2, "sigterm-test");
 });
 after(async () => {
-  for (const n of nodes) await n.close();
-  await registry.stop();
-  await nc.close();
-  await nats.stop();
+  await backends.stop();
 });
 
 test("SIGTERM during 100 open streams: all end with a status, no backend stream left, exit 0", { timeout: 60_000 }, async () => {
-  const { child, out, err, exit: exited } = runCli(["serve", "--nats", nats.wsUrl, "--port", "0", "--host", "127.0.0.1"], { ...process.env, EDGE_SIGNAL_LOG_LEVEL: "warn" });
+  const cli = runCli(["serve", "--nats", backends.nats.wsUrl, "--port", "0", "--host", "127.0.0.1"], { ...process.env, EDGE_SIGNAL_LOG_LEVEL: "warn" });
+  const { child, err, exit: exited } = cli;
   try {
-    const url: string = await eventually(() => /gateway\s+(http:\/\/[\d.]+:\d+)/.exec(out())?.[1] ?? "", 20_000, "gateway URL");
-    await eventually(async () => {
-      const r = await fetch(`${url}/api/nodes`);
-      return ((await r.json()).services?.demo?.length ?? 0) === 2;
-    }, 10_000, "nodes discovered");
+    const url = await servingGateway(cli, 2);
     const calls: GrpcWsCall[] = [];
     for (let i = 0; i < 100; i++) calls.push(await openGrpcWs(`${url.replace("http", "ws")}/demo.v1.EchoService/EchoBidi`));
     for (const [i, c] of calls.entries()) c.send(toBinary(EchoRequestSchema, create(EchoRequestSchema, { message: `s${i}` })));
     await Promise.all(calls.map((c) => c.nextMessage()));
-    const backend = () => nodes.reduce((n, d) => n + d.server.streamCount, 0);
+    const backend = () => backends.nodes.reduce((n, d) => n + d.server.streamCount, 0);
     assert.equal(backend(), 100);
 
     child.kill("SIGTERM");

@@ -6,32 +6,20 @@
 // dropped every node, and nothing ever brought them back (UNAVAILABLE "no live node" for good).
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import type { NatsConnection } from "@nats-io/nats-core";
-import { startDemoNode, type DemoNode } from "../../src/demo/node.js";
-import { startRegistry, type Registry } from "../../src/discovery/index.js";
-import { connectNats } from "../../src/nats/connect-node.js";
-import { eventually, natsServer, type NatsServer } from "../helpers/nats.js";
+import { startBackends, type Backends } from "../helpers/gateway.js";
+import { eventually } from "../helpers/nats.js";
 import { echoReq, echoRes } from "../gateway/helpers.js";
-import { runCli } from "../helpers/cli.js";
+import { runCli, servingGateway } from "../helpers/cli.js";
 import { summary } from "./helpers.js";
 
 const keepaliveMs = 2_000;
-let nats: NatsServer;
-let nc: NatsConnection;
-let registry: Registry;
-const nodes: DemoNode[] = [];
+let backends: Backends;
 
 before(async () => {
-  nats = await natsServer();
-  nc = await connectNats(nats.wsUrl, { name: "stall-test" });
-  registry = await startRegistry(nc);
-  for (let i = 0; i < 2; i++) nodes.push(await startDemoNode(nc, { natsUrl: nats.wsUrl }));
+  backends = await startBackends(2, "stall-test");
 });
 after(async () => {
-  for (const n of nodes) await n.close();
-  await registry.stop();
-  await nc.close();
-  await nats.stop();
+  await backends.stop();
 });
 
 /** One Connect unary Echo; resolves to the answering node's id, or throws with the status. */
@@ -43,17 +31,13 @@ async function echo(url: string): Promise<string> {
 }
 
 test("a gateway stopped for 9 s (SIGSTOP) keeps its nodes; calls work within one keepalive period of SIGCONT", { timeout: 90_000 }, async () => {
-  const cli = runCli(["serve", "--nats", nats.wsUrl, "--port", "0", "--host", "127.0.0.1"], { ...process.env, EDGE_SIGNAL_LOG_LEVEL: "info" });
+  const cli = runCli(["serve", "--nats", backends.nats.wsUrl, "--port", "0", "--host", "127.0.0.1"], { ...process.env, EDGE_SIGNAL_LOG_LEVEL: "info" });
   const { child } = cli;
   let mark = [0, 0];
   /** What the gateway wrote (stdout and stderr) since `mark`. */
   const since = () => cli.out().slice(mark[0]) + cli.err().slice(mark[1]);
   try {
-    const url: string = await eventually(() => /gateway\s+(http:\/\/[\d.]+:\d+)/.exec(cli.out())?.[1] ?? "", 30_000, "gateway URL");
-    await eventually(async () => {
-      const r = await fetch(`${url}/api/nodes`);
-      return ((await r.json()).services?.demo?.length ?? 0) === 2;
-    }, 10_000, "nodes discovered");
+    const url = await servingGateway(cli, 2);
     await echo(url);
     mark = [cli.out().length, cli.err().length];
 
