@@ -13,7 +13,7 @@ import { createAuthenticator, parseAuthConfig, type Authenticator } from "./auth
 import { createBalancer, openPlacementStore, parseBalancerConfig, usesStickyPlacement, type Balancer, type PlacementStore } from "./balancer/index.js";
 import type { Config } from "./config/index.js";
 import { createDirector, createRouteTable, type Director, type DirectorObserver, type MethodKind } from "./director/index.js";
-import { DiscoveryClient, NodeTable, randomNid, startMicroDiscovery, startRegistry, syncDiscovery, type KeepAliveHandle, type MicroDiscovery, type Registry as DiscoveryRegistry, type SyncedDiscovery } from "./discovery/index.js";
+import { announcesOrderedNrpc, DiscoveryClient, NodeTable, randomNid, startMicroDiscovery, startRegistry, syncDiscovery, type KeepAliveHandle, type MicroDiscovery, type Registry as DiscoveryRegistry, type SyncedDiscovery } from "./discovery/index.js";
 import { file_demo_v1_echo } from "./gen/demo/v1/echo_pb.js";
 import { NrpcClient } from "./nrpc/index.js";
 import { CallLabeler, type MethodSchema } from "./observability/call-labels.js";
@@ -161,7 +161,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     ? await openPlacementStore(nc, { ...balancerConfig.placement, onError: (e) => log.warn("placement store", { error: String(e) }) })
     : undefined;
   const balancer = createBalancer(balancerConfig, { store, onError: (e, where) => log.warn("balancer", { where, error: String(e) }) });
-  const client = new NrpcClient(nc, { nid, maxMetadataBytes: config.maxMetadataBytes });
+  const client = new NrpcClient(nc, { nid, maxMetadataBytes: config.maxMetadataBytes, goFrameGapMs: config.goFrameGapMs });
   // A request message must fit in one NATS message (nats-grpc envelope included). A larger
   // max_message_bytes is not fatal: such messages are refused RESOURCE_EXHAUSTED (src/nrpc/client.ts),
   // but the operator is told at start, and again after a reconnect to a server with a lower limit.
@@ -194,6 +194,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     nodeHeader: balancer.pinHeader,
     maxBufferedBytes: config.maxBufferedBytes,
     methodKind: methodKindLookup(schemas),
+    goNode: (service, node) => {
+      const mode = config.goNodes[service] ?? "auto";
+      return mode === "on" || (mode === "auto" && !announcesOrderedNrpc(node));
+    },
   });
   const offChange = table.onChange((ch) => {
     if (ch.type === "down") {

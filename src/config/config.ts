@@ -27,6 +27,14 @@ export interface Config {
   routes: Record<string, string>;
   /** Raw auth section (`[signal.jwt]` merged with `[edge.auth]`), validated by the auth module. */
   auth: Record<string, unknown>;
+  /**
+   * Sender per discovery service (`[edge.go_nodes]`): "auto" (default) sends Go-compatibly to nodes
+   * that do not announce an in-order nats-grpc server in discovery, "on" to every node of the
+   * service, "off" to none (full speed). See the README's "Go ION nodes".
+   */
+  goNodes: Record<string, GoNodesMode>;
+  /** Gap between the frames of one stream to a Go node (`[edge] go_frame_gap_ms`). */
+  goFrameGapMs: number;
   /** Raw balancer section (`[edge.balancer]`), validated by the balancer module. */
   balancer: Record<string, unknown>;
   /** Allowed browser origins for CORS and WebSocket upgrades ("*" = any). */
@@ -102,6 +110,9 @@ export interface Config {
   logLevel: "debug" | "info" | "warn" | "error";
 }
 
+/** How the gateway sends to the nodes of a service: see {@link Config.goNodes}. */
+export type GoNodesMode = "auto" | "on" | "off";
+
 /** Default configuration. */
 export const defaultConfig: Readonly<Config> = Object.freeze({
   dc: "dc1",
@@ -113,6 +124,8 @@ export const defaultConfig: Readonly<Config> = Object.freeze({
   routes: { "demo.v1": "demo" },
   auth: { enabled: false },
   balancer: { services: { rtc: "sticky", room: "sticky" } },
+  goNodes: {},
+  goFrameGapMs: 2,
   allowedOrigins: ["*"],
   defaultTimeoutMs: 0,
   maxTimeoutMs: 0,
@@ -302,6 +315,11 @@ function buildConfig(raw: Obj, env: Record<string, string | undefined>): Config 
     if (typeof v !== "string") throw new Error(`config: edge.routes.${k} must be a string`);
     routes[k] = v;
   }
+  const goNodes: Record<string, GoNodesMode> = {};
+  for (const [k, v] of Object.entries(section(raw, "edge", "go_nodes"))) {
+    if (v !== "auto" && v !== "on" && v !== "off") throw new Error(`config: edge.go_nodes.${k} must be "auto", "on" or "off"`);
+    goNodes[k] = v;
+  }
   const logLevel = str(section(raw, "log"), "level", "log", d.logLevel);
   if (!["debug", "info", "warn", "error"].includes(logLevel)) throw new Error("config: log.level must be debug, info, warn or error");
   const cfg: Config = {
@@ -313,6 +331,8 @@ function buildConfig(raw: Obj, env: Record<string, string | undefined>): Config 
     services: strList(svc, "services", "signal.svc", d.services),
     routes,
     auth: { ...jwt, ...section(raw, "edge", "auth") },
+    goNodes,
+    goFrameGapMs: num(edge, "go_frame_gap_ms", "edge", d.goFrameGapMs, 0, 1000),
     balancer: edge.balancer !== undefined ? section(raw, "edge", "balancer") : d.balancer,
     allowedOrigins: strList(edge, "allowed_origins", "edge", d.allowedOrigins),
     defaultTimeoutMs: num(edge, "default_timeout_ms", "edge", d.defaultTimeoutMs),

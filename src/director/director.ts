@@ -43,6 +43,11 @@ export interface DirectorOptions {
    * a unary or client-streaming reply that ends OK without its message is an error.
    */
   methodKind?: (service: string, method: string) => MethodKind | undefined;
+  /**
+   * Whether calls of discovery service `service` to `node` take the Go-compatible sender (paced
+   * frames, the empty message made non-empty; see src/nrpc/client.ts). Default: never.
+   */
+  goNode?: (service: string, node: NodeInfo) => boolean;
 }
 
 /** A protobuf method kind, as protobuf-es names it. */
@@ -123,6 +128,8 @@ export function createDirector(opts: DirectorOptions): Director {
     if (call.signal.aborted) return end(new ConnectError("call cancelled", Code.Canceled));
 
     const kind = call.shape === "unary" || call.shape === "server_streaming" ? call.shape : opts.methodKind?.(proc.service, proc.method);
+    // One request message: known from the schema, else from the protocol (a Connect unary request).
+    const requestKind = opts.methodKind?.(proc.service, proc.method) ?? (call.shape === "unary" ? "unary" : undefined);
     const lc = new LiveCall({
       call,
       responder,
@@ -141,6 +148,8 @@ export function createDirector(opts: DirectorOptions): Director {
       retry,
       firstMessageTimeoutMs,
       singleResponse: kind === "unary" || kind === "client_streaming",
+      singleRequest: requestKind === "unary" || requestKind === "server_streaming",
+      goNode: opts.goNode ? (n) => opts.goNode!(service, n) : () => false,
       end,
     });
     live.add(lc);
@@ -193,16 +202,6 @@ const randomBalancer: DirectorBalancer = {
   onCallEnd() {},
 };
 
-/**
- * How long a unary call (Connect unary: the only shape an adapter knows for sure) holds back its
- * half-close. Unary handlers, Go's and ours, read exactly one Data and never wait for the End, and a
- * Go server keeps an End that comes after its reply as an orphan stream entry (spec 1.5.2). With the
- * client's default 2 ms the End went out on every call slower than that (most calls under load): one
- * more message through NATS and the backend per call. Now the reply nearly always comes first and no
- * End is sent; a slow call, or a Connect unary request to a streaming method, still gets it.
- */
-const unaryHalfCloseDelayMs = 1000;
-
 /** What connect-es and grpc-js answer when a unary reply ends OK without its message. */
 const missingResponse = "protocol error: missing output message for unary method";
 
@@ -232,6 +231,13 @@ interface LiveCallOptions {
   readonly firstMessageTimeoutMs: number;
   /** The method answers with exactly one message (unary, client streaming): OK without it is an error. */
   readonly singleResponse: boolean;
+  /**
+   * The call sends exactly one request message (unary, server streaming; from the schema, else a
+   * Connect unary request): no half-close before the node answered (see CallOptions.singleRequest).
+   */
+  readonly singleRequest: boolean;
+  /** Whether `node` gets the Go-compatible sender (see DirectorOptions.goNode). */
+  readonly goNode: (node: NodeInfo) => boolean;
   /** Ends the call towards the client (and tells the observer). */
   readonly end: (err: ConnectError | undefined, trailers?: Metadata) => void;
 }
@@ -357,10 +363,9 @@ class LiveCall {
     o.info.nid = node.nid;
     o.balancer.onCallStart(node.nid);
     // The call's signal is watched by run(), not by the nrpc client: the abort reason picks the status.
-    const halfCloseDelayMs = o.call.shape === "unary" ? unaryHalfCloseDelayMs : undefined;
     // The deadline counts from the call's start (auth, the wait for the first message, a retry included).
     const timeoutMs = o.call.timeoutMs === undefined ? undefined : Math.max(1, o.call.timeoutMs - (Date.now() - o.info.start));
-    const stream = o.client.open(node.nid, o.procService, o.method, { metadata: o.md, timeoutMs, halfCloseDelayMs }, {
+    const stream = o.client.open(node.nid, o.procService, o.method, { metadata: o.md, timeoutMs, singleRequest: o.singleRequest, goNode: o.goNode(node) }, {
       onHeader: (md) => this.sendHeader(md),
       onMessage: (data) => this.onMessage(data),
       onEnd: (err, trailers) => this.onEnd(stream, node, err, trailers),

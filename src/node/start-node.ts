@@ -18,7 +18,7 @@
  */
 import type { DescService } from "@bufbuild/protobuf";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { DiscoveryClient, randomNid, type KeepAliveHandle } from "../discovery/index.js";
+import { DiscoveryClient, orderedNrpcKey, orderedNrpcValue, randomNid, type KeepAliveHandle } from "../discovery/index.js";
 import { NrpcServer, registerService, type ServiceImpl } from "../nrpc/index.js";
 
 /** A service definition with its implementation, ready for {@link startNode} (build it with {@link implement}). */
@@ -44,7 +44,10 @@ export interface StartNodeOptions {
   dc?: string;
   /** The NATS URL advertised in discovery (informational, as ION's `rpc.addr`). */
   natsUrl?: string;
-  /** ExtraInfo to advertise, e.g. `{ load: 0.3 }` for load-aware balancing. */
+  /**
+   * ExtraInfo to advertise, e.g. `{ load: 0.3 }` for load-aware balancing. `nrpc: "ordered"` is always
+   * added (the gateway's full-speed sender; see `orderedNrpcKey` in src/discovery/node.ts).
+   */
   extraInfo?: Record<string, unknown>;
 }
 
@@ -73,7 +76,9 @@ export async function startNode(nc: NatsConnection, opts: StartNodeOptions): Pro
     service: opts.service,
     dc: opts.dc ?? "dc1",
     rpc: { protocol: "nats-grpc", addr: opts.natsUrl ?? "", params: {} },
-    extraInfo: opts.extraInfo ?? {},
+    // Our nats-grpc server handles each stream in order and reads an empty Data as the empty message:
+    // the gateway may send to us at full speed (README "Go ION nodes").
+    extraInfo: { [orderedNrpcKey]: orderedNrpcValue, ...opts.extraInfo },
     source: "discovery",
     lastSeen: Date.now(),
   });

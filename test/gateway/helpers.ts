@@ -9,7 +9,7 @@ import { FileDescriptorProtoSchema, FileDescriptorSetSchema, type FileDescriptor
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import { WebSocket } from "ws";
-import { DiscoveryClient, type KeepAliveHandle } from "../../src/discovery/index.js";
+import { DiscoveryClient, orderedNrpcKey, orderedNrpcValue, type KeepAliveHandle } from "../../src/discovery/index.js";
 import { EchoRequestSchema, EchoResponseSchema, file_demo_v1_echo, type EchoService } from "../../src/gen/demo/v1/echo_pb.js";
 import { connectNats } from "../../src/nats/connect-node.js";
 import { NrpcServer, registerService, type HandlerContext, type ServiceImpl } from "../../src/nrpc/index.js";
@@ -198,7 +198,7 @@ export async function startProbe(nats: NatsServer, opts: { nid: string; service:
     service: opts.service,
     dc: "dc1",
     rpc: { protocol: "nats-grpc", addr: nats.url, params: {} },
-    extraInfo: {},
+    extraInfo: { [orderedNrpcKey]: orderedNrpcValue },
     source: "discovery",
     lastSeen: Date.now(),
   });
