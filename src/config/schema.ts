@@ -2,7 +2,7 @@
  * The config file's schema, checked for unknown keys: every table and key of the TOML must be one
  * edge-signal reads (src/config/config.ts, recorded by `configKeys()`), one of `[signal.jwt]` /
  * `[edge.auth]` (src/auth/auth-config.ts), `[edge.balancer]` (src/balancer/config.ts, which refuses
- * unknown keys itself), a route under `[edge.routes]`, or one of the ION keys edge-signal accepts and
+ * unknown keys itself), a route under `[edge.routes]`, a service under `[edge.go_nodes]`, or one of the ION keys edge-signal accepts and
  * ignores. A typo is reported with its path and the closest known key. Runtime-neutral.
  */
 import { AUTH_FIELDS } from "../auth/auth-config.js";
@@ -25,9 +25,12 @@ const ionIgnoredByTable: Readonly<Record<string, readonly string[]>> = {
 /** The paths of those keys (`signal.grpc.cert`, `avp`, …). */
 export const ionIgnoredKeys: readonly string[] = Object.entries(ionIgnoredByTable).flatMap(([table, keys]) => keys.map((k) => (table ? `${table}.${k}` : k)));
 
-/** Tables whose keys other parsers own: the auth fields, the balancer, and free-form route names. */
+/**
+ * Tables whose keys other parsers own: the auth fields, the balancer, and free-form names (routes,
+ * and the discovery services of `[edge.go_nodes]`, whose values config.ts checks).
+ */
 const authTables = new Set(["signal.jwt", "edge.auth"]);
-const ownedTables = new Set(["edge.balancer", "edge.routes"]);
+const ownedTables = new Set(["edge.balancer", "edge.routes", "edge.go_nodes"]);
 
 const showKey = (k: string) => (/^[A-Za-z0-9_-]+$/.test(k) ? k : JSON.stringify(k));
 
