@@ -11,7 +11,7 @@ import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { mintToken, parseAuthConfig } from "../auth/index.js";
-import { ignoredIonKeys, parseConfigText, redactConfig, resolveConfig, type Config } from "../config/index.js";
+import { envOverrides, ignoredIonKeys, parseConfigText, redactConfig, resolveConfig, unknownEnvNotes, type Config } from "../config/index.js";
 import { startDemoNode, type DemoNode } from "../demo/node.js";
 import { startRegistry, type Registry as DiscoveryRegistry } from "../discovery/index.js";
 import { connectNats } from "../nats/connect-node.js";
@@ -107,6 +107,7 @@ async function check(args: Args): Promise<void> {
     return;
   }
   for (const k of ignoredIonKeys(raw)) process.stderr.write(`edge-signal check: note: ${k} is an ION key edge-signal accepts and does not use\n`);
+  for (const n of unknownEnvNotes(process.env, Object.keys(envOverrides))) process.stderr.write(`edge-signal check: note: ${n}\n`);
   process.stdout.write(JSON.stringify(redactConfig(cfg), null, 2) + "\n");
 }
 

@@ -78,3 +78,19 @@ export function checkConfigKeys(raw: Obj, known: ReadonlyMap<string, ReadonlySet
   walk(raw, "");
   return errors;
 }
+
+/** `EDGE_SIGNAL_*` variables read outside `resolveConfig` (the Workers hub, the set-up and test scripts). */
+const otherEnvNames = ["EDGE_SIGNAL_CONFIG", "EDGE_SIGNAL_CONFIG_FILE", "EDGE_SIGNAL_HUB", "EDGE_SIGNAL_HUB_BY", "EDGE_SIGNAL_HUB_NAME", "EDGE_SIGNAL_SKIP_BROWSER", "EDGE_SIGNAL_SOAK"];
+
+/**
+ * One note per `EDGE_SIGNAL_*` variable set in `env` that nothing reads (a typo is silently ignored
+ * otherwise), with the closest override name. `known`: the override names (`envOverrides`' keys).
+ */
+export function unknownEnvNotes(env: Record<string, string | undefined>, known: Iterable<string>): string[] {
+  const names = [...known, ...otherEnvNames];
+  // Compared without the common prefix, so that only the part that differs decides (FOO is not DC).
+  const tail = (n: string) => n.replace(/^EDGE_SIGNAL_/, "");
+  return Object.keys(env)
+    .filter((k) => k.startsWith("EDGE_SIGNAL_") && !names.includes(k))
+    .map((k) => `environment variable ${k} is not read by edge-signal${didYouMean(tail(k), names.filter((n) => n.startsWith("EDGE_SIGNAL_")).map(tail)).replace(/"(.*)"/, '"EDGE_SIGNAL_$1"')}`);
+}

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { AUTH_FIELDS } from "../../src/auth/auth-config.js";
-import { configKeys, didYouMean, parseConfigText, redactConfig, resolveConfig } from "../../src/config/index.js";
+import { configKeys, didYouMean, envOverrides, parseConfigText, redactConfig, resolveConfig, unknownEnvNotes } from "../../src/config/index.js";
 import { createGateway } from "../../src/gateway.js";
 import { natsServer, tcp } from "../helpers/nats.js";
 
@@ -140,6 +140,15 @@ test("environment overrides are checked too, and can complete the file", () => {
   const cfg = resolveConfig(at("signal.jwt.enabled", true), { EDGE_SIGNAL_JWT_KEY: "from-env" });
   assert.equal(cfg.auth.key, "from-env");
   assert.equal(resolveConfig({}, { EDGE_SIGNAL_JWT_ENABLED: "1", EDGE_SIGNAL_JWT_KEY: "k" }).auth.enabled, true);
+});
+
+test("EDGE_SIGNAL_* variables nothing reads are noted (for `edge-signal check`), with the name meant", () => {
+  const notes = unknownEnvNotes({ EDGE_SIGNAL_JWT_KYE: "x", EDGE_SIGNAL_LOGLEVEL: "debug", EDGE_SIGNAL_FOO: "1", EDGE_SIGNAL_DC: "dc1", EDGE_SIGNAL_SKIP_BROWSER: "1", PATH: "/bin" }, Object.keys(envOverrides));
+  assert.deepEqual(notes, [
+    'environment variable EDGE_SIGNAL_JWT_KYE is not read by edge-signal (did you mean "EDGE_SIGNAL_JWT_KEY"?)',
+    'environment variable EDGE_SIGNAL_LOGLEVEL is not read by edge-signal (did you mean "EDGE_SIGNAL_LOG_LEVEL"?)',
+    "environment variable EDGE_SIGNAL_FOO is not read by edge-signal",
+  ]);
 });
 
 test("every problem of a file is listed at once, one per line", () => {

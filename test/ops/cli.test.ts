@@ -82,7 +82,7 @@ test("check: prints the effective config with secrets redacted, or every problem
   try {
     const good = join(dir, "good.toml");
     await writeFile(good, '[nats]\nurl = "nats://user:pw@127.0.0.1:4222"\n[signal.grpc]\nport = "7000"\ncert = ""\n[signal.jwt]\nenabled = true\nkey = "s3cret"\n');
-    const ok = run(["check", "-c", good, "--host", "127.0.0.1"], { ...process.env, EDGE_SIGNAL_DC: "dc7" });
+    const ok = run(["check", "-c", good, "--host", "127.0.0.1"], { ...process.env, EDGE_SIGNAL_DC: "dc7", EDGE_SIGNAL_JWT_KYE: "x" });
     assert.equal(await ok.exit, 0, ok.err());
     const cfg = JSON.parse(ok.out());
     assert.equal(cfg.port, 7000);
@@ -93,6 +93,7 @@ test("check: prints the effective config with secrets redacted, or every problem
     assert.equal(cfg.natsUrl, "nats://user:[redacted]@127.0.0.1:4222");
     assert.ok(!ok.out().includes("s3cret") && !ok.out().includes(":pw@"));
     assert.match(ok.err(), /note: signal\.grpc\.cert is an ION key edge-signal accepts and does not use/);
+    assert.match(ok.err(), /note: environment variable EDGE_SIGNAL_JWT_KYE is not read by edge-signal \(did you mean "EDGE_SIGNAL_JWT_KEY"\?\)/);
 
     const bad = join(dir, "bad.toml");
     await writeFile(bad, '[edge]\nmax_mesage_bytes = 10\n[edge.balancer]\ndefualt = "p2c"\n');
