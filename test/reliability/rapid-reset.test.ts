@@ -8,7 +8,8 @@
  * runs in its own process (the flood client must not slow it down, nor share its event loop). The client is sent GOAWAY ENHANCE_YOUR_CALM; the gateway handles no more calls
  * than the address's bucket allows; a client from another address (a probe every 50 ms) is served
  * throughout, and its latency during the flood is printed next to its latency before (no timing
- * assert). A raw NATS spy counts what reached `nrpc.>` for the flood's streams.
+ * assert). A raw NATS spy on `nrpc.>` sees nothing of the flood: its streams were reset before
+ * their first request message, and the Director opens a backend call only with that message.
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -141,7 +142,9 @@ test(`rapid reset for ${FLOOD_MS} ms: GOAWAY ENHANCE_YOUR_CALM, calls bounded by
   await eventually(async () => (await gw.stats()).inFlight === 0, 15_000, "the flood's calls ended");
   const calls = (await handled()) - handled0 - during.codes.length;
   const allowed = BURST_IP + (RATE_IP * floodMs) / 1000;
-  const published = spy.subjects.slice(spyMark).filter((s) => s.endsWith(".EchoBidi")).length;
+  // Everything the gateway published during the flood has reached the spy once a later call's has.
+  const settled = await spy.settle(() => prober(0).stop(), ".Echo");
+  const published = spy.subjects.slice(spyMark, settled).filter((s) => s.endsWith(".EchoBidi")).length;
 
   console.log(`flood: ${opened} streams opened and reset on ${connections} connections in ${floodMs} ms; ${goAways.length} GOAWAYs; the gateway handled ${calls} of them (the address's bucket allows ${allowed.toFixed(0)}); ${published} nrpc publishes for them`);
   console.log(`gateway limits: ${JSON.stringify((await gw.stats()).limits)}`);
@@ -151,6 +154,9 @@ test(`rapid reset for ${FLOOD_MS} ms: GOAWAY ENHANCE_YOUR_CALM, calls bounded by
   assert.ok(goAways.length > 0, "the flooding client was sent GOAWAY");
   assert.ok(goAways.every((c) => c === ENHANCE_YOUR_CALM), `GOAWAY ENHANCE_YOUR_CALM (${goAways.join(",")})`);
   assert.ok(calls <= allowed + RATE_IP, `the gateway handled ${calls} flood calls (bucket: ${allowed.toFixed(0)})`);
+  // A stream reset before its first request message never reaches a backend (the Director opens the
+  // backend call with the first message): not one publish for the flood's streams.
+  assert.equal(published, 0, "no nrpc publish for a stream reset before its first message");
   assert.ok(during.codes.length > 0 && during.codes.every((c) => c === 0), `every probe from the other address was served (${during.codes.filter((c) => c !== 0).length} not OK)`);
   summary("rapid-reset", {
     streamsOpened: opened,

@@ -122,7 +122,7 @@ export class RawH2 {
 
   /**
    * Opens a POST stream on `path` with `headers` and, unless `body` is undefined, one DATA frame with
-   * END_STREAM. Returns the stream id.
+   * END_STREAM (without a body the stream is left open: no half-close). Returns the stream id.
    */
   request(path: string, headers: Record<string, string>, body?: Uint8Array): number {
     const { id, frames } = this.requestFrames(path, headers, body);
@@ -136,7 +136,7 @@ export class RawH2 {
     this.nextId += 2;
     this.streams.set(id, { headers: false, trailersOnly: false, dataBytes: 0, ended: false });
     const block = hpack([[":method", "POST"], [":scheme", "http"], [":authority", "127.0.0.1"], [":path", path], ...Object.entries(headers)]);
-    const hs = frame(Type.Headers, EndHeaders | (body === undefined ? EndStream : 0), id, block);
+    const hs = frame(Type.Headers, EndHeaders, id, block);
     return { id, frames: body === undefined ? hs : Buffer.concat([hs, frame(Type.Data, EndStream, id, body)]) };
   }
 
