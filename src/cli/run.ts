@@ -1,4 +1,4 @@
-/** Entry point of `npm start` / `node --import tsx src/cli/run.ts <command>`. */
+/** The `edge-signal` command's entry: bundled into dist/cli/edge-signal.mjs (scripts/build.mjs), which bin/edge-signal.mjs runs. */
 import { main } from "./main.js";
 
 main(process.argv.slice(2)).catch((e: Error) => {
