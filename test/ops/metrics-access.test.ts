@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { mintToken, parseAuthConfig } from "../../src/auth/index.js";
+import { createLogger } from "../../src/observability/logger.js";
 import { startStack } from "../helpers/gateway.js";
 
 const SECRET = "metrics-access-secret";
@@ -53,4 +54,17 @@ test("edge.metrics_listen: /metrics on its own address (token still applied), 40
   }
   // The listener is closed with the gateway.
   await assert.rejects(fetch(stack.gw.metricsUrl!));
+});
+
+test("JWT on and /metrics left open: the gateway says so at start; with a token it does not", { timeout: 60_000 }, async () => {
+  for (const [edge, warned] of [[{}, true], [{ metrics_token: METRICS_TOKEN }, false]] as const) {
+    const lines: string[] = [];
+    const stack = await startStack({ nodes: 1, config: { signal: { jwt }, edge }, log: createLogger("warn", (l) => lines.push(l)) });
+    try {
+      assert.equal(lines.some((l) => l.includes("/metrics is open")), warned, JSON.stringify(edge));
+      assert.equal((await get(stack.url + "/metrics")).status, warned ? 200 : 401, "open as before unless protected");
+    } finally {
+      await stack.stop();
+    }
+  }
 });
