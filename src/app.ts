@@ -15,7 +15,7 @@ import type { NodeTable } from "./discovery/index.js";
 import type { CallStats } from "./observability/call-stats.js";
 import { metricsRefusal, metricsRequestAllowed } from "./observability/metrics-access.js";
 import type { Logger } from "./observability/logger.js";
-import type { CallHandler, ProtocolOptions } from "./protocol/index.js";
+import { allowedHttpMethods, type CallHandler, type ProtocolOptions } from "./protocol/index.js";
 import { defaultPort, parseOrigin } from "./protocol/origin.js";
 import { handleConnect } from "./protocol-connect/index.js";
 import { handleGrpcWeb } from "./protocol-grpc-web/index.js";
@@ -110,8 +110,9 @@ export function createApp(deps: AppDeps): Hono {
   const rpc = async (c: Context, next: Next) => {
     const req = c.req.raw;
     const path = "/" + c.req.param("service") + "/" + c.req.param("method");
-    // A plain GET without Connect's `message` parameter is a static asset (`/vendor/x.js`), not an RPC.
-    if (deps.assets && req.method === "GET" && !isGrpcWebsocketsUpgrade(req) && !new URL(req.url).searchParams.has("message")) return next();
+    // A plain GET without Connect's `message` parameter is a static asset (`/vendor/x.js`), not an RPC,
+    // unless the schemas know the path's service (then it is a Connect GET of an empty message).
+    if (deps.assets && req.method === "GET" && !isGrpcWebsocketsUpgrade(req) && !new URL(req.url).searchParams.has("message") && protocol.methods?.(path) === undefined) return next();
     if (isGrpcWebsocketsUpgrade(req)) {
       const origin = req.headers.get("origin");
       // Pages the gateway serves itself (status page, examples) are same-origin: allowed, as Go's default check.
@@ -140,6 +141,13 @@ export function createApp(deps: AppDeps): Hono {
     return handleConnect(req, handler, protocol, info);
   };
   app.on(["POST", "GET"], "/:service/:method", rpc);
+  // Other HTTP methods on a path the schemas know: 405 with `Allow` (RFC 9110), as connect-es refuses
+  // them; elsewhere they stay not found.
+  app.on(["PUT", "DELETE", "PATCH"], "/:service/:method", (c, next) => {
+    const spec = protocol.methods?.("/" + c.req.param("service") + "/" + c.req.param("method"));
+    if (spec == null) return next();
+    return c.body(null, 405, { allow: allowedHttpMethods(spec) });
+  });
 
   if (deps.assets) {
     app.get("*", async (c) => (await deps.assets!(c.req.path, c)) ?? c.notFound());

@@ -19,7 +19,7 @@ import { NrpcClient } from "./nrpc/index.js";
 import { CallLabeler, type MethodSchema } from "./observability/call-labels.js";
 import { CallStats, combineObservers } from "./observability/call-stats.js";
 import { silentLogger, type Logger } from "./observability/logger.js";
-import { createJsonCodecLookup, type CallHandler, type ProtocolOptions } from "./protocol/index.js";
+import { createJsonCodecLookup, createMethodSpecLookup, type CallHandler, type ProtocolOptions } from "./protocol/index.js";
 import { settleBy, shutdownTailMs } from "./settle-by.js";
 
 /** What a runtime entry gives the gateway. */
@@ -244,6 +244,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     defaultTimeoutMs: config.defaultTimeoutMs || undefined,
     maxTimeoutMs: config.maxTimeoutMs || undefined,
     json: createJsonCodecLookup(schemas),
+    methods: createMethodSpecLookup(schemas),
   };
   const ready = () => connected && synced && !draining;
   const natsConnected = () => connected;

@@ -23,6 +23,7 @@ import { encodeEndStream } from "./end-stream.js";
 import type { ConnectOptions } from "./options.js";
 import { errorResponse } from "./unary.js";
 import { responseMessage } from "../protocol/response-message.js";
+import { singleRequestKind } from "../protocol/method-spec.js";
 
 /** Serves one Connect streaming call. */
 export async function handleConnectStreaming(
@@ -35,6 +36,7 @@ export async function handleConnectStreaming(
   info: RequestInfo | undefined,
 ): Promise<Response> {
   const headers = req.headers;
+  const spec = o.methods?.(path);
   let codec: JsonCodec | undefined;
   if (json) {
     codec = o.json?.(path);
@@ -64,6 +66,7 @@ export async function handleConnectStreaming(
     maxMessageBytes: o.maxMessageBytes,
     unwrap: createEnvelopeUnwrapper(encoding, codec, o.maxMessageBytes),
     onError: (err) => responder.fail(err),
+    single: singleRequestKind(spec),
   });
   responder.requests = requests;
   const call: Call = {

@@ -102,6 +102,11 @@ export async function serveConnectUnary(
   copts: ConnectOptions | undefined,
 ): Promise<UnaryHttpResponse> {
   const { isGet, path, headers, query } = req;
+  const spec = o.methods?.(path);
+  if (spec === null) return connectErrorHead(unknownMethod(path), 404);
+  if (spec !== undefined && spec.kind !== "unary") {
+    return connectErrorHead(kindMismatch(path, headers.get("content-type"), "application/connect+proto or application/connect+json"), 415);
+  }
   let json = req.json;
   if (isGet) {
     const encoding = query!.get("encoding");
@@ -135,7 +140,8 @@ export async function serveConnectUnary(
     } else {
       message = await req.readBody(o.maxMessageBytes);
     }
-    if (encoding === "gzip") message = await gunzip(message, o.maxMessageBytes);
+    // An empty body is not a gzip stream: the Connect spec says servers MUST NOT decompress it.
+    if (encoding === "gzip" && message.byteLength > 0) message = await gunzip(message, o.maxMessageBytes);
     if (codec !== undefined) message = codec.requestToBinary(message);
   } catch (e) {
     return connectErrorHead(ConnectError.from(e, Code.InvalidArgument));
@@ -201,6 +207,19 @@ export function connectErrorHead(error: ConnectError, status?: number, header?: 
   appendErrorMetadataToHeaders(h, error);
   appendMetadataToHeaders(h, trailers, "trailer-");
   return { status: status ?? codeToHttpStatus(error.code), headers: h, body: encodeErrorJson(error) };
+}
+
+/**
+ * The error of a method its service's schema does not declare: UNIMPLEMENTED, sent with HTTP 404 (not
+ * the code's 501) as connect-es answers a path it has no route for.
+ */
+export function unknownMethod(path: string): ConnectError {
+  return new ConnectError(`${path} is not implemented`, Code.Unimplemented);
+}
+
+/** The error of a content type of the wrong kind for the method (unary vs streaming): sent with HTTP 415. */
+export function kindMismatch(path: string, contentType: string | null, want: string): ConnectError {
+  return new ConnectError(`content-type ${JSON.stringify(contentType)} does not fit ${path}: use ${want}`, Code.InvalidArgument);
 }
 
 function tooLarge(max: number): ConnectError {

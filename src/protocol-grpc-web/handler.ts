@@ -13,7 +13,7 @@ import type { Call, CallHandler, CallResponder } from "../protocol/call.js";
 import type { Metadata } from "../protocol/metadata.js";
 import { resolveProtocolOptions, type JsonCodec, type ProtocolOptions, type RequestInfo, type ResolvedProtocolOptions } from "../protocol/options.js";
 import { Base64Decoder, base64EncodeToBytes } from "../protocol/base64.js";
-import { parseRequestEncoding, type Encoding } from "../protocol/compression.js";
+import { acceptedEncodings, parseRequestEncoding, type Encoding } from "../protocol/compression.js";
 import { abortWith, linkClientSignal, type ClientWatch } from "../protocol/client-signal.js";
 import { encodeEnvelope, encodeEnvelopePrefix, flagGrpcWebTrailer, zeroCopyMinBytes } from "../protocol/envelope.js";
 import { grpcStatusEntries } from "../protocol/grpc-status.js";
@@ -27,6 +27,7 @@ import { createResponseStream, type ResponseStreamWriter } from "../protocol/res
 import { clientCancelled, runHandler } from "../protocol/run-handler.js";
 import { grpcWebResponseContentType, parseGrpcWebContentType, type GrpcWebContentType } from "./content-type.js";
 import { responseMessage } from "../protocol/response-message.js";
+import { singleRequestKind } from "../protocol/method-spec.js";
 
 /**
  * A gRPC-Web request as {@link serveGrpcWeb} sees it, whatever the runtime's request object: a fetch
@@ -102,15 +103,20 @@ export function serveGrpcWeb(req: GrpcWebRequest, handler: CallHandler, o: Resol
   let metadata: Metadata;
   let timeoutMs: number | undefined;
   let encoding: Encoding | undefined;
+  let encodingRefused = false;
   try {
     if (ct.json) {
       codec = o.json?.(path);
       if (codec === undefined) throw new ConnectError(`JSON is not available for ${path} (the gateway has no schema for it): use +proto`, Code.InvalidArgument);
     }
+    encodingRefused = true;
     encoding = parseRequestEncoding(headers.get("grpc-encoding"));
+    encodingRefused = false;
     timeoutMs = effectiveTimeout(parseGrpcTimeout(headers.get("grpc-timeout")), o);
     metadata = headersToMetadata(headers, o.maxMetadataBytes);
   } catch (e) {
+    // gRPC's compression spec: UNIMPLEMENTED with the encodings the server accepts.
+    if (encodingRefused) sink.headers.set("grpc-accept-encoding", acceptedEncodings);
     trailersOnly(sink, ConnectError.from(e, Code.Internal), undefined);
     return noop;
   }
@@ -122,6 +128,7 @@ export function serveGrpcWeb(req: GrpcWebRequest, handler: CallHandler, o: Resol
     decodeChunk: ct.text ? new Base64Decoder() : undefined,
     unwrap: createEnvelopeUnwrapper(encoding, codec, o.maxMessageBytes),
     onError: (err) => responder.fail(err),
+    single: singleRequestKind(o.methods?.(path)),
   });
   responder.requests = requests;
   const call: Call = {

@@ -9,7 +9,7 @@ import type { Call, CallHandler, CallResponder } from "../protocol/call.js";
 import type { Metadata } from "../protocol/metadata.js";
 import { resolveProtocolOptions, type JsonCodec, type ProtocolOptions, type RequestInfo } from "../protocol/options.js";
 import { abortWith } from "../protocol/client-signal.js";
-import { parseRequestEncoding, type Encoding } from "../protocol/compression.js";
+import { acceptedEncodings, parseRequestEncoding, type Encoding } from "../protocol/compression.js";
 import { encodeEnvelope, encodeEnvelopePrefix, zeroCopyMinBytes } from "../protocol/envelope.js";
 import { grpcStatusEntries } from "../protocol/grpc-status.js";
 import { MetadataCollector, isProtocolHeader, isValidMetadataKey, isValidMetadataValue } from "../protocol/metadata-headers.js";
@@ -17,6 +17,7 @@ import { effectiveTimeout, parseGrpcTimeout } from "../protocol/parse-timeout.js
 import { RequestStream, createEnvelopeUnwrapper } from "../protocol/request-stream.js";
 import { clientCancelled, runHandler } from "../protocol/run-handler.js";
 import { responseMessage } from "../protocol/response-message.js";
+import { singleRequestKind } from "../protocol/method-spec.js";
 import { whenDrained } from "./when-drained.js";
 
 const contentTypeRe = /^application\/grpc(?:\+(proto|json))?(?:\s*;.*)?$/i;
@@ -57,12 +58,15 @@ export function handleGrpcStream(
   let metadata: Metadata;
   let timeoutMs: number | undefined;
   let encoding: Encoding | undefined;
+  let encodingRefused = false;
   try {
     if (json) {
       codec = o.json?.(path);
       if (codec === undefined) throw new ConnectError(`JSON is not available for ${path} (the gateway has no schema for it): use +proto`, Code.InvalidArgument);
     }
+    encodingRefused = true;
     encoding = parseRequestEncoding(single(headers["grpc-encoding"]) ?? null);
+    encodingRefused = false;
     timeoutMs = effectiveTimeout(parseGrpcTimeout(single(headers["grpc-timeout"])), o);
     const c = new MetadataCollector(o.maxMetadataBytes);
     for (const key in headers) {
@@ -74,7 +78,10 @@ export function handleGrpcStream(
     }
     metadata = c.metadata;
   } catch (e) {
-    new GrpcResponder(stream, contentType, undefined, new AbortController()).end(ConnectError.from(e, Code.Internal), new Map());
+    const r = new GrpcResponder(stream, contentType, undefined, new AbortController());
+    // gRPC's compression spec: UNIMPLEMENTED with the encodings the server accepts.
+    if (encodingRefused) r.acceptEncoding = acceptedEncodings;
+    r.end(ConnectError.from(e, Code.Internal), new Map());
     return;
   }
 
@@ -86,6 +93,7 @@ export function handleGrpcStream(
       maxMessageBytes: o.maxMessageBytes,
       unwrap: createEnvelopeUnwrapper(encoding, codec, o.maxMessageBytes),
       onError: (err) => responder.fail(err),
+      single: singleRequestKind(o.methods?.(path)),
     },
   );
   responder.requests = requests;
@@ -147,6 +155,8 @@ class GrpcResponder implements CallResponder {
   ended = false;
   requests: RequestStream | undefined;
   private trailers: OutgoingHttpHeaders | undefined;
+  /** Sent as `grpc-accept-encoding` with the status (set when the request's encoding was refused). */
+  acceptEncoding: string | undefined;
   private drainWait: Promise<void> | undefined;
 
   constructor(
@@ -196,6 +206,7 @@ class GrpcResponder implements CallResponder {
     if (this.stream.destroyed) return;
     const t = newHeaders();
     for (const [k, v] of grpcStatusEntries(error)) t[k] = v;
+    if (this.acceptEncoding !== undefined) t["grpc-accept-encoding"] = this.acceptEncoding;
     addHeaders(t, trailers);
     addHeaders(t, error?.metadata);
     if (!this.stream.headersSent) {

@@ -8,6 +8,9 @@ import { discardBody } from "./discard-body.js";
 /** The encodings this gateway can decode and produce besides identity. */
 export type Encoding = "gzip";
 
+/** The request encodings this gateway accepts, as `grpc-accept-encoding` lists them. */
+export const acceptedEncodings = "gzip";
+
 /**
  * Validates a requested content/message encoding: undefined for identity, "gzip", or an UNIMPLEMENTED
  * error naming the supported encodings (as the gRPC and Connect specs ask).

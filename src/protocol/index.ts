@@ -42,6 +42,7 @@ export { parseHeaderBlock, encodeHeaderBlock, type ParsedHeaderBlock } from "./h
 export { grpcStatusEntries, encodeGrpcMessage } from "./grpc-status.js";
 export { Base64Decoder, base64Decode, base64Encode, base64EncodeToBytes } from "./base64.js";
 export { gzip, gunzip, acceptsGzip, parseRequestEncoding, readAllBytes, concatBytes, type Encoding } from "./compression.js";
+export { createMethodSpecLookup, singleRequestKind, allowedHttpMethods, type MethodSpec, type MethodSpecLookup } from "./method-spec.js";
 export { createJsonCodecLookup, findMethod, type JsonCodecOptions } from "./json-codec.js";
 export { createResponseStream, type ResponseStreamWriter } from "./response-stream.js";
 export { MessageQueue, singleMessage } from "./message-queue.js";

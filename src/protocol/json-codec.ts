@@ -35,7 +35,9 @@ export function createJsonCodecLookup(registry: Registry, opts?: JsonCodecOption
         try {
           return toBinary(method.input, fromJsonString(method.input, decoder.decode(json), readOpts));
         } catch (e) {
-          throw new ConnectError(`cannot decode ${method.input.typeName} from JSON: ${e instanceof Error ? e.message : String(e)}`, Code.InvalidArgument);
+          // @bufbuild/protobuf's errors already say "cannot decode message|field X from JSON: …": one message, as connect-es answers.
+          const text = e instanceof Error ? e.message : String(e);
+          throw new ConnectError(text.startsWith("cannot decode ") ? text : `cannot decode message ${method.input.typeName} from JSON: ${text}`, Code.InvalidArgument);
         }
       },
       responseToJson(bin) {

@@ -1,6 +1,7 @@
 /**
  * Options shared by every wire-protocol adapter, and their defaults in one place.
  */
+import type { MethodSpecLookup } from "./method-spec.js";
 
 /** Converts one method's messages between the JSON and the binary protobuf encoding. */
 export interface JsonCodec {
@@ -28,6 +29,12 @@ export interface ProtocolOptions {
   maxTimeoutMs?: number;
   /** JSON support (Connect JSON, gRPC-Web `+json`, gRPC `+json`); without it only binary protobuf is served. */
   json?: JsonCodecLookup;
+  /**
+   * The methods the gateway has schemas for: where it knows one, the adapters apply the strict rules
+   * (request cardinality, GET only for `NO_SIDE_EFFECTS`, unary vs streaming content types, 404 for an
+   * unknown method of a known service). Without it, or for services it does not know, the node decides.
+   */
+  methods?: MethodSpecLookup;
   /** Smallest response message that is compressed when the client accepts gzip. Default 1 KiB. */
   compressMinBytes?: number;
   /**
@@ -45,6 +52,7 @@ export interface ResolvedProtocolOptions {
   readonly defaultTimeoutMs: number | undefined;
   readonly maxTimeoutMs: number | undefined;
   readonly json: JsonCodecLookup | undefined;
+  readonly methods: MethodSpecLookup | undefined;
   readonly compressMinBytes: number;
   readonly highWaterMarkBytes: number;
 }
@@ -77,6 +85,7 @@ export function resolveProtocolOptions(opts: ProtocolOptions | undefined): Resol
       defaultTimeoutMs: opts.defaultTimeoutMs,
       maxTimeoutMs: opts.maxTimeoutMs,
       json: opts.json,
+      methods: opts.methods,
       compressMinBytes: opts.compressMinBytes ?? 1024,
       highWaterMarkBytes: positive(opts.highWaterMarkBytes, defaultHighWaterMarkBytes),
     };
@@ -91,6 +100,7 @@ const defaults: ResolvedProtocolOptions = {
   defaultTimeoutMs: undefined,
   maxTimeoutMs: undefined,
   json: undefined,
+  methods: undefined,
   compressMinBytes: 1024,
   highWaterMarkBytes: defaultHighWaterMarkBytes,
 };

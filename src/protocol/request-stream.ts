@@ -23,6 +23,12 @@ export interface RequestStreamOptions {
   readonly unwrap: (env: Envelope) => Uint8Array | Promise<Uint8Array>;
   /** Called once, before the consumer sees it, when the stream fails (the adapter ends the call). */
   readonly onError: (err: ConnectError) => void;
+  /**
+   * The schema's kind when the method takes exactly one request message (unary, server streaming):
+   * the message is handed out only once the body has ended, and a body with none or with a second
+   * one fails with UNIMPLEMENTED, as connect-es and grpc-java answer. Unset: any number of messages.
+   */
+  readonly single?: "unary" | "server_streaming";
 }
 
 const doneResult: IteratorReturnResult<undefined> = { done: true, value: undefined };
@@ -40,6 +46,7 @@ export class RequestStream implements AsyncIterableIterator<Uint8Array> {
   private finished = false;
   private eof = false;
   private error: ConnectError | undefined;
+  private singleRead = false;
 
   constructor(
     private readonly source: Source | null,
@@ -49,6 +56,26 @@ export class RequestStream implements AsyncIterableIterator<Uint8Array> {
   }
 
   async next(): Promise<IteratorResult<Uint8Array>> {
+    const kind = this.opts.single;
+    if (kind === undefined || this.singleRead) return this.nextMessage();
+    this.singleRead = true;
+    const first = await this.nextMessage();
+    if (first.done && (this.error !== undefined || !this.eof)) return first; // closed meanwhile
+    const second = first.done ? first : await this.nextMessage();
+    if (second.done && !this.eof) return doneResult; // closed meanwhile
+    if (first.done) this.failWith(new ConnectError(`protocol error: missing input message for ${kind} method`, Code.Unimplemented));
+    if (!second.done) this.failWith(new ConnectError(`protocol error: received extra input message for ${kind} method`, Code.Unimplemented));
+    return first;
+  }
+
+  private failWith(err: ConnectError): never {
+    this.error = err;
+    this.stop();
+    this.opts.onError(err);
+    throw err;
+  }
+
+  private async nextMessage(): Promise<IteratorResult<Uint8Array>> {
     if (this.finished) {
       if (this.error !== undefined) throw this.error;
       return doneResult;
@@ -80,10 +107,7 @@ export class RequestStream implements AsyncIterableIterator<Uint8Array> {
       if (this.finished && this.error === undefined) return doneResult; // closed meanwhile
       const err =
         e instanceof ConnectError ? e : new ConnectError(`reading the request failed: ${e instanceof Error ? e.message : String(e)}`, Code.Canceled);
-      this.error = err;
-      this.stop();
-      this.opts.onError(err);
-      throw err;
+      this.failWith(err);
     }
   }
 

@@ -186,6 +186,11 @@ test("oversized request message → RESOURCE_EXHAUSTED on every protocol; a meth
   for (const path of ["/demo.v1.EchoService/Echo", "/demo.v1.EchoService/EchoStream"]) {
     for (const [name, call] of Object.entries(protocols)) {
       const o = await call(path, big);
+      // The schema is known: a Connect content type of the wrong kind is refused (415) before the body is read.
+      if ((name === "connect") !== path.endsWith("/Echo") && name.startsWith("connect")) {
+        assert.equal(o.http, 415, `${name} ${path}: ${JSON.stringify(o)}`);
+        continue;
+      }
       assert.equal(o.code, Code.ResourceExhausted, `${name} ${path}: ${JSON.stringify(o)}`);
       if (name === "connect") assert.equal(o.http, 429);
     }
@@ -204,7 +209,8 @@ test("oversized request message → RESOURCE_EXHAUSTED on every protocol; a meth
   const atLimit = "z".repeat(MAX_MESSAGE - 4); // field tag + 3-byte length
   assert.equal(echoReq(atLimit).length, MAX_MESSAGE);
   for (const [name, call] of Object.entries(protocols)) {
-    assert.equal((await call("/demo.v1.EchoService/Echo", echoReq(atLimit))).code ?? 0, 0, name);
+    const path = name === "connect-stream" ? "/demo.v1.EchoService/EchoStream" : "/demo.v1.EchoService/Echo";
+    assert.equal((await call(path, echoReq(atLimit))).code ?? 0, 0, name);
   }
 });
 
