@@ -202,6 +202,9 @@ const randomBalancer: DirectorBalancer = {
   onCallEnd() {},
 };
 
+/** Request messages a call keeps for a replay on another node until its node answers (see LiveCall.kept). */
+const maxReplayed = 64;
+
 /** What connect-es and grpc-js answer when a unary reply ends OK without its message. */
 const missingResponse = "protocol error: missing output message for unary method";
 
@@ -253,7 +256,11 @@ class LiveCall {
   private node: NodeInfo | undefined;
   private headerSent = false;
   private sentCount = 0;
-  private firstSent: Uint8Array | undefined;
+  /**
+   * The request messages sent so far, kept until the node answers: a call that never reached its node
+   * is replayed whole on another (at most {@link maxReplayed} messages; past that the retry is off).
+   */
+  private kept: Uint8Array[] | undefined = [];
   private requestsDone = false;
   private buffered = 0;
   private waiting = 0;
@@ -372,7 +379,7 @@ class LiveCall {
     });
     this.stream = stream;
     if (!stream.ended) {
-      if (this.firstSent) stream.send(this.firstSent);
+      for (const m of this.kept ?? []) stream.send(m);
       if (this.requestsDone) stream.closeSend();
     }
   }
@@ -413,7 +420,7 @@ class LiveCall {
 
   private onEnd(stream: ClientStream, node: NodeInfo, err: ConnectError | undefined, trailers: Metadata): void {
     if (stream !== this.stream) return;
-    const unreached = !!err && err.code === Code.Unavailable && !stream.reached && err.rawMessage.startsWith("no responders");
+    const unreached = !!err && stream.unreached;
     // A deadline counts against the node only if it never answered (a client's own short deadline on a
     // call the node was serving must not eject a healthy node).
     const outcome = !err ? "ok" : unreached ? "no_responders" : err.code === Code.DeadlineExceeded && !stream.reached ? "timeout" : "error";
@@ -422,14 +429,15 @@ class LiveCall {
     // A unary reply that ends OK without its message (a Go node that could not publish it, a buggy
     // handler) is not a success: the client would read an empty message, or fail on its own.
     if (!err && this.o.singleResponse && this.received === 0) err = new ConnectError(missingResponse, Code.Unimplemented);
-    // A call that never reached a node is retried once on another; one that may have is never retried.
-    if (unreached && this.mayRetry && this.sentCount <= 1 && !this.o.call.signal.aborted) {
+    // A call that never reached a node is retried once on another, with every message it had sent (and
+    // those that come while the retry is picked: they are kept, and open() sends them all in order);
+    // one that may have reached it is never retried.
+    if (unreached && this.mayRetry && this.kept && !this.o.call.signal.aborted) {
       this.mayRetry = false; // once
       this.stream = undefined;
       void Promise.resolve(this.pick(new Set([node.nid]))).then(
         (next) => {
-          // Messages that came in meanwhile were not kept: then the retry is off.
-          if (next && next.nid !== node.nid && !this.o.call.signal.aborted && this.sentCount <= 1) this.open(next);
+          if (next && next.nid !== node.nid && !this.o.call.signal.aborted && this.kept) this.open(next);
           else this.finish(err, trailers);
         },
         () => this.finish(err, trailers),
@@ -461,13 +469,21 @@ class LiveCall {
           return;
         }
         this.o.info.bytesIn += m.length;
+        if (this.kept) {
+          if (this.stream?.reached || !this.mayRetry || this.kept.length >= maxReplayed) this.kept = undefined;
+          else this.kept.push(m);
+        }
         if (++this.sentCount === 1) {
-          this.firstSent = m;
+          if (!this.kept) this.kept = [m]; // the first message is always sent by open()
           // Reading stops until the call is open: nothing that comes meanwhile can be lost.
           await this.place();
           continue;
         }
-        this.firstSent = undefined;
+        if (!this.stream && !this.kept) {
+          // A retry is being placed and its replay was given up: the call cannot carry this message.
+          this.finish(new ConnectError(`node ${this.node?.nid ?? ""} went away before the call reached it`, Code.Unavailable), new Map());
+          return;
+        }
         this.stream?.send(m);
       }
       this.requestsDone = true;

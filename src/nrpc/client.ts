@@ -58,6 +58,11 @@ export interface ClientStream {
   readonly ended: boolean;
   /** True once any response envelope (Begin, Data or End) arrived: the call reached a server. */
   readonly reached: boolean;
+  /**
+   * True if the call ended because NATS had no subscriber for any envelope it published: no server
+   * ever had it (the node is gone, or does not serve this service), so it may be retried elsewhere.
+   */
+  readonly unreached: boolean;
   /** Sends one request message. Ignored after the call ended or after closeSend. */
   send(data: Uint8Array): void;
   /** Half-close: `End{}`. */
@@ -281,6 +286,7 @@ class StreamImpl implements ClientStream {
   inbox = "";
   ended = false;
   reached = false;
+  unreached = false;
   /** Envelopes this call published (the Call included), and the 503 "no responders" answers seen. */
   published = 0;
   private noResponders = 0;
@@ -373,14 +379,15 @@ class StreamImpl implements ClientStream {
    * that overtakes its Call is buffered by the Go server.
    */
   private emit(bytes: Uint8Array): void {
-    this.published++;
     if (this.gapMs <= 0) {
+      this.published++;
       this.client.publish(this.subject, bytes, this.inbox, this.onPublishError);
       return;
     }
     const now = performance.now();
     if (this.paced.length === 0 && now >= this.nextSlot) {
       this.nextSlot = now + this.gapMs;
+      this.published++;
       this.client.publish(this.subject, bytes, this.inbox, this.onPublishError);
       return;
     }
@@ -394,6 +401,7 @@ class StreamImpl implements ClientStream {
     const bytes = this.paced.shift();
     if (bytes === undefined) return;
     this.nextSlot = performance.now() + this.gapMs;
+    this.published++; // counted when it leaves: the 503s that tell "never reached" are per published envelope
     this.client.publish(this.subject, bytes, this.inbox, this.onPublishError);
     if (this.paced.length) this.paceTimer = setTimeout(this.drainPaced, this.gapMs);
   };
@@ -484,6 +492,7 @@ class StreamImpl implements ClientStream {
     const sent = this.published;
     const settle = (all: boolean) => {
       if (this.ended) return;
+      this.unreached = all;
       const message = all ? `no responders for ${this.subject}` : `node ${this.target} stopped answering on ${this.subject} (no responders)`;
       this.finish(new ConnectError(message, Code.Unavailable), emptyMetadata);
     };
