@@ -190,6 +190,22 @@ const b64 = (b: Uint8Array) => enc.encode(Buffer.from(b).toString("base64"));
 /** {@link same} for gRPC-Web: everything but the framing headers must match. */
 const sameWeb = (what: string, path: string, headers: [string, string][], body: Uint8Array | undefined, fast: boolean) => same(what, path, headers, body, fast, false);
 
+test("the strict rules where the schema is known (issue 17) answer alike through the fast path and the app", async () => {
+  const S = "/demo.v1.EchoService/";
+  const two = Buffer.concat([envelope(echoReq("a")), envelope(echoReq("b"))]);
+  assert.equal((await same("unary type on a server-streaming method", S + "EchoStream", [proto], echoReq("x"), true)).status, 415);
+  assert.equal((await same("JSON unary type on a client-streaming method", S + "EchoClientStream", [jsonCt], enc.encode("{}"), true)).status, 415);
+  assert.equal((await same("unknown method of a known service", S + "Nope", [jsonCt], enc.encode("{}"), true)).status, 404);
+  assert.equal((await same("empty body with content-encoding gzip", S + "Echo", [proto, ["content-encoding", "gzip"]], new Uint8Array(0), true)).status, 200);
+  const bad = await same("invalid JSON", S + "Echo", [jsonCt], enc.encode("{"), true);
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.toString().match(/cannot decode/g)?.length, 1, bad.body.toString());
+  for (const m of ["Echo", "EchoStream"]) {
+    const r = await sameWeb(`gRPC-Web two messages to ${m}`, S + m, [gw], two, true);
+    assert.ok(/grpc-status: ?12/.test(r.headers.join("\n") + r.body.toString()), r.headers.join("\n"));
+  }
+});
+
 test("gRPC-Web (binary, text, JSON): success, streaming, errors and CORS answer as the app does", async () => {
   const p = "/demo.v1.EchoService/Echo";
   const ok = await sameWeb("gRPC-Web", p, [gw, ["x-grpc-web", "1"]], envelope(echoReq("header:x-a=b")), true);
