@@ -43,6 +43,8 @@ export interface AppDeps {
   websocket?: WebSocketUpgrader;
   /** The client's address, as the runtime knows it (per-IP limits, logs). */
   remoteAddress?: (c: Context) => string | undefined;
+  /** Settles when the runtime's transport is done with the request (Node: its response closed): call limits count the call until then. */
+  transportClosed?: (c: Context) => Promise<void> | undefined;
   /** Prometheus text (Node: prom-client); default: the runtime-neutral counters. */
   metrics?: () => string | Promise<string>;
   /** Static assets (status page); undefined = not found. */
@@ -135,7 +137,7 @@ export function createApp(deps: AppDeps): Hono {
       log.warn("origin refused", { origin, path });
       return c.text("origin not allowed", 403);
     }
-    const info = { path, remoteAddress: deps.remoteAddress?.(c) };
+    const info = { path, remoteAddress: deps.remoteAddress?.(c), closed: deps.transportClosed?.(c) };
     const ct = req.headers.get("content-type") ?? "";
     if (ct.startsWith("application/grpc-web")) return handleGrpcWeb(req, handler, protocol, info);
     return handleConnect(req, handler, protocol, info);

@@ -34,6 +34,7 @@ export interface GatewayOptions {
   descriptorSets?: Uint8Array[];
   websocket?: WebSocketUpgrader;
   remoteAddress?: AppDeps["remoteAddress"];
+  transportClosed?: AppDeps["transportClosed"];
   metrics?: AppDeps["metrics"];
   assets?: AppDeps["assets"];
 }
@@ -263,6 +264,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     natsConnected,
     websocket: opts.websocket,
     remoteAddress: opts.remoteAddress,
+    transportClosed: opts.transportClosed,
     metrics: opts.metrics,
     assets: opts.assets,
   });

@@ -78,6 +78,7 @@ export async function handleConnectStreaming(
     timeoutMs,
     requests,
     remote: { address: info?.remoteAddress, origin: headers.get("origin") ?? undefined },
+    closed: info?.closed,
   };
   runHandler(handler, call, responder, () => responder.ended);
   return responder.response;

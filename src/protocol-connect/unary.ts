@@ -43,6 +43,8 @@ export interface ConnectUnaryRequest {
   readonly clientGone: AbortSignal | ClientWatch | undefined;
   /** The peer address. */
   readonly remoteAddress: string | undefined;
+  /** See `Call.closed`. */
+  readonly closed?: Promise<void>;
 }
 
 /** A whole unary HTTP response: status, headers, body. */
@@ -78,6 +80,7 @@ export async function handleConnectUnary(
         return req.signal;
       },
       remoteAddress: info?.remoteAddress,
+      closed: info?.closed,
     },
     handler,
     o,
@@ -158,6 +161,7 @@ export async function serveConnectUnary(
     timeoutMs,
     requests: singleMessage(message),
     remote: { address: req.remoteAddress, origin: headers.get("origin") ?? undefined },
+    closed: req.closed,
   };
   runHandler(handler, call, responder, () => responder.ended);
   const r = await responder.result;

@@ -43,6 +43,8 @@ export interface GrpcWebRequest {
   /** The runtime's sign that the client went away. */
   readonly clientGone: AbortSignal | ClientWatch | undefined;
   readonly remoteAddress: string | undefined;
+  /** See `Call.closed`. */
+  readonly closed?: Promise<void>;
 }
 
 /**
@@ -78,6 +80,7 @@ export async function handleGrpcWeb(req: Request, handler: CallHandler, opts?: P
       body: req.body,
       clientGone: req.signal,
       remoteAddress: info?.remoteAddress,
+      closed: info?.closed,
     },
     handler,
     o,
@@ -140,6 +143,7 @@ export function serveGrpcWeb(req: GrpcWebRequest, handler: CallHandler, o: Resol
     timeoutMs,
     requests,
     remote: { address: req.remoteAddress, origin: headers.get("origin") ?? undefined },
+    closed: req.closed,
   };
   runHandler(handler, call, responder, () => responder.ended);
   return () => responder.cancelled();

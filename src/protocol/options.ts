@@ -63,6 +63,8 @@ export interface RequestInfo {
   readonly path?: string;
   /** The peer address (Hono: `getConnInfo(c).remote.address`). */
   readonly remoteAddress?: string;
+  /** Settles when the runtime's transport is done with the request (Node: its response closed); see `Call.closed`. */
+  readonly closed?: Promise<void>;
 }
 
 /** Default largest message: 4 MiB, as in gRPC. */

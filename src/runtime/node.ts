@@ -6,6 +6,7 @@
 import "./node-websocket.js";
 import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerResponse } from "node:http2";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { getConnInfo } from "@hono/node-server/conninfo";
@@ -120,6 +121,14 @@ export async function startNodeGateway(opts: NodeGatewayOptions): Promise<NodeGa
       } catch {
         return undefined;
       }
+    },
+    // Connect and gRPC-Web through the app: a call counts until its response is closed (over h2c, its
+    // stream), not only until its call ended; its bytes may still be queued for a client that does not read.
+    transportClosed: (c: Context) => {
+      const res = (c.env as { outgoing?: ServerResponse | Http2ServerResponse } | undefined)?.outgoing;
+      if (res === undefined) return undefined;
+      const gone = "stream" in res ? res.stream.destroyed : res.closed;
+      return gone ? Promise.resolve() : new Promise<void>((resolve) => res.once("close", () => resolve()));
     },
     websocket: (c, path, handler) =>
       upgradeWebSocket(() => {

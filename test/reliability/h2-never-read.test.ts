@@ -11,7 +11,9 @@
  * - the streams make no write progress: after the stall timeout each is reset (ENHANCE_YOUR_CALM),
  *   its bytes are freed and the address is served again;
  * - 20 streams on one connection (another address): the connection never holds more than its 8 MiB;
- *   the streams that write past it are reset (ENHANCE_YOUR_CALM).
+ *   the streams that write past it are reset (ENHANCE_YOUR_CALM);
+ * - Connect streaming over h2c (through the app, not the native gRPC handler): 20 never-reading
+ *   streams keep their address's share after their calls ended, until the streams close.
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -178,5 +180,23 @@ test(`${PER_IP} never-reading streams on one connection: it holds at most ${mib(
   counts.connectionQueuedMiB = (m.queued / 2 ** 20).toFixed(1);
   for (const o of open) o.destroy();
   await eventually(async () => (await mem()).queued === 0, 10_000, "no response bytes queued once the clients are gone");
+});
+
+test(`Connect streaming over h2c through the app: ${PER_IP} never-reading streams keep their address's share until their streams close`, { timeout: 120_000 }, async () => {
+  const from = "127.0.0.3";
+  const conns: RawH2[] = [];
+  for (let i = 0; i < PER_IP; i++) {
+    const c = await RawH2.connect(port, { initialWindowSize: 1, localAddress: from });
+    conns.push(c);
+    c.request(PATH, { "content-type": "application/connect+proto", "x-case": `connect-${i}` }, grpcEnvelope(echoReq("flood")));
+  }
+  for (const c of conns) await c.until(() => c.streams.get(1)!.headers, 30_000, "response headers on each stream");
+  await eventually(async () => (await mem()).inFlight === 0, 60_000, "every call ended at its buffer limit");
+  // The calls are over, their streams are not: the address's share is still taken.
+  assert.equal(await probe(from), Code.ResourceExhausted, "the address's share is full while the streams are open");
+  for (const c of conns) c.destroy();
+  await eventually(async () => (await probe(from)) === 0, 15_000, "the share is free once the streams closed");
+  await eventually(async () => (await mem()).queued === 0, 10_000, "no response bytes queued");
+  counts.connectStreamsHeld = PER_IP;
   summary("h2-never-read", counts);
 });
