@@ -14,7 +14,8 @@
  *   rooms that live long are not forgotten.
  * Without a store, or for `retryAfterMs` after a KV failure, keys are placed by rendezvous hashing
  * over the live nodes: consistent across gateways without coordination (but not with KV placements,
- * so a fleet should not mix the two for long).
+ * so a fleet should not mix the two for long). Keys placed that way during a KV outage are written
+ * to the bucket (atomic create) once it answers again, so they stay where they went.
  *
  * Ejection does not move a placed key (a room holds media state; a slow call should not split it).
  * Only "gone from the live list" and "excluded by the caller" do.
@@ -53,6 +54,14 @@ export class StickyPlacement {
   private readonly unwatch: (() => void) | undefined;
   private readonly serviceTokens = new Map<string, string>();
   private kvDownUntil = 0;
+  /**
+   * Keys placed by rendezvous hashing while KV was down → that node. They are not in the bucket, so
+   * once KV answers again they are written there (create: a placement made meanwhile wins) and a room
+   * first joined during an outage stays on its node (test/cluster/failures.test.ts saw 14–19 of 30
+   * such rooms move when it was not done). Bounded like the cache, oldest dropped first.
+   */
+  private readonly unwritten = new Map<string, string>();
+  private flushing = false;
 
   constructor(
     private readonly store: PlacementStore | undefined,
@@ -90,7 +99,11 @@ export class StickyPlacement {
         return n;
       }
     }
-    if (kvDown) return rendezvousPick(key, nodes, exclude);
+    if (kvDown) {
+      const n = rendezvousPick(key, nodes, exclude);
+      this.placedWithoutKv(kvKey, n?.nid);
+      return n;
+    }
     return this.placeShared(service, kvKey, key, nodes, exclude);
   }
 
@@ -140,17 +153,22 @@ export class StickyPlacement {
     try {
       for (let round = 0; round < MAX_ROUNDS; round++) {
         const rec = await store.get(kvKey);
+        this.flushUnwritten();
         if (rec !== undefined && findNode(nodes, rec.nid, exclude) !== undefined) {
+          this.unwritten.delete(kvKey);
           this.remember(kvKey, rec);
           return rec.nid;
         }
-        const target = this.choose(service, nodes, exclude);
+        // A key this gateway placed during an outage goes where it went then.
+        const prior = rec === undefined ? this.unwritten.get(kvKey) : undefined;
+        const target = (prior !== undefined ? findNode(nodes, prior, exclude) : undefined) ?? this.choose(service, nodes, exclude);
         if (target === undefined) return undefined;
         const won =
           rec === undefined
             ? await store.create(kvKey, target.nid)
             : await store.update(kvKey, target.nid, rec.revision);
         if (won !== undefined) {
+          this.unwritten.delete(kvKey);
           this.remember(kvKey, won);
           return won.nid;
         }
@@ -160,8 +178,46 @@ export class StickyPlacement {
     } catch (err) {
       this.kvDownUntil = this.now() + this.config.retryAfterMs;
       this.onError(err, "placement: KV failed; using rendezvous hashing for a while");
+      const nid = rendezvousPick(key, nodes, exclude)?.nid;
+      this.placedWithoutKv(kvKey, nid);
+      return nid;
     }
     return rendezvousPick(key, nodes, exclude)?.nid;
+  }
+
+  /** Notes a placement made without KV (see {@link unwritten}). */
+  private placedWithoutKv(kvKey: string, nid: string | undefined): void {
+    if (nid === undefined) return;
+    if (!this.unwritten.has(kvKey) && this.unwritten.size >= this.config.maxCacheEntries) {
+      const oldest = this.unwritten.keys().next();
+      if (!oldest.done) this.unwritten.delete(oldest.value);
+    }
+    this.unwritten.set(kvKey, nid);
+  }
+
+  /** KV answered: writes the placements made without it, in the background, until done or KV fails again. */
+  private flushUnwritten(): void {
+    if (this.flushing || this.unwritten.size === 0) return;
+    this.flushing = true;
+    const store = this.store!;
+    const task = (async () => {
+      for (const [kvKey, nid] of [...this.unwritten]) {
+        if (this.now() < this.kvDownUntil) return;
+        try {
+          const won = await store.create(kvKey, nid);
+          if (won !== undefined) this.remember(kvKey, won);
+          if (this.unwritten.get(kvKey) === nid) this.unwritten.delete(kvKey);
+        } catch (err) {
+          this.kvDownUntil = this.now() + this.config.retryAfterMs;
+          this.onError(err, "placement: writing placements made without KV failed; trying again later");
+          return;
+        }
+      }
+    })().finally(() => {
+      this.flushing = false;
+      this.background.delete(task);
+    });
+    this.background.add(task);
   }
 
   private remember(kvKey: string, rec: PlacementRecord): void {
