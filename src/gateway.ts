@@ -19,7 +19,7 @@ import { NrpcClient } from "./nrpc/index.js";
 import { CallLabeler, type MethodSchema } from "./observability/call-labels.js";
 import { CallStats, combineObservers } from "./observability/call-stats.js";
 import { silentLogger, type Logger } from "./observability/logger.js";
-import { createJsonCodecLookup, createMethodSpecLookup, type CallHandler, type ProtocolOptions } from "./protocol/index.js";
+import { createJsonCodecLookup, createMethodSpecLookup, type MethodSpecLookup, type CallHandler, type ProtocolOptions } from "./protocol/index.js";
 import { settleBy, shutdownTailMs } from "./settle-by.js";
 
 /** What a runtime entry gives the gateway. */
@@ -84,24 +84,17 @@ export function schemaRegistry(descriptorSets: Uint8Array[] = []): Registry {
   return createRegistry(...regs);
 }
 
-/** The kind of each method the registry knows (the Director fails a unary reply that ends OK without its message). */
-export function methodKindLookup(schemas: Registry): (service: string, method: string) => MethodKind | undefined {
-  const cache = new Map<string, MethodKind | null>();
-  return (service, method) => {
-    const key = service + "/" + method;
-    let k = cache.get(key);
-    if (k === undefined) {
-      k = schemas.getService(service)?.methods.find((m) => m.name === method)?.methodKind ?? null;
-      if (cache.size < 10_000) cache.set(key, k);
-    }
-    return k ?? undefined;
-  };
+/** The kind of each method the schemas know (the Director fails a unary reply that ends OK without its message). */
+export function methodKindLookup(spec: MethodSpecLookup): (service: string, method: string) => MethodKind | undefined {
+  return (service, method) => spec("/" + service + "/" + method)?.kind;
 }
 
-/** Whether the registry declares a method: true, false (service known, method not), undefined (no schema for the service). */
-export function methodSchema(schemas: Registry): MethodSchema {
-  const kind = methodKindLookup(schemas);
-  return (service, method) => (kind(service, method) !== undefined ? true : schemas.getService(service) ? false : undefined);
+/** Whether the schemas declare a method: true, false (service known, method not), undefined (no schema for the service). */
+export function methodSchema(spec: MethodSpecLookup): MethodSchema {
+  return (service, method) => {
+    const m = spec("/" + service + "/" + method);
+    return m === undefined ? undefined : m !== null;
+  };
 }
 
 /** Creates and starts the gateway. */
@@ -117,6 +110,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   await auth.ready();
   const balancerConfig = parseBalancerConfig(config.balancer);
   const schemas = schemaRegistry(opts.descriptorSets); // a bad descriptor set fails here too
+  const methods = createMethodSpecLookup(schemas);
 
   // NATS state.
   let connected = !nc.isClosed();
@@ -178,7 +172,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     });
   };
   checkMaxPayload();
-  const stats = new CallStats(Date.now, new CallLabeler({ schema: methodSchema(schemas), maxMethods: config.metricsMaxMethods }));
+  const stats = new CallStats(Date.now, new CallLabeler({ schema: methodSchema(methods), maxMethods: config.metricsMaxMethods }));
   const director = createDirector({
     client,
     routes: createRouteTable(config.services, config.routes),
@@ -194,7 +188,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     forwardCookies: config.forwardCookies,
     nodeHeader: balancer.pinHeader,
     maxBufferedBytes: config.maxBufferedBytes,
-    methodKind: methodKindLookup(schemas),
+    methodKind: methodKindLookup(methods),
     goNode: (service, node) => {
       const mode = config.goNodes[service] ?? "auto";
       return mode === "on" || (mode === "auto" && !announcesOrderedNrpc(node));
@@ -245,7 +239,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     defaultTimeoutMs: config.defaultTimeoutMs || undefined,
     maxTimeoutMs: config.maxTimeoutMs || undefined,
     json: createJsonCodecLookup(schemas),
-    methods: createMethodSpecLookup(schemas),
+    methods,
   };
   const ready = () => connected && synced && !draining;
   const natsConnected = () => connected;
