@@ -275,6 +275,7 @@ const requests: Req[] = [
   { name: "connect server stream json", method: "POST", path: S + "EchoStream", headers: { "content-type": "application/connect+json" }, body: envelope(json("s", 2)), kind: "connect-stream", json: true },
   { name: "connect client stream", method: "POST", path: S + "EchoClientStream", headers: sproto, body: cat(envelope(req("a")), envelope(req("b"))), kind: "connect-stream" },
   { name: "connect bidi h2", h2: true, method: "POST", path: S + "EchoBidi", headers: sproto, body: cat(envelope(req("a")), envelope(req("b"))), kind: "connect-stream" },
+  { name: "connect bidi h1 half-duplex", method: "POST", path: S + "EchoBidi", headers: sproto, body: cat(envelope(req("a")), envelope(req("b"))), kind: "connect-stream" },
   { name: "connect server stream error", method: "POST", path: S + "EchoStream", headers: sproto, body: envelope(req("error:8:busy")), kind: "connect-stream" },
   { name: "grpc-web unary", method: "POST", path: S + "Echo", headers: gw, body: envelope(req("hi")), kind: "grpc-web" },
   { name: "grpc-web server stream", method: "POST", path: S + "EchoStream", headers: gw, body: envelope(req("s", 3)), kind: "grpc-web" },
