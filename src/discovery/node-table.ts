@@ -13,8 +13,8 @@ import { driftInterval } from "./drift-interval.js";
 import { errorText, silentLog, type DiscoveryLog } from "./log.js";
 import type { NodeInfo } from "./node.js";
 
-/** Why a node left the table. */
-export type NodeDownReason = "delete" | "expired" | "replaced" | "closed";
+/** Why a node left the table ("restarted": it registered again under its nid, a new process). */
+export type NodeDownReason = "delete" | "expired" | "replaced" | "closed" | "restarted";
 
 /** A change in the table. */
 export type NodeChange =

@@ -39,13 +39,41 @@ export interface SyncedDiscovery extends Watcher {
  * not overwritten by keepalives. Resolves once the initial Get is done (a failed Get is logged; events
  * still flow). `close()` stops following.
  */
+/**
+ * A node's own save this long after the node was first heard of is a restart, also when we missed its
+ * first own save (a new node's own save and the registry's forward of it arrive milliseconds apart).
+ */
+const restartWindowMs = 1000;
+
 export async function syncDiscovery(nc: NatsConnection, table: NodeTable, opts: SyncDiscoveryOptions = {}): Promise<SyncedDiscovery> {
   const log = opts.log ?? silentLog;
   const client = opts.client ?? new DiscoveryClient(nc, { log, requestTimeoutMs: opts.requestTimeoutMs });
+  // When each node was first heard of, and the nodes whose own save we saw: a restart is a node's own
+  // save after one we saw, or well after we first heard of it.
+  const firstSeen = new Map<string, number>();
+  const ownSave = new Set<string>();
+  const offDown = table.onChange((ch) => {
+    if (ch.type !== "down") return;
+    firstSeen.delete(ch.node.nid);
+    ownSave.delete(ch.node.nid);
+  });
   const watcher = client.watch(opts.service ?? "*", (ev) => {
-    const known = table.get(ev.node.nid);
+    const nid = ev.node.nid;
+    const known = table.get(nid);
+    const now = Date.now();
+    if (!known) firstSeen.set(nid, now);
     switch (ev.state) {
       case "up":
+        // A node publishes its own save once, when its KeepAlive starts (spec §2.4); a save from a node
+        // known for longer than a registry's forward of its first save can lag is a restart under the
+        // same nid: the old process's calls are gone, so the node leaves the table (its calls end
+        // UNAVAILABLE at once) and comes back.
+        if (!ev.fromRegistry && known?.source === "discovery" && (ownSave.has(nid) || now - (firstSeen.get(nid) ?? now) > restartWindowMs)) {
+          log("info", "discovery: node restarted under the same nid", { nid });
+          table.remove(nid, "restarted");
+          firstSeen.set(nid, now);
+        }
+        if (!ev.fromRegistry) ownSave.add(nid);
         table.upsert(ev.node);
         break;
       case "keepalive":
@@ -72,6 +100,7 @@ export async function syncDiscovery(nc: NatsConnection, table: NodeTable, opts: 
     resync,
     close: async () => {
       offStall();
+      offDown();
       if (timer !== undefined) clearInterval(timer);
       await watcher.close();
     },

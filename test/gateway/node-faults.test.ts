@@ -1,14 +1,16 @@
 /**
  * Node faults through the running gateway: a node that dies without a word (kill: no discovery delete,
  * still in the node table) must cost no call that never reached it — every such call is retried on a
- * live node, whatever its kind and however many request messages it had sent meanwhile.
+ * live node, whatever its kind and however many request messages it had sent meanwhile; a node that
+ * restarts under the same nid ends its old process's calls UNAVAILABLE at once.
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { EchoService } from "../../src/gen/demo/v1/echo_pb.js";
 import { startStack, type Stack } from "../helpers/gateway.js";
 import { matrixClients, type MatrixClients } from "../helpers/go-matrix.js";
+import { eventually } from "../helpers/nats.js";
 
 let stack: Stack;
 let c: MatrixClients;
@@ -53,4 +55,34 @@ test("a killed node still listed: every call that never reached it is retried on
   const failed = results.flatMap((r) => (r.status === "rejected" ? [String(r.reason)] : []));
   assert.deepEqual(failed, [], `${failed.length} of ${results.length} calls failed`);
   for (const r of results) assert.equal((r as PromiseFulfilledResult<string>).value, `${live.nid} true`);
+});
+
+test("a node restarted under the same nid: its in-flight calls end UNAVAILABLE at once, new calls go to the new process", async () => {
+  const s = await startStack({ nodes: 0 });
+  const cc = matrixClients(s.url);
+  try {
+    const nid = "demo-restart";
+    const old = await s.addNode({ nid });
+    await s.waitForNodes(1);
+    const client = createClient(EchoService, cc.connectH2);
+    // Each call has its own deadline, far beyond the restart: without the restart check they hang until it.
+    const inFlight = [client.echo({ message: "sleep:60000" }, { timeoutMs: 30_000 }), client.echo({ message: "sleep:60000" }, { timeoutMs: 30_000 })];
+    await eventually(() => s.gw.gateway.director.inFlight === 2, 10_000, "two calls in flight");
+    const gone = Promise.allSettled(inFlight);
+    // The process dies without a word and a new one registers under the same nid.
+    old.kill();
+    const t0 = performance.now();
+    await s.addNode({ nid });
+    const results = await gone;
+    console.log(`in-flight calls ended ${(performance.now() - t0).toFixed(0)} ms after the new process registered`);
+    for (const r of results) {
+      assert.equal(r.status, "rejected");
+      const e = (r as PromiseRejectedResult).reason as ConnectError;
+      assert.equal(e.code, Code.Unavailable, e.message);
+    }
+    assert.equal((await client.echo({ message: "after" })).node, nid);
+  } finally {
+    cc.close();
+    await s.stop();
+  }
 });
