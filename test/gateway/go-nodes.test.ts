@@ -7,7 +7,9 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { createClient } from "@connectrpc/connect";
 import { resolveConfig } from "../../src/config/index.js";
+import { EchoService } from "../../src/gen/demo/v1/echo_pb.js";
 import { connectNats } from "../../src/nats/connect-node.js";
 import { silentLogger } from "../../src/observability/logger.js";
 import { startNodeGateway, type NodeGateway } from "../../src/runtime/node.js";
@@ -102,5 +104,31 @@ test("Go model node, Go-compatible sender forced off: the same matrix fails", as
     assert.ok(stats.coalesced > runs * 21 * 0.25, `unpaced, the node reads frames together (${stats.coalesced} of ${runs * 21})`);
   } finally {
     await extra.close();
+  }
+});
+
+test("-bin metadata crosses NATS as the base64 text HTTP carries, both ways (a Go node cannot carry raw bytes in a proto string)", async () => {
+  await model.reset();
+  const c = matrixClients(stack.url);
+  try {
+    let header: Headers | undefined;
+    let trailer: Headers | undefined;
+    const r = await createClient(EchoService, c.connectH2).echo(
+      { message: "header:x-a-bin=AAEC" },
+      { headers: { "x-b-bin": "AQID", "x-c-bin": "AA==, /w==" }, onHeader: (h) => (header = h), onTrailer: (h) => (trailer = h) },
+    );
+    assert.equal(r.message, "header:x-a-bin=AAEC");
+    const seen = (await model.metadataSeen()).find((m) => m.method === "Echo");
+    const md = new Map(seen?.metadata);
+    assert.deepEqual(md.get("x-b-bin"), ["AQID"], "the client's base64 text, as it came");
+    assert.deepEqual(md.get("x-c-bin"), ["AA==", "/w=="], "comma-joined -bin values are separate values");
+    assert.equal(header?.get("x-a-bin"), "AAEC", "the node's base64 text, unchanged");
+    assert.equal(trailer?.get("x-a-bin-trailer"), "AAEC");
+    // A Go stream handler gets no request metadata at all (spec §1.10): the model shows it.
+    for await (const _ of createClient(EchoService, c.connectH2).echoStream({ message: "s" }, { headers: { "x-b-bin": "AQID" } }));
+    const stream = (await model.metadataSeen()).find((m) => m.method === "EchoStream");
+    assert.deepEqual(stream?.metadata, []);
+  } finally {
+    c.close();
   }
 });
