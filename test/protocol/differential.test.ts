@@ -3,7 +3,8 @@
  * @connectrpc/connect-node server serving demo.v1.EchoService with the demo node's implementation, and
  * to the gateway (real nats-server, one TS demo node), answers compared field by field. The allowed
  * differences are the table in docs/differential.md, which this test reads; a difference without a
- * row fails, and so does a row no request uses.
+ * row fails, and so does a row no request uses. `DIFF_DEBUG=<part of a request name>` prints both raw
+ * answers of the requests it names.
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
