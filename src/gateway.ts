@@ -10,11 +10,13 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import type { Hono } from "hono";
 import { createApp, type AppDeps, type WebSocketUpgrader } from "./app.js";
 import { createAuthenticator, parseAuthConfig, type Authenticator } from "./auth/index.js";
-import { createBalancer, openPlacementStore, parseBalancerConfig, usesStickyPlacement, type Balancer, type PlacementStore } from "./balancer/index.js";
+import { createBalancer, openPlacementStore, parseBalancerConfig, stickyMessageReaders, usesStickyPlacement, type Balancer, type PlacementStore } from "./balancer/index.js";
 import type { Config } from "./config/index.js";
 import { createDirector, createRouteTable, type Director, type DirectorObserver, type MethodKind } from "./director/index.js";
 import { announcesOrderedNrpc, DiscoveryClient, NodeTable, randomNid, startMicroDiscovery, startRegistry, syncDiscovery, type KeepAliveHandle, type MicroDiscovery, type Registry as DiscoveryRegistry, type SyncedDiscovery } from "./discovery/index.js";
 import { file_demo_v1_echo } from "./gen/demo/v1/echo_pb.js";
+import { file_ion_room_room } from "./gen/ion/room/room_pb.js";
+import { file_ion_rtc_rtc } from "./gen/ion/rtc/rtc_pb.js";
 import { NrpcClient } from "./nrpc/index.js";
 import { CallLabeler, type MethodSchema } from "./observability/call-labels.js";
 import { CallStats, combineObservers } from "./observability/call-stats.js";
@@ -77,9 +79,12 @@ export interface Gateway {
   close(drainMs?: number): Promise<void>;
 }
 
-/** Builds the JSON schema registry: the compiled demo service plus descriptor sets. */
+/**
+ * Builds the schema registry (JSON support, sticky keys read from request messages): the compiled
+ * demo service and ION's rtc and room signal services (proto/ion/), plus descriptor sets.
+ */
 export function schemaRegistry(descriptorSets: Uint8Array[] = []): Registry {
-  const regs: Registry[] = [createRegistry(file_demo_v1_echo)];
+  const regs: Registry[] = [createRegistry(file_demo_v1_echo, file_ion_rtc_rtc, file_ion_room_room)];
   for (const bytes of descriptorSets) regs.push(createFileRegistry(fromBinary(FileDescriptorSetSchema, bytes)));
   return createRegistry(...regs);
 }
@@ -106,11 +111,13 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   // Config first: a bad [signal.jwt]/[edge.auth] or [edge.balancer] fails here, before anything touches
   // NATS (resolveConfig has already checked both; this is for a Config built by hand).
   // Keys are imported (WebCrypto) here too, so unusable key material fails before NATS as well.
-  const auth = createAuthenticator(parseAuthConfig(config.auth));
+  const authConfig = parseAuthConfig(config.auth);
+  const auth = createAuthenticator(authConfig);
   await auth.ready();
   const balancerConfig = parseBalancerConfig(config.balancer);
   const schemas = schemaRegistry(opts.descriptorSets); // a bad descriptor set fails here too
   const methods = createMethodSpecLookup(schemas);
+  stickyMessageReaders(balancerConfig, schemas); // a message_key naming an unknown method or field fails here
 
   // NATS state.
   let connected = !nc.isClosed();
@@ -155,7 +162,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const store: PlacementStore | undefined = usesStickyPlacement(balancerConfig)
     ? await openPlacementStore(nc, { ...balancerConfig.placement, onError: (e) => log.warn("placement store", { error: String(e) }) })
     : undefined;
-  const balancer = createBalancer(balancerConfig, { store, onError: (e, where) => log.warn("balancer", { where, error: String(e) }) });
+  const balancer = createBalancer(balancerConfig, { store, schemas, onError: (e, where) => log.warn("balancer", { where, error: String(e) }) });
   const client = new NrpcClient(nc, { nid, maxMetadataBytes: config.maxMetadataBytes, goFrameGapMs: config.goFrameGapMs });
   // A request message must fit in one NATS message (nats-grpc envelope included). A larger
   // max_message_bytes is not fatal: such messages are refused RESOURCE_EXHAUSTED (src/nrpc/client.ts),
@@ -193,6 +200,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       const mode = config.goNodes[service] ?? "auto";
       return mode === "on" || (mode === "auto" && !announcesOrderedNrpc(node));
     },
+    firstMessageTimeoutMs: balancerConfig.firstMessageTimeoutMs,
+    tokenRoomClaim: authConfig.enabled && authConfig.roomClaim !== "" ? authConfig.roomClaim : undefined,
   });
   const offChange = table.onChange((ch) => {
     if (ch.type === "down") {

@@ -28,6 +28,8 @@
  * allow_query_token = false        # accept `?token=` on WebSocket URLs
  * require_services_claim = true    # a token without `services` may call nothing (as ION)
  * forward_claims = { uid = "x-ion-uid", sid = "x-ion-sid" }   # claim -> metadata key
+ * room_claim = "sid"              # a token holds to the room in this claim: a call whose request
+ *                                  # names another room is PERMISSION_DENIED ("" = no check, as ION)
  * cache_size = 10000               # verified tokens kept (0 = no cache)
  * cache_ttl_s = 300                # a verified token is re-verified at least this often
  * rules = [ { method = "/room.RoomService/*", require = { role = "admin" } },
@@ -102,6 +104,11 @@ export interface AuthConfig {
   readonly allowQueryToken: boolean;
   readonly requireServicesClaim: boolean;
   readonly forwardClaims: readonly ForwardClaim[];
+  /**
+   * The claim naming the room a token is for (ION: `sid`); a call whose request message names another
+   * room (the balancer's message key, e.g. `join.sid`) is refused. "" = no check.
+   */
+  readonly roomClaim: string;
   readonly rules: readonly AuthRule[];
   readonly cacheSize: number;
   readonly cacheTtlS: number;
@@ -121,13 +128,14 @@ export const AUTH_DEFAULTS = {
     { claim: "uid", header: "x-ion-uid" },
     { claim: "sid", header: "x-ion-sid" },
   ] as readonly ForwardClaim[],
+  roomClaim: "sid",
 } as const;
 
 /** The keys of `[signal.jwt]` / `[edge.auth]` (the config schema checks the TOML against them). */
 export const AUTH_FIELDS: ReadonlySet<string> = new Set([
   "enabled", "key_type", "key", "keys", "jwks_url", "jwks_alg", "jwks_cache_max_age_s", "jwks_cooldown_s",
   "jwks_timeout_ms", "issuer", "audience", "clock_skew_s", "require_exp", "max_token_bytes", "allow_query_token",
-  "require_services_claim", "forward_claims", "rules", "cache_size", "cache_ttl_s",
+  "require_services_claim", "forward_claims", "room_claim", "rules", "cache_size", "cache_ttl_s",
 ]);
 const KEY_FIELDS = new Set(["kid", "alg", "hmac", "pem", "jwk"]);
 const RULE_FIELDS = new Set(["method", "require", "public"]);
@@ -238,6 +246,7 @@ export function parseAuthConfig(raw: unknown, at = "signal.jwt"): AuthConfig {
     allowQueryToken: optBool(t, "allow_query_token", at) ?? false,
     requireServicesClaim: optBool(t, "require_services_claim", at) ?? true,
     forwardClaims,
+    roomClaim: optString(t, "room_claim", at) ?? AUTH_DEFAULTS.roomClaim,
     rules: Object.freeze(rules),
     cacheSize: optNumber(t, "cache_size", at, { min: 0, max: 10_000_000, integer: true }) ?? AUTH_DEFAULTS.cacheSize,
     cacheTtlS: optNumber(t, "cache_ttl_s", at, { min: 0 }) ?? AUTH_DEFAULTS.cacheTtlS,

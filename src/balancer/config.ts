@@ -22,6 +22,12 @@ export interface ServiceBalancing {
   readonly strategy: StrategyName;
   /** Sticky key sources, tried in order; the first non-empty value is the key. */
   readonly key: readonly StickyKeySource[];
+  /**
+   * Tried after `key` finds nothing: per method (`pkg.Service/Method`), a dotted field path of its
+   * first request message (`join.sid`) whose value is the key. Read with the method's schema
+   * (compiled in, or from `edge.descriptor_sets`).
+   */
+  readonly messageKey: ReadonlyMap<string, string>;
 }
 
 /** Outlier ejection back-off: `baseMs` after the first failure, doubling up to `maxMs`. */
@@ -65,6 +71,11 @@ export interface BalancerConfig {
   readonly loadWeight: number;
   readonly ejection: EjectionConfig;
   readonly placement: PlacementConfig;
+  /**
+   * How long a call whose key can only come from its first request message may take to send it
+   * before it ends DEADLINE_EXCEEDED; 0 = only the call's own deadline.
+   */
+  readonly firstMessageTimeoutMs: number;
 }
 
 /** Default pin header: the Director sets it on every response; ion-sdk-js sends it back on later calls. */
@@ -78,6 +89,17 @@ export const DEFAULT_STICKY_KEY: readonly StickyKeySource[] = Object.freeze([
   Object.freeze({ from: "claim", name: "sid" } as const),
   Object.freeze({ from: "metadata", name: "sid" } as const),
   Object.freeze({ from: "metadata", name: "x-ion-sid" } as const),
+]);
+
+/**
+ * Default message keys of sticky services: where ion-sdk-js 1.8 names the room. It sends no `sid`
+ * metadata; the room is in the join, the first message of each stream (proto/ion/rtc/rtc.proto
+ * `Request.join` = `JoinRequest.sid`; proto/ion/room/room.proto `Request.join` = `JoinRequest.peer`,
+ * `Peer.sid`).
+ */
+export const DEFAULT_MESSAGE_KEY: ReadonlyMap<string, string> = new Map([
+  ["rtc.RTC/Signal", "join.sid"],
+  ["room.RoomSignal/Signal", "join.peer.sid"],
 ]);
 
 /** The configuration used when nothing is configured. */
@@ -97,6 +119,7 @@ export const DEFAULT_BALANCER_CONFIG: BalancerConfig = Object.freeze({
     replicas: 1,
     domain: "",
   }),
+  firstMessageTimeoutMs: 10_000,
 });
 
 const strategyAliases: ReadonlyMap<string, StrategyName> = new Map<string, StrategyName>([
@@ -131,9 +154,12 @@ const strategyAliases: ReadonlyMap<string, StrategyName> = new Map<string, Strat
  * [balancer.services.rtc]
  * strategy = "sticky"
  * key = ["claim:sid", "metadata:x-ion-sid"]  # a bare name means claim, then metadata
+ * message_key = { "rtc.RTC/Signal" = "join.sid" }  # then this field of the first request message
  * [balancer.services.room]
- * strategy = "sticky"                   # default key: claim sid, metadata sid, x-ion-sid
+ * strategy = "sticky"                   # default key: claim sid, metadata sid, x-ion-sid;
+ *                                       # default message_key: DEFAULT_MESSAGE_KEY
  * ```
+ * `first_message_timeout_ms` (10000) bounds the wait for a first message that holds the key.
  * A service may also be given as just its strategy name: `services = { rtc = "sticky" }`.
  */
 export function parseBalancerConfig(raw: unknown): BalancerConfig {
@@ -149,6 +175,7 @@ export function parseBalancerConfig(raw: unknown): BalancerConfig {
     throw new Error(`balancer.pin_header: not a valid header name: ${JSON.stringify(pinHeader)}`);
   }
   const loadWeight = r.num("loadWeight", "load_weight", 0) ?? d.loadWeight;
+  const firstMessageTimeoutMs = r.num("firstMessageTimeoutMs", "first_message_timeout_ms", 0) ?? d.firstMessageTimeoutMs;
 
   const services = new Map<string, ServiceBalancing>();
   const rawServices = r.any("services");
@@ -194,7 +221,7 @@ export function parseBalancerConfig(raw: unknown): BalancerConfig {
     pr.done();
   }
   r.done();
-  return { default: defaultStrategy, services, pinHeader, loadWeight, ejection, placement };
+  return { default: defaultStrategy, services, pinHeader, loadWeight, ejection, placement, firstMessageTimeoutMs };
 }
 
 /** Parses `"claim:sid"`, `"metadata:x-ion-sid"` (alias `header:`), or a bare name (claim, then metadata). */
@@ -220,15 +247,35 @@ export function parseStickyKey(spec: unknown, path = "key"): StickyKeySource[] {
 }
 
 function service(v: unknown, path: string): ServiceBalancing {
-  if (typeof v === "string") return { strategy: strategy(v, path), key: DEFAULT_STICKY_KEY };
+  if (typeof v === "string") return { strategy: strategy(v, path), key: DEFAULT_STICKY_KEY, messageKey: DEFAULT_MESSAGE_KEY };
   const r = new Reader(record(v, path), path);
   const s = r.str("strategy");
   const rawKey = r.any("key");
+  const rawMessageKey = r.any("messageKey", "message_key");
   r.done(); // first: a misspelt `strategy` is an unknown key (with a suggestion), not a missing one
   if (s === undefined) throw new Error(`${path}.strategy: required`);
   const st = strategy(s, `${path}.strategy`);
   if (rawKey !== undefined && st !== "sticky") throw new Error(`${path}.key: only sticky services take a key`);
-  return { strategy: st, key: rawKey === undefined ? DEFAULT_STICKY_KEY : parseStickyKey(rawKey, `${path}.key`) };
+  if (rawMessageKey !== undefined && st !== "sticky") throw new Error(`${path}.message_key: only sticky services take a key`);
+  return {
+    strategy: st,
+    key: rawKey === undefined ? DEFAULT_STICKY_KEY : parseStickyKey(rawKey, `${path}.key`),
+    messageKey: rawMessageKey === undefined ? DEFAULT_MESSAGE_KEY : parseMessageKey(rawMessageKey, `${path}.message_key`),
+  };
+}
+
+/** Parses `{ "pkg.Service/Method" = "field.path" }` (a leading `/` on the method is dropped). */
+export function parseMessageKey(raw: unknown, path = "message_key"): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [method, field] of Object.entries(record(raw, path))) {
+    const m = method.replace(/^\//, "");
+    if (!/^[A-Za-z_][\w.]*\/[A-Za-z_]\w*$/.test(m)) throw new Error(`${path}: not a method name (pkg.Service/Method): ${JSON.stringify(method)}`);
+    if (typeof field !== "string" || !/^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$/.test(field)) {
+      throw new Error(`${path}.${m}: expected a dotted field path like "join.sid", got ${JSON.stringify(field)}`);
+    }
+    out.set(m, field);
+  }
+  return out;
 }
 
 function strategy(s: string, path: string): StrategyName {

@@ -1,7 +1,9 @@
 /** Composes strategies, pinning, sticky placement, in-flight accounting and outlier ejection. */
+import type { Registry } from "@bufbuild/protobuf";
 import type { NodeInfo } from "../discovery/node.js";
-import type { BalancerConfig, SpreadStrategyName } from "./config.js";
+import { DEFAULT_MESSAGE_KEY, type BalancerConfig, type SpreadStrategyName } from "./config.js";
 import { InFlightCounter } from "./in-flight.js";
+import { messageKeyReaders, type MessageKeyReader } from "./message-field.js";
 import { OutlierDetector } from "./outlier-detector.js";
 import { pinnedNode } from "./pin-header.js";
 import type { PlacementStore } from "./placement-store.js";
@@ -23,6 +25,12 @@ export interface BalancerDeps {
   random?: () => number;
   /** Told about handled errors (KV failures, placement fallbacks). */
   onError?: (err: unknown, context: string) => void;
+  /**
+   * Schemas of the methods the gateway knows (compiled in, descriptor sets): sticky keys are read
+   * from first request messages only with them. A configured message key whose method or field the
+   * schemas lack throws (a default one for a method they lack is skipped).
+   */
+  schemas?: Registry;
 }
 
 /**
@@ -52,6 +60,9 @@ export function createBalancer(config: BalancerConfig, deps: BalancerDeps = {}):
     strategy.pick(service, nodes, exclude, outliers) ??
     (outliers.clean ? undefined : strategy.pick(service, nodes, exclude, undefined));
 
+  const readers = deps.schemas ? stickyMessageReaders(config, deps.schemas) : new Map<string, Map<string, MessageKeyReader>>();
+  const readerOf = (service: string, method: string) => readers.get(service)?.get(method);
+
   const defaultStrategy = strategies[config.default];
   const sticky = new StickyPlacement(
     deps.store,
@@ -69,7 +80,7 @@ export function createBalancer(config: BalancerConfig, deps: BalancerDeps = {}):
       let strategy = defaultStrategy;
       if (svc !== undefined) {
         if (svc.strategy === "sticky") {
-          const key = stickyKey(ctx, svc.key);
+          const key = stickyKey(ctx, svc.key) ?? (ctx.messageKey !== "" ? ctx.messageKey : undefined);
           if (key !== undefined) return sticky.pick(service, key, nodes, exclude);
         } else strategy = strategies[svc.strategy];
       }
@@ -78,6 +89,13 @@ export function createBalancer(config: BalancerConfig, deps: BalancerDeps = {}):
         if (pinned !== undefined) return pinned;
       }
       return spread(strategy, service, nodes, exclude);
+    },
+    waitsForMessage(service, method, ctx): boolean {
+      if (readerOf(service, method) === undefined) return false;
+      return stickyKey(ctx, config.services.get(service)!.key) === undefined;
+    },
+    messageKey(service, method, message): string | undefined {
+      return readerOf(service, method)?.(message);
     },
     onCallStart(nid: string): void {
       inFlight.start(nid);
@@ -96,4 +114,29 @@ export function createBalancer(config: BalancerConfig, deps: BalancerDeps = {}):
       return sticky.close();
     },
   };
+}
+
+/**
+ * The message key readers of every sticky service, by service and `pkg.Service/Method`. Throws (a
+ * configuration error) for a configured key whose method or field the schemas lack; a default key for
+ * a method they lack is skipped. The gateway calls it before connecting, to fail early.
+ */
+export function stickyMessageReaders(config: BalancerConfig, schemas: Registry): Map<string, Map<string, MessageKeyReader>> {
+  const readers = new Map<string, Map<string, MessageKeyReader>>();
+  for (const [name, svc] of config.services) {
+    if (svc.strategy !== "sticky" || svc.messageKey.size === 0) continue;
+    const keys = svc.messageKey === DEFAULT_MESSAGE_KEY ? knownMethods(svc.messageKey, schemas) : svc.messageKey;
+    readers.set(name, messageKeyReaders(keys, schemas, `balancer.services.${name}.message_key`));
+  }
+  return readers;
+}
+
+/** The entries of `keys` whose method `schemas` knows. */
+function knownMethods(keys: ReadonlyMap<string, string>, schemas: Registry): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [method, path] of keys) {
+    const slash = method.lastIndexOf("/");
+    if (schemas.getService(method.slice(0, slash))?.methods.some((m) => m.name === method.slice(slash + 1))) out.set(method, path);
+  }
+  return out;
 }

@@ -4,11 +4,13 @@
  * rendezvous-hash fallback, pinning by the `x-edge-node` header, and outlier ejection.
  */
 export type { Balancer, CallOutcome, PickContext, PickResult } from "./types.js";
-export { createBalancer, type BalancerDeps } from "./create-balancer.js";
+export { createBalancer, stickyMessageReaders, type BalancerDeps } from "./create-balancer.js";
 export {
   parseBalancerConfig,
   parseStickyKey,
+  parseMessageKey,
   DEFAULT_BALANCER_CONFIG,
+  DEFAULT_MESSAGE_KEY,
   DEFAULT_PIN_HEADER,
   DEFAULT_PLACEMENT_BUCKET,
   DEFAULT_STICKY_KEY,
@@ -33,3 +35,4 @@ export { placementKey, keyToken } from "./placement-key.js";
 export { rendezvousPick } from "./rendezvous.js";
 export { pinnedNode } from "./pin-header.js";
 export { stickyKey } from "./sticky-key.js";
+export { messageKeyReader, messageKeyReaders, resolveFieldPath, type MessageKeyReader } from "./message-field.js";

@@ -26,6 +26,11 @@ export interface PickContext {
   readonly claims?: Readonly<Record<string, unknown>>;
   /** Node ids that must not be picked (e.g. the node a unary call just failed to reach). */
   readonly exclude?: ReadonlySet<string>;
+  /**
+   * The sticky key read from the call's first request message ({@link Balancer.messageKey}), used
+   * when the claims and metadata hold none.
+   */
+  readonly messageKey?: string;
 }
 
 /**
@@ -57,6 +62,18 @@ export interface Balancer {
   isEjected(nid: string): boolean;
   /** The metadata key that pins a call to a node (lower-case, default `x-edge-node`); "" when disabled. */
   readonly pinHeader: string;
+  /**
+   * Whether a call to `method` (`pkg.Service/Method`) of `service` can only be placed by its first
+   * request message: a sticky service with a message key for the method, and no key in the claims
+   * or metadata.
+   */
+  waitsForMessage(service: string, method: string, ctx: Pick<PickContext, "metadata" | "claims">): boolean;
+  /**
+   * The sticky key (room) `message` holds, when `service` is sticky and has a message key for
+   * `method`; undefined when it has none or the field is unset. Throws a ConnectError
+   * (INVALID_ARGUMENT) when the message does not parse.
+   */
+  messageKey(service: string, method: string, message: Uint8Array): string | undefined;
   /** Stops watching the placement store and waits for placements in progress. Does not close the store. */
   close(): Promise<void>;
 }

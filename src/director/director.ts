@@ -48,6 +48,13 @@ export interface DirectorOptions {
    * frames, the empty message made non-empty; see src/nrpc/client.ts). Default: never.
    */
   goNode?: (service: string, node: NodeInfo) => boolean;
+  /**
+   * A token holds to its room: when the verified token has this claim (ION: `sid`) and a request
+   * message names another room (the service's sticky message key, e.g. `join.sid`), the call ends
+   * PERMISSION_DENIED — before any node is called when it is the first message. Unset: no check
+   * (ION does none).
+   */
+  tokenRoomClaim?: string;
 }
 
 /** A protobuf method kind, as protobuf-es names it. */
@@ -150,6 +157,7 @@ export function createDirector(opts: DirectorOptions): Director {
       singleResponse: kind === "unary" || kind === "client_streaming",
       singleRequest: requestKind === "unary" || requestKind === "server_streaming",
       goNode: opts.goNode ? (n) => opts.goNode!(service, n) : () => false,
+      tokenRoom: tokenRoomOf(claims, opts.tokenRoomClaim),
       end,
     });
     live.add(lc);
@@ -190,6 +198,15 @@ export function createDirector(opts: DirectorOptions): Director {
       client.closeStreams(nid, `node ${nid} went down`);
     },
   };
+}
+
+/** The room a token holds to: its `claim`, when that is a non-empty string or a number. */
+function tokenRoomOf(claims: Record<string, unknown> | undefined, claim: string | undefined): string | undefined {
+  if (claim === undefined || claims === undefined || !Object.prototype.hasOwnProperty.call(claims, claim)) return undefined;
+  const v = claims[claim];
+  if (typeof v === "string" && v !== "") return v;
+  if (typeof v === "number" && Number.isFinite(v)) return String(v);
+  return undefined;
 }
 
 /** Fallback balancer: a random live node. */
@@ -241,6 +258,8 @@ interface LiveCallOptions {
   readonly singleRequest: boolean;
   /** Whether `node` gets the Go-compatible sender (see DirectorOptions.goNode). */
   readonly goNode: (node: NodeInfo) => boolean;
+  /** The room the call's token holds to (see {@link DirectorOptions.tokenRoomClaim}). */
+  readonly tokenRoom: string | undefined;
   /** Ends the call towards the client (and tells the observer). */
   readonly end: (err: ConnectError | undefined, trailers?: Metadata) => void;
 }
@@ -268,6 +287,8 @@ class LiveCall {
   private finished = false;
   /** Whether a retry on another node is still allowed (once). */
   private mayRetry: boolean;
+  /** The sticky key the first request message holds (see {@link DirectorBalancer.messageKey}). */
+  private messageKey: string | undefined;
   private waitTimer: ReturnType<typeof setTimeout> | undefined;
   private resolveDone!: () => void;
   private readonly done = new Promise<void>((r) => (this.resolveDone = r));
@@ -322,11 +343,46 @@ class LiveCall {
     const o = this.o;
     const list = o.nodes.nodes(o.service);
     if (list.length === 0) return undefined;
-    return o.balancer.pick(o.service, list, { metadata: o.md, claims: o.claims, exclude });
+    return o.balancer.pick(o.service, list, { metadata: o.md, claims: o.claims, exclude, messageKey: this.messageKey });
   }
 
-  /** The first request message is in (or the requests ended without one): pick a node and open the call. */
-  private async place(): Promise<void> {
+  /**
+   * Reads the room a request message names (the first always, later ones when the token holds to a
+   * room) and holds the token to it. Ends the call, INVALID_ARGUMENT for a message that does not
+   * parse or PERMISSION_DENIED for another room, and returns false.
+   */
+  private admit(m: Uint8Array, first: boolean): boolean {
+    const o = this.o;
+    if (!o.balancer.messageKey || (!first && o.tokenRoom === undefined)) return true;
+    let room: string | undefined;
+    try {
+      room = o.balancer.messageKey(o.service, `${o.procService}/${o.method}`, m);
+    } catch (e) {
+      return this.refuse(e instanceof ConnectError ? e : new ConnectError(String(e), Code.InvalidArgument));
+    }
+    if (first) this.messageKey = room;
+    if (o.tokenRoom !== undefined && room !== undefined && room !== o.tokenRoom) {
+      return this.refuse(new ConnectError("the token is for another room than the one this call joins (its sid claim must match the room in the request)", Code.PermissionDenied));
+    }
+    return true;
+  }
+
+  /** Ends the call with `err`, telling the node if it was called. Returns false. */
+  private refuse(err: ConnectError): false {
+    const s = this.stream;
+    this.finish(err, new Map());
+    s?.cancel(err.code, err.rawMessage);
+    return false;
+  }
+
+  /**
+   * The first request message is in (or the requests ended without one): read its room, pick a node
+   * and open the call.
+   */
+  private async place(first: Uint8Array | undefined): Promise<void> {
+    // No node at all is said first (UNAVAILABLE), whatever the message holds.
+    if (this.o.nodes.nodes(this.o.service).length === 0) return this.finish(new ConnectError(`no live node for service ${this.o.service}`, Code.Unavailable), new Map());
+    if (first !== undefined && !this.admit(first, true)) return;
     let node: NodeInfo | undefined;
     try {
       const picked = this.pick();
@@ -476,7 +532,7 @@ class LiveCall {
         if (++this.sentCount === 1) {
           if (!this.kept) this.kept = [m]; // the first message is always sent by open()
           // Reading stops until the call is open: nothing that comes meanwhile can be lost.
-          await this.place();
+          await this.place(m);
           continue;
         }
         if (!this.stream && !this.kept) {
@@ -484,11 +540,12 @@ class LiveCall {
           this.finish(new ConnectError(`node ${this.node?.nid ?? ""} went away before the call reached it`, Code.Unavailable), new Map());
           return;
         }
+        if (!this.admit(m, false)) return;
         this.stream?.send(m);
       }
       this.requestsDone = true;
       if (this.finished) return;
-      if (this.sentCount === 0) await this.place(); // half-closed without a message: open with the half-close
+      if (this.sentCount === 0) await this.place(undefined); // half-closed without a message: open with the half-close
       else this.stream?.closeSend();
     } catch (e) {
       if (this.finished) return;

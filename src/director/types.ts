@@ -27,7 +27,7 @@ export interface DirectorBalancer {
   pick(
     service: string,
     nodes: readonly NodeInfo[],
-    ctx: { metadata: Metadata; claims?: Record<string, unknown>; exclude?: ReadonlySet<string> },
+    ctx: { metadata: Metadata; claims?: Record<string, unknown>; exclude?: ReadonlySet<string>; messageKey?: string },
   ): NodeInfo | undefined | Promise<NodeInfo | undefined>;
   onCallStart(nid: string): void;
   onCallEnd(nid: string, outcome: CallOutcome): void;
@@ -37,6 +37,11 @@ export interface DirectorBalancer {
    * The Director then bounds the wait for that message. Absent = never.
    */
   waitsForMessage?(service: string, method: string, ctx: { metadata: Metadata; claims?: Record<string, unknown> }): boolean;
+  /**
+   * The sticky key (room) a request message of `method` holds, when `service` reads one from it;
+   * passed back to `pick` as `ctx.messageKey`. Throws a ConnectError when the message does not parse.
+   */
+  messageKey?(service: string, method: string, message: Uint8Array): string | undefined;
 }
 
 /** Live nodes per service. */

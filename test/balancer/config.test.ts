@@ -2,7 +2,7 @@
 // name the bad path.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { DEFAULT_BALANCER_CONFIG, DEFAULT_STICKY_KEY, parseBalancerConfig, parseStickyKey, usesStickyPlacement } from "../../src/balancer/index.js";
+import { DEFAULT_BALANCER_CONFIG, DEFAULT_MESSAGE_KEY, DEFAULT_STICKY_KEY, parseBalancerConfig, parseStickyKey, usesStickyPlacement } from "../../src/balancer/index.js";
 
 describe("parseBalancerConfig", () => {
   test("nothing configured gives the defaults", () => {
@@ -37,8 +37,9 @@ describe("parseBalancerConfig", () => {
     assert.deepEqual(c.services.get("rtc"), {
       strategy: "sticky",
       key: [{ from: "claim", name: "room" }, { from: "metadata", name: "x-room" }],
+      messageKey: DEFAULT_MESSAGE_KEY,
     });
-    assert.deepEqual(c.services.get("room"), { strategy: "sticky", key: DEFAULT_STICKY_KEY });
+    assert.deepEqual(c.services.get("room"), { strategy: "sticky", key: DEFAULT_STICKY_KEY, messageKey: DEFAULT_MESSAGE_KEY });
     assert.equal(c.services.get("islb")?.strategy, "p2c");
     assert.equal(c.services.get("__proto__x")?.strategy, "random");
     assert.equal(c.services.get("constructor")?.strategy, "round_robin");

@@ -186,7 +186,8 @@ describe("ion-sdk-js 1.8.1 in Chromium through the gateway", { timeout: 300_000,
   it("the example page the gateway serves (web/examples/ion-sdk.html) joins a room, same-origin", async () => {
     const p = await browser.open(`${stack.url}/examples/ion-sdk.html`);
     const before = roomNode.calls.length;
-    await p.fill("#token", token);
+    // A token holds to its room: this one names the room the page joins.
+    await p.fill("#token", await mintToken(parseAuthConfig({ enabled: true, key: jwtKey }), { uid, sid: "example-room", services: ["room", "rtc"] }));
     await p.fill("#sid", "example-room");
     await p.click("#join-room");
     await waitLog(p, "joined ");

@@ -172,6 +172,12 @@ test("unknown service → UNIMPLEMENTED; a service with no live node → UNAVAIL
     assert.equal(u.code, Code.Unimplemented, `${name}: ${JSON.stringify(u)}`);
     if (name === "connect") assert.equal(u.http, 501);
     for (const path of ["/ghost.v1.Ghost/Echo", "/rtc.RTC/Signal"]) {
+      // rtc.RTC/Signal is bidi and its schema is compiled in: a Connect unary request to it does not
+      // fit (HTTP 415, as connect-node) before any node is looked for.
+      if (name === "connect" && path === "/rtc.RTC/Signal") {
+        assert.equal((await call(path, echoReq("x"))).http, 415);
+        continue;
+      }
       const n = await call(path, echoReq("x"));
       assert.equal(n.code, Code.Unavailable, `${name} ${path}: ${JSON.stringify(n)}`);
       if (name === "connect") assert.equal(n.http, 503);

@@ -1,6 +1,6 @@
 // Issue 16 row 6: clients cannot grow /metrics. With JWT on, thousands of calls to unique method
 // names — refused by auth, unknown to a service whose schema the gateway has (demo.v1), sent to a
-// service without a schema and without a node (rtc) — add no series: they are counted under `-` or
+// service without a schema and without a node (ghost.v1; rtc's schema is compiled in) — add no series: they are counted under `-` or
 // `other`. A service without a schema (probe.v1 → probe) gets its methods named once they answer OK,
 // at most `edge.metrics_max_methods` of them; the rest are `other`. Before the fix every refused call
 // added a `method="<its name>"` series (62k calls: /metrics 12 KB → 8.8 MB).
@@ -31,10 +31,10 @@ before(async () => {
     nodes: 1,
     config: {
       signal: { jwt: { enabled: true, key: SECRET } },
-      edge: { routes: { "probe.v1": "probe" }, metrics_max_methods: MAX_METHODS },
+      edge: { routes: { "probe.v1": "probe", "ghost.v1": "ghost" }, metrics_max_methods: MAX_METHODS },
     },
   });
-  token = await mintToken(parseAuthConfig({ enabled: true, key: SECRET }), { uid: "u", services: ["demo", "probe", "rtc"] });
+  token = await mintToken(parseAuthConfig({ enabled: true, key: SECRET }), { uid: "u", services: ["demo", "probe", "ghost"] });
   // A node serving probe.v1.Svc/M0…M5: the gateway has no schema for it.
   nc = await connectNats(stack.nats.wsUrl, { name: "test-probe" });
   server = new NrpcServer(nc, { nid: "probe-1" });
@@ -83,7 +83,7 @@ test("thousands of refused calls to unique method names add no series; known met
   const note = (kind: string, s: number) => (statuses.get(kind) ?? statuses.set(kind, new Set()).get(kind)!).add(s);
   await many(UNIQUE, 16, async (i) => note("no token", await call(`/demo.v1.EchoService/NoToken${i}`, false)));
   await many(UNIQUE, 16, async (i) => note("unknown method of a known schema", await call(`/demo.v1.EchoService/Nope${i}`, true)));
-  await many(UNIQUE, 16, async (i) => note("no schema, no node", await call(`/rtc.RTC/Made${i}`, true)));
+  await many(UNIQUE, 16, async (i) => note("no schema, no node", await call(`/ghost.v1.Svc/Made${i}`, true)));
   await many(UNIQUE, 16, async (i) => note("unknown service", await call(`/zz${i}.S/M`, true)));
   for (let i = 0; i < 6; i++) note("probe (no schema, answers OK)", await call(`/probe.v1.Svc/M${i}`, true));
   const after = await metrics();
@@ -112,6 +112,6 @@ test("thousands of refused calls to unique method names add no series; known met
 
   // The status page's counters (the runtime-neutral /metrics of Deno and Workers) use the same labels.
   const stats = await (await fetch(stack.url + "/api/stats", { headers: { authorization: `Bearer ${await mintToken(parseAuthConfig({ enabled: true, key: SECRET }), { uid: "ops", services: ["edge"] })}` } })).json();
-  assert.deepEqual(stats.services.map((s: { service: string }) => s.service).sort(), ["demo", "probe", "rtc"], "only configured services have windows");
+  assert.deepEqual(stats.services.map((s: { service: string }) => s.service).sort(), ["demo", "ghost", "probe"], "only configured services have windows");
   for (const k of stack.gw.gateway.stats.calls.keys()) assert.ok(!/NoToken|Nope|Made|zz\d/.test(k), k);
 });
