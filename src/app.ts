@@ -14,6 +14,7 @@ import type { Director } from "./director/index.js";
 import type { NodeTable } from "./discovery/index.js";
 import type { CallStats } from "./observability/call-stats.js";
 import { metricsRefusal, metricsRequestAllowed } from "./observability/metrics-access.js";
+import type { RoomRow } from "./observability/live-rooms.js";
 import type { Logger } from "./observability/logger.js";
 import { allowedHttpMethods, type CallHandler, type ProtocolOptions } from "./protocol/index.js";
 import { defaultPort, parseOrigin } from "./protocol/origin.js";
@@ -33,6 +34,8 @@ export interface AppDeps {
   protocol: ProtocolOptions;
   table: NodeTable;
   stats: CallStats;
+  /** Live rooms across gateways (`/api/rooms`). */
+  rooms?: () => Promise<{ rooms: RoomRow[]; gateways: number }>;
   auth: Authenticator;
   balancer: Balancer;
   log: Logger;
@@ -99,6 +102,18 @@ export function createApp(deps: AppDeps): Hono {
       });
     }
     return c.json({ gateway: deps.nid, services });
+  });
+  app.get("/api/rooms", async (c) => {
+    const denied = await guard(c);
+    if (denied) return denied;
+    let r: { rooms: RoomRow[]; gateways: number };
+    try {
+      r = deps.rooms ? await deps.rooms() : { rooms: [], gateways: 0 };
+    } catch (e) {
+      return c.json({ code: Code.Unavailable, message: `rooms could not be gathered over NATS: ${e instanceof Error ? e.message : String(e)}` }, 503);
+    }
+    const now = Date.now();
+    return c.json({ gateway: deps.nid, gateways: r.gateways, rooms: r.rooms.map((x) => ({ ...x, sinceMsAgo: Math.max(0, now - x.since) })) });
   });
   app.get("/api/stats", async (c) => {
     const denied = await guard(c);

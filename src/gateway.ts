@@ -20,6 +20,7 @@ import { file_ion_rtc_rtc } from "./gen/ion/rtc/rtc_pb.js";
 import { NrpcClient } from "./nrpc/index.js";
 import { CallLabeler, type MethodSchema } from "./observability/call-labels.js";
 import { CallStats, combineObservers } from "./observability/call-stats.js";
+import { gatherRooms, LiveRooms, serveRooms, type RoomRow } from "./observability/live-rooms.js";
 import { silentLogger, type Logger } from "./observability/logger.js";
 import { createJsonCodecLookup, createMethodSpecLookup, type MethodSpecLookup, type CallHandler, type ProtocolOptions } from "./protocol/index.js";
 import { settleBy, shutdownTailMs } from "./settle-by.js";
@@ -62,6 +63,10 @@ export interface Gateway {
   readonly protocol: GatewayProtocolOptions;
   readonly table: NodeTable;
   readonly stats: CallStats;
+  /** This gateway's live rooms (calls of sticky services by room). */
+  readonly liveRooms: LiveRooms;
+  /** Every gateway's live rooms, gathered over NATS (see src/observability/live-rooms.ts). */
+  rooms(): Promise<{ rooms: RoomRow[]; gateways: number }>;
   readonly auth: Authenticator;
   readonly balancer: Balancer;
   readonly client: NrpcClient;
@@ -180,13 +185,15 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   };
   checkMaxPayload();
   const stats = new CallStats(Date.now, new CallLabeler({ schema: methodSchema(methods), maxMethods: config.metricsMaxMethods }));
+  const liveRooms = new LiveRooms(nid);
+  const roomsSub = serveRooms(nc, liveRooms);
   const director = createDirector({
     client,
     routes: createRouteTable(config.services, config.routes),
     nodes: table,
     auth,
     balancer,
-    observer: combineObservers(stats, ...(opts.observers ?? []), {
+    observer: combineObservers(stats, liveRooms, ...(opts.observers ?? []), {
       callEnded: (info, err) => {
         if (err && err.code !== Code.Canceled) log.debug("call failed", { call: info.id, path: info.path, nid: info.nid, code: err.code, error: err.rawMessage });
       },
@@ -252,7 +259,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   };
   const ready = () => connected && synced && !draining;
   const natsConnected = () => connected;
+  // Each gateway registers in discovery as `signal`: wait for that many answers, or 500 ms.
+  const rooms = () => gatherRooms(nc, table.nodes("signal").length, 500);
   const app = createApp({
+    rooms,
     config,
     director,
     handler,
@@ -280,6 +290,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     protocol,
     table,
     stats,
+    liveRooms,
+    rooms,
     auth,
     balancer,
     client,
@@ -298,6 +310,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         await director.idle(Math.max(0, Math.min(250, deadline - Date.now())));
       }
       offChange();
+      roomsSub.unsubscribe();
       // Each of these may wait on NATS (the discovery delete is a request): bounded by the deadline.
       const left = await settleBy(Promise.allSettled([micro?.close(), watcher?.close(), self.close(), balancer.close()]), deadline);
       client.close();

@@ -1,7 +1,7 @@
 /** Composes strategies, pinning, sticky placement, in-flight accounting and outlier ejection. */
 import type { Registry } from "@bufbuild/protobuf";
 import type { NodeInfo } from "../discovery/node.js";
-import { DEFAULT_MESSAGE_KEY, type BalancerConfig, type SpreadStrategyName } from "./config.js";
+import { DEFAULT_MESSAGE_KEY, type BalancerConfig, type ServiceBalancing, type SpreadStrategyName } from "./config.js";
 import { InFlightCounter } from "./in-flight.js";
 import { messageKeyReaders, type MessageKeyReader } from "./message-field.js";
 import { OutlierDetector } from "./outlier-detector.js";
@@ -61,6 +61,9 @@ export function createBalancer(config: BalancerConfig, deps: BalancerDeps = {}):
     (outliers.clean ? undefined : strategy.pick(service, nodes, exclude, undefined));
 
   const readers = deps.schemas ? stickyMessageReaders(config, deps.schemas) : new Map<string, Map<string, MessageKeyReader>>();
+  /** A sticky service's key for one call: claim, then metadata, then the first message's field. */
+  const keyOf = (svc: ServiceBalancing, ctx: Pick<PickContext, "metadata" | "claims" | "messageKey">): string | undefined =>
+    stickyKey(ctx, svc.key) ?? (ctx.messageKey !== "" ? ctx.messageKey : undefined);
   const readerOf = (service: string, method: string) => readers.get(service)?.get(method);
 
   const defaultStrategy = strategies[config.default];
@@ -80,7 +83,7 @@ export function createBalancer(config: BalancerConfig, deps: BalancerDeps = {}):
       let strategy = defaultStrategy;
       if (svc !== undefined) {
         if (svc.strategy === "sticky") {
-          const key = stickyKey(ctx, svc.key) ?? (ctx.messageKey !== "" ? ctx.messageKey : undefined);
+          const key = keyOf(svc, ctx);
           if (key !== undefined) return sticky.pick(service, key, nodes, exclude);
         } else strategy = strategies[svc.strategy];
       }
@@ -93,6 +96,10 @@ export function createBalancer(config: BalancerConfig, deps: BalancerDeps = {}):
     waitsForMessage(service, method, ctx): boolean {
       if (readerOf(service, method) === undefined) return false;
       return stickyKey(ctx, config.services.get(service)!.key) === undefined;
+    },
+    roomOf(service, ctx): string | undefined {
+      const svc = config.services.get(service);
+      return svc?.strategy === "sticky" ? keyOf(svc, ctx) : undefined;
     },
     messageKey(service, method, message): string | undefined {
       return readerOf(service, method)?.(message);

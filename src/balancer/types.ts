@@ -74,6 +74,8 @@ export interface Balancer {
    * (INVALID_ARGUMENT) when the message does not parse.
    */
   messageKey(service: string, method: string, message: Uint8Array): string | undefined;
+  /** The sticky key a call of `service` is placed by (claim, metadata, then `ctx.messageKey`); undefined when none or not sticky. */
+  roomOf(service: string, ctx: Pick<PickContext, "metadata" | "claims" | "messageKey">): string | undefined;
   /** Stops watching the placement store and waits for placements in progress. Does not close the store. */
   close(): Promise<void>;
 }

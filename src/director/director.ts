@@ -393,6 +393,7 @@ class LiveCall {
     if (this.finished) return;
     if (!node) return this.finish(new ConnectError(`no live node for service ${this.o.service}`, Code.Unavailable), new Map());
     this.o.info.nid = node.nid;
+    this.o.info.room = this.o.balancer.roomOf?.(this.o.service, { metadata: this.o.md, claims: this.o.claims, messageKey: this.messageKey });
     this.o.observer?.callRouted?.(this.o.info);
     this.open(node);
   }

@@ -42,6 +42,8 @@ export interface DirectorBalancer {
    * passed back to `pick` as `ctx.messageKey`. Throws a ConnectError when the message does not parse.
    */
   messageKey?(service: string, method: string, message: Uint8Array): string | undefined;
+  /** The sticky key (room) a call of a sticky `service` is placed by; undefined when none or not sticky. */
+  roomOf?(service: string, ctx: { metadata: Metadata; claims?: Record<string, unknown>; messageKey?: string }): string | undefined;
 }
 
 /** Live nodes per service. */
@@ -58,6 +60,8 @@ export interface CallInfo {
   service?: string;
   /** Serving node, once picked. */
   nid?: string;
+  /** The room (sticky key) the call was placed by, for a sticky service; set before `callRouted`. */
+  room?: string;
   readonly start: number;
   traceId?: string;
   bytesIn: number;

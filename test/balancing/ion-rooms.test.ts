@@ -64,6 +64,33 @@ async function joinBoth(wsUrl: string, sid: string, uid: string, md: Record<stri
   return { room, rtc };
 }
 
+/** Opens both streams for two peers (`peer-0`, `peer-1`) of each room, one through each gateway. */
+async function joinRooms(stack: Stack, rooms: string[], md: (sid: string, uid: string) => Promise<Record<string, string>> = async () => ({})): Promise<WsCall[]> {
+  const open: WsCall[] = [];
+  for (const sid of rooms) {
+    for (const [i, gw] of stack.gateways.entries()) {
+      const c = await joinBoth(gw.url.replace("http", "ws"), sid, `peer-${i}`, await md(sid, `peer-${i}`));
+      open.push(c.room, c.rtc);
+      assert.equal(c.rtc.frames.find((f) => f.kind === "header")?.md.get("x-edge-node")?.startsWith("sfu-"), true);
+    }
+  }
+  return open;
+}
+
+/** Asserts each room's joins (both peers', exact bytes) reached one node per service; returns the node of each. */
+function assertWhole(ion: Awaited<ReturnType<typeof ionNodes>>, rooms: string[]): Map<string, { rtc: string; room: string }> {
+  const out = new Map<string, { rtc: string; room: string }>();
+  for (const sid of rooms) {
+    const rtcNodes = [...new Set([...nodesWith(ion.rtc, rtcJoin(sid, "peer-0")), ...nodesWith(ion.rtc, rtcJoin(sid, "peer-1"))])];
+    const roomNodes = [...new Set([...nodesWith(ion.room, roomJoin(sid, "peer-0")), ...nodesWith(ion.room, roomJoin(sid, "peer-1"))])];
+    assert.equal(rtcNodes.length, 1, `${sid}: rtc calls on ${rtcNodes.join(", ")}`);
+    assert.equal(roomNodes.length, 1, `${sid}: room calls on ${roomNodes.join(", ")}`);
+    assert.equal(nodesWith(ion.rtc, rtcJoin(sid, "peer-0")).length + nodesWith(ion.rtc, rtcJoin(sid, "peer-1")).length, 2, "both peers' exact join bytes reached the node");
+    out.set(sid, { rtc: rtcNodes[0]!, room: roomNodes[0]! });
+  }
+  return out;
+}
+
 describe("ION rooms, JWT off: placed by the room in the join", { timeout: 300_000 }, () => {
   let stack: Stack;
   let ion: Awaited<ReturnType<typeof ionNodes>>;
@@ -81,28 +108,34 @@ describe("ION rooms, JWT off: placed by the room in the join", { timeout: 300_00
   });
 
   test("12 rooms × 2 clients, one through each gateway: every room's calls reach one rtc node and one room node, with the client's bytes", async () => {
-    const open: WsCall[] = [];
     const rooms = Array.from({ length: 12 }, (_, i) => `room-${i}-${Math.random().toString(36).slice(2, 8)}`);
-    for (const sid of rooms) {
-      for (const [i, gw] of stack.gateways.entries()) {
-        const c = await joinBoth(gw.url.replace("http", "ws"), sid, `peer-${i}`);
-        open.push(c.room, c.rtc);
-        assert.equal(c.rtc.frames.find((f) => f.kind === "header")?.md.get("x-edge-node")?.startsWith("sfu-"), true);
-      }
-    }
+    const open = await joinRooms(stack, rooms);
+    const placed = assertWhole(ion, rooms);
     const spread = { rtc: new Map<string, number>(), room: new Map<string, number>() };
-    for (const sid of rooms) {
-      const rtcNodes = [...new Set([...nodesWith(ion.rtc, rtcJoin(sid, "peer-0")), ...nodesWith(ion.rtc, rtcJoin(sid, "peer-1"))])];
-      const roomNodes = [...new Set([...nodesWith(ion.room, roomJoin(sid, "peer-0")), ...nodesWith(ion.room, roomJoin(sid, "peer-1"))])];
-      assert.equal(rtcNodes.length, 1, `${sid}: rtc calls on ${rtcNodes.join(", ")}`);
-      assert.equal(roomNodes.length, 1, `${sid}: room calls on ${roomNodes.join(", ")}`);
-      assert.equal(nodesWith(ion.rtc, rtcJoin(sid, "peer-0")).length + nodesWith(ion.rtc, rtcJoin(sid, "peer-1")).length, 2, "both peers' exact join bytes reached the node");
-      spread.rtc.set(rtcNodes[0]!, (spread.rtc.get(rtcNodes[0]!) ?? 0) + 1);
-      spread.room.set(roomNodes[0]!, (spread.room.get(roomNodes[0]!) ?? 0) + 1);
+    for (const p of placed.values()) {
+      spread.rtc.set(p.rtc, (spread.rtc.get(p.rtc) ?? 0) + 1);
+      spread.room.set(p.room, (spread.room.get(p.room) ?? 0) + 1);
     }
     console.log(`# ${rooms.length} rooms per node: rtc ${JSON.stringify(Object.fromEntries(spread.rtc))}, room ${JSON.stringify(Object.fromEntries(spread.room))}`);
+
+    // /api/rooms, asked of either gateway: every room, on its node, with one open call per gateway.
+    for (const gw of stack.gateways) {
+      const api = (await (await fetch(`${gw.url}/api/rooms`)).json()) as { gateway: string; gateways: number; rooms: { room: string; service: string; node: string; calls: number; sinceMsAgo: number; gateways: string[] }[] };
+      assert.equal(api.gateway, gw.gateway.nid);
+      assert.equal(api.gateways, 2, "both gateways answered");
+      const mine = api.rooms.filter((r) => rooms.includes(r.room));
+      assert.equal(mine.length, rooms.length * 2, JSON.stringify(api.rooms));
+      for (const r of mine) {
+        assert.equal(r.node, r.service === "rtc" ? placed.get(r.room)!.rtc : placed.get(r.room)!.room, `${r.service} ${r.room}`);
+        assert.equal(r.calls, 2, `${r.service} ${r.room}: one call through each gateway`);
+        assert.deepEqual([...r.gateways].sort(), stack.gateways.map((g) => g.gateway.nid).sort());
+        assert.ok(r.sinceMsAgo >= 0 && r.sinceMsAgo < 120_000);
+      }
+    }
     for (const c of open) c.close();
     await eventually(() => stack.gateways.every((g) => g.gateway.director.inFlight === 0), 20_000, "all calls over");
+    const after = (await (await fetch(`${stack.url}/api/rooms`)).json()) as { rooms: { room: string }[] };
+    assert.deepEqual(after.rooms.filter((r) => rooms.includes(r.room)), [], "closed rooms are gone");
   });
 
   test("a stream that never sends its join ends DEADLINE_EXCEEDED (first_message_timeout_ms) and reaches no node", async () => {
@@ -139,20 +172,9 @@ describe("ION rooms, JWT on: placed by the token's sid; a token holds to its roo
   });
 
   test("8 rooms × 2 clients through two gateways: one node per room and service", async () => {
-    const open: WsCall[] = [];
     const rooms = Array.from({ length: 8 }, (_, i) => `jwt-room-${i}-${Math.random().toString(36).slice(2, 8)}`);
-    for (const sid of rooms) {
-      for (const [i, gw] of stack.gateways.entries()) {
-        const c = await joinBoth(gw.url.replace("http", "ws"), sid, `peer-${i}`, { authorization: await tokenFor(sid, `peer-${i}`) });
-        open.push(c.room, c.rtc);
-      }
-    }
-    for (const sid of rooms) {
-      const rtcNodes = new Set([...nodesWith(ion.rtc, rtcJoin(sid, "peer-0")), ...nodesWith(ion.rtc, rtcJoin(sid, "peer-1"))]);
-      const roomNodes = new Set([...nodesWith(ion.room, roomJoin(sid, "peer-0")), ...nodesWith(ion.room, roomJoin(sid, "peer-1"))]);
-      assert.equal(rtcNodes.size, 1, `${sid}: rtc on ${[...rtcNodes].join(", ")}`);
-      assert.equal(roomNodes.size, 1, `${sid}: room on ${[...roomNodes].join(", ")}`);
-    }
+    const open = await joinRooms(stack, rooms, async (sid, uid) => ({ authorization: await tokenFor(sid, uid) }));
+    assertWhole(ion, rooms);
     for (const c of open) c.close();
     await eventually(() => stack.gateways.every((g) => g.gateway.director.inFlight === 0), 20_000, "all calls over");
   });
@@ -182,6 +204,8 @@ describe("ION rooms, JWT on: placed by the token's sid; a token holds to its roo
     const node = ion.rtc.find((n) => nodesWith([n], rtcJoin("room-z", "eve")).length > 0)!;
     const call = node.calls.find((x) => x.requests[0] !== undefined && Buffer.compare(x.requests[0], rtcJoin("room-z", "eve")) === 0)!;
     await eventually(() => call.aborted, 10_000, "the node's call was cancelled");
-    assert.equal(call.requests.length, 2, "the join and the trickle reached the node, the other room's join did not");
+    // The other room's join never reached the node (the trickle before it may or may not have: the
+    // cancel can overtake it).
+    assert.ok(!call.requests.some((r) => Buffer.compare(r, rtcJoin("room-other", "eve")) === 0), "the other room's join did not reach the node");
   });
 });

@@ -13,6 +13,12 @@ import { promisify } from "node:util";
 import type { Page } from "playwright-core";
 import { mintToken, parseAuthConfig } from "../../src/auth/index.js";
 import { startStack, type Stack } from "../helpers/gateway.js";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { RequestSchema as RtcRequestSchema } from "../../src/gen/ion/rtc/rtc_pb.js";
+import { connectNats } from "../../src/nats/connect-node.js";
+import { eventually } from "../helpers/nats.js";
+import { WsCall } from "../gateway/helpers.js";
+import { startRtcBackend } from "./ion-backends.js";
 import { launchBrowser, repoRoot, resultsDir, skipBrowser, type TestBrowser } from "./helpers.js";
 
 const jwtKey = "status-page-test-key";
@@ -113,6 +119,35 @@ describe("status page", { timeout: 300_000, skip: skipBrowser }, () => {
     assert.notEqual(cells[3], "0", "a 1-minute rate");
     assert.match(cells[5]!, /ms|s$/, "an average latency");
     assert.match(cells[7]!, /ms|s$/, "a p99 latency");
+  });
+
+  it("lists live rooms: room, service, node, open calls", async () => {
+    const nc = await connectNats(stack.nats.url, { name: "test-status-rtc" });
+    const sfu = await startRtcBackend(nc, stack.nats.url);
+    const open: WsCall[] = [];
+    try {
+      await stack.waitForNodes(1, "rtc");
+      // Two ion-sdk-js-shaped joins of one room (the room is only in the join): one row, 2 calls.
+      const join = (uid: string) => toBinary(RtcRequestSchema, create(RtcRequestSchema, { payload: { case: "join", value: { sid: "lobby", uid } } }));
+      for (const uid of ["a", "b"]) {
+        const c = await new WsCall(stack.wsUrl + "/rtc.RTC/Signal").start({}, [join(uid)]);
+        await c.waitData(1);
+        open.push(c);
+      }
+      const row = page.locator('#rooms tr[data-room="lobby"][data-service="rtc"]');
+      await row.waitFor();
+      await page.waitForFunction(() => document.querySelector('#rooms tr[data-room="lobby"] td:nth-child(4)')?.textContent === "2");
+      const cells = await row.locator("td").allTextContents();
+      assert.deepEqual(cells.slice(0, 4), ["lobby", "rtc", sfu.nid, "2"]);
+      assert.equal(cells[5], stack.gw.gateway.nid);
+      for (const c of open) c.close();
+      await row.waitFor({ state: "detached" });
+    } finally {
+      for (const c of open) c.close();
+      await eventually(() => stack.gw.gateway.director.inFlight === 0, 20_000, "rtc calls over");
+      await sfu.close();
+      await nc.close();
+    }
   });
 
   it("screenshot with live nodes", async () => {

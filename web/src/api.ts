@@ -1,4 +1,4 @@
-/** The gateway's status API (`/api/nodes`, `/api/stats`), as the page reads it. */
+/** The gateway's status API (`/api/nodes`, `/api/stats`, `/api/rooms`), as the page reads it. */
 import { authHeaders } from "./token.js";
 
 /** One node of `/api/nodes`. */
@@ -36,6 +36,23 @@ export interface StatsResponse {
   gateway: string;
   inFlight: number;
   services: ServiceStatsRow[];
+}
+
+/** One live room on one node (`/api/rooms`). */
+export interface RoomRow {
+  room: string;
+  service: string;
+  node: string;
+  calls: number;
+  sinceMsAgo: number;
+  gateways: string[];
+}
+
+/** `/api/rooms`: live rooms of sticky services, across the gateways that answered. */
+export interface RoomsResponse {
+  gateway: string;
+  gateways: number;
+  rooms: RoomRow[];
 }
 
 /** The outcome of one API read. */

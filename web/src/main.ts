@@ -11,6 +11,7 @@ tokenInput.value = currentToken();
 const poller = startStatus({
   nodes: byId("nodes"),
   stats: byId("stats"),
+  rooms: byId("rooms"),
   gateway: byId("gateway"),
   state: byId("state"),
   tokenForm,

@@ -1,5 +1,5 @@
 /** Renders the status API's answers into tables. */
-import type { NodeRow, NodesResponse, ServiceStatsRow, StatsResponse } from "./api.js";
+import type { ApiResult, NodeRow, NodesResponse, RoomRow, RoomsResponse, ServiceStatsRow, StatsResponse } from "./api.js";
 import { h, replaceChildren } from "./dom.js";
 import { ago, count, millis, rate } from "./format.js";
 import type { RateHistory } from "./history.js";
@@ -136,5 +136,48 @@ export function renderStats(el: HTMLElement, data: StatsResponse, history: RateH
       ),
       h("tbody", {}, ...rows.map((s) => statsRow(s, history))),
     ),
+  );
+}
+
+function roomRow(r: RoomRow): HTMLTableRowElement {
+  return h(
+    "tr",
+    { "data-room": r.room, "data-service": r.service },
+    h("td", { class: "mono" }, r.room),
+    h("td", {}, r.service),
+    h("td", { class: "mono" }, r.node),
+    h("td", { class: "num" }, count(r.calls)),
+    h("td", { class: "num" }, ago(r.sinceMsAgo)),
+    h("td", { class: "mono small" }, r.gateways.join(", ")),
+  );
+}
+
+/**
+ * Fills `el` with the live rooms (calls of sticky services by room): which node holds each room, across
+ * the gateways that answered. A room on two nodes of one service shows as two rows.
+ */
+export function renderRooms(el: HTMLElement, res: ApiResult<RoomsResponse>): void {
+  if (!res.ok) {
+    replaceChildren(el, h("p", { class: "empty warn" }, `Rooms unavailable: ${res.message}`));
+    return;
+  }
+  const rows = res.data.rooms;
+  if (rows.length === 0) {
+    replaceChildren(el, h("p", { class: "empty" }, `No live rooms (${res.data.gateways} gateway${res.data.gateways === 1 ? "" : "s"} answered). Calls of sticky services (rtc, room) appear here by room.`));
+    return;
+  }
+  replaceChildren(
+    el,
+    h(
+      "table",
+      { class: "rooms" },
+      h(
+        "thead",
+        {},
+        h("tr", {}, h("th", {}, "room"), h("th", {}, "service"), h("th", {}, "node"), h("th", { class: "num" }, "open calls"), h("th", { class: "num" }, "since"), h("th", {}, "gateways")),
+      ),
+      h("tbody", {}, ...rows.map(roomRow)),
+    ),
+    h("p", { class: "muted small" }, `${res.data.gateways} gateway${res.data.gateways === 1 ? "" : "s"} answered`),
   );
 }

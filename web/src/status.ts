@@ -1,15 +1,16 @@
 /**
- * Polls `/api/nodes` and `/api/stats` and keeps the page current. When the gateway answers 401/403
+ * Polls `/api/nodes`, `/api/stats` and `/api/rooms` and keeps the page current. When the gateway answers 401/403
  * it shows the token form and keeps polling with whatever token the user enters.
  */
-import { getJson, type NodesResponse, type StatsResponse } from "./api.js";
+import { getJson, type NodesResponse, type RoomsResponse, type StatsResponse } from "./api.js";
 import { RateHistory } from "./history.js";
-import { renderNodes, renderStats } from "./render.js";
+import { renderNodes, renderRooms, renderStats } from "./render.js";
 
 /** The page elements the poller writes to. */
 export interface StatusView {
   nodes: HTMLElement;
   stats: HTMLElement;
+  rooms: HTMLElement;
   /** Gets the gateway's node id. */
   gateway: HTMLElement;
   /** Gets "live" / "unreachable" / "token needed" and the time of the last update. */
@@ -54,8 +55,12 @@ export function startStatus(view: StatusView, opts: StatusOptions = {}): StatusP
     if (running) return;
     running = true;
     try {
-      const [nodes, stats] = await Promise.all([getJson<NodesResponse>("/api/nodes", base), getJson<StatsResponse>("/api/stats", base)]);
-      const failed = !nodes.ok ? nodes : !stats.ok ? stats : undefined;
+      const [nodes, stats, rooms] = await Promise.all([
+        getJson<NodesResponse>("/api/nodes", base),
+        getJson<StatsResponse>("/api/stats", base),
+        getJson<RoomsResponse>("/api/rooms", base),
+      ]);
+      const failed = !nodes.ok ? nodes : !stats.ok ? stats : !rooms.ok && (rooms.status === 401 || rooms.status === 403) ? rooms : undefined;
       if (failed) {
         if (failed.status === 401 || failed.status === 403) {
           view.tokenForm.hidden = false;
@@ -75,6 +80,7 @@ export function startStatus(view: StatusView, opts: StatusOptions = {}): StatusP
       history.add(stats.data.services.map((s) => [s.service, s.total]), Date.now());
       renderNodes(view.nodes, nodes.data);
       renderStats(view.stats, stats.data, history);
+      renderRooms(view.rooms, rooms);
       setState(view, "live", `live · ${new Date().toLocaleTimeString("en-GB")}`);
     } finally {
       running = false;
