@@ -59,8 +59,12 @@ const nodesWith = (nodes: IonBackend[], join: Uint8Array): string[] =>
 async function joinBoth(wsUrl: string, sid: string, uid: string, md: Record<string, string> = {}): Promise<{ room: WsCall; rtc: WsCall }> {
   const room = await new WsCall(wsUrl + ROOM).start(md, [roomJoin(sid, uid)]);
   const rtc = await new WsCall(wsUrl + RTC).start(md, [rtcJoin(sid, uid)]);
-  await room.waitData(1);
-  await rtc.waitData(1);
+  for (const [name, c] of [["room", room], ["rtc", rtc]] as const) {
+    await c.waitData(1).catch(async () => {
+      const r = await c.result();
+      assert.fail(`${sid} ${uid} ${name}: closed before its join reply: status ${r.code} ${r.message}`);
+    });
+  }
   return { room, rtc };
 }
 
