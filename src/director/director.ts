@@ -480,7 +480,8 @@ class LiveCall {
     const unreached = !!err && stream.unreached;
     // A deadline counts against the node only if it never answered (a client's own short deadline on a
     // call the node was serving must not eject a healthy node).
-    const outcome = !err ? "ok" : unreached ? "no_responders" : err.code === Code.DeadlineExceeded && !stream.reached ? "timeout" : "error";
+    // A node that answered it does not serve the service is healthy: no mark against it.
+    const outcome = !err || stream.notServed ? "ok" : unreached ? "no_responders" : err.code === Code.DeadlineExceeded && !stream.reached ? "timeout" : "error";
     this.o.balancer.onCallEnd(node.nid, outcome);
     if (this.finished) return;
     // A unary reply that ends OK without its message (a Go node that could not publish it, a buggy

@@ -63,6 +63,11 @@ export interface ClientStream {
    * ever had it (the node is gone, or does not serve this service), so it may be retried elsewhere.
    */
   readonly unreached: boolean;
+  /**
+   * True if, besides, the node is alive (it answered on another service it serves): it does not serve
+   * this call's service, and the call ended UNIMPLEMENTED.
+   */
+  readonly notServed: boolean;
   /** Sends one request message. Ignored after the call ended or after closeSend. */
   send(data: Uint8Array): void;
   /** Half-close: `End{}`. */
@@ -120,6 +125,11 @@ export const defaultGoFrameGapMs = 2;
  */
 export const goEmptyMessage: Uint8Array = Uint8Array.of(0xf8, 0xe1, 0x09, 0x00);
 
+/** The method of the liveness probe of {@link NrpcClient.aliveWithout} (no server has it: End{12}). */
+const probeMethod = "EdgeSignalLivenessProbe";
+/** How long the probe waits for the node's answer. */
+const probeTimeoutMs = 1000;
+
 /** A nats-grpc client bound to one NATS connection; calls any node. */
 export class NrpcClient {
   readonly nid: string;
@@ -132,6 +142,8 @@ export class NrpcClient {
   private readonly inbox: InboxMux;
   private readonly outbox: Outbox;
   private readonly streams = new Map<string, StreamImpl>();
+  /** Services each node has answered calls of (node id → full service names), see {@link aliveWithout}. */
+  private readonly served = new Map<string, Set<string>>();
   private connected = true;
 
   constructor(
@@ -175,7 +187,7 @@ export class NrpcClient {
    */
   open(nid: string, service: string, method: string, opts: CallOptions, events: ClientStreamEvents): ClientStream {
     const subject = callSubject(nid, service, method);
-    const s = new StreamImpl(this, subject, nid, events);
+    const s = new StreamImpl(this, subject, nid, service, events);
     s.halfCloseDelayMs = opts.halfCloseDelayMs;
     s.singleRequest = opts.singleRequest === true;
     if (opts.goNode) {
@@ -250,6 +262,36 @@ export class NrpcClient {
     return this.nc.flush();
   }
 
+  /** @internal A call to `service` on node `nid` was answered: the node serves it. */
+  noteServed(nid: string, service: string): void {
+    let set = this.served.get(nid);
+    if (!set) {
+      if (this.served.size >= 10_000) this.served.clear(); // bounded: it is only a hint
+      this.served.set(nid, (set = new Set()));
+    }
+    if (set.size < 64) set.add(service);
+  }
+
+  /**
+   * @internal Whether node `nid` is alive although nothing subscribes to `service` on it: it answers a
+   * Call to an unknown method of another service it has served (Go and our servers answer that with
+   * `End{12}` at once; a dead node gives "no responders"). False when we know no other service of it.
+   * NATS has no subscriber for a service a node does not serve — exactly as for a dead node — so this
+   * is what tells UNIMPLEMENTED from UNAVAILABLE.
+   */
+  async aliveWithout(nid: string, service: string): Promise<boolean> {
+    let other: string | undefined;
+    for (const s of this.served.get(nid) ?? []) if (s !== service) other = s;
+    if (other === undefined) return false;
+    const subject = callSubject(nid, other, probeMethod);
+    try {
+      const reply = await this.nc.request(subject, encodeCall(subject, this.nid, undefined), { timeout: probeTimeoutMs });
+      return reply.data.length > 0;
+    } catch {
+      return false; // no responders, timeout, connection closed: not known to be alive
+    }
+  }
+
   /** @internal */
   forget(token: string): void {
     this.streams.delete(token);
@@ -287,6 +329,7 @@ class StreamImpl implements ClientStream {
   ended = false;
   reached = false;
   unreached = false;
+  notServed = false;
   /** Envelopes this call published (the Call included), and the 503 "no responders" answers seen. */
   published = 0;
   private noResponders = 0;
@@ -316,6 +359,7 @@ class StreamImpl implements ClientStream {
     private readonly client: NrpcClient,
     private readonly subject: string,
     readonly target: string,
+    private readonly service: string,
     private readonly events: ClientStreamEvents,
   ) {}
 
@@ -441,6 +485,7 @@ class StreamImpl implements ClientStream {
       this.cancel(Code.Internal, "malformed nats-grpc response");
       return;
     }
+    if (!this.reached) this.client.noteServed(this.target, this.service);
     this.reached = true;
     if (this.halfClosePending) {
       // After the messages of this read: a unary reply's End comes with its Data, and then no stale
@@ -490,9 +535,16 @@ class StreamImpl implements ClientStream {
    */
   private onNoResponders(): void {
     const sent = this.published;
-    const settle = (all: boolean) => {
+    const settle = async (all: boolean) => {
       if (this.ended) return;
       this.unreached = all;
+      if (all && (await this.client.aliveWithout(this.target, this.service))) {
+        if (this.ended) return;
+        this.notServed = true;
+        this.finish(new ConnectError(`node ${this.target} does not serve ${this.service}`, Code.Unimplemented), emptyMetadata);
+        return;
+      }
+      if (this.ended) return;
       const message = all ? `no responders for ${this.subject}` : `node ${this.target} stopped answering on ${this.subject} (no responders)`;
       this.finish(new ConnectError(message, Code.Unavailable), emptyMetadata);
     };

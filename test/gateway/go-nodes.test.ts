@@ -7,7 +7,7 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { resolveConfig } from "../../src/config/index.js";
 import { EchoService } from "../../src/gen/demo/v1/echo_pb.js";
 import { connectNats } from "../../src/nats/connect-node.js";
@@ -16,6 +16,7 @@ import { startNodeGateway, type NodeGateway } from "../../src/runtime/node.js";
 import { startStack, type Stack } from "../helpers/gateway.js";
 import { formatMatrix, matrixClients, runBursts, runSingleCalls, type BurstResults, type SingleResults } from "../helpers/go-matrix.js";
 import { startGoModelNode, type GoModelNode } from "../helpers/go-model-node.js";
+import { echoServiceIn } from "./helpers.js";
 import { eventually } from "../helpers/nats.js";
 
 let stack: Stack;
@@ -128,6 +129,25 @@ test("-bin metadata crosses NATS as the base64 text HTTP carries, both ways (a G
     for await (const _ of createClient(EchoService, c.connectH2).echoStream({ message: "s" }, { headers: { "x-b-bin": "AQID" } }));
     const stream = (await model.metadataSeen()).find((m) => m.method === "EchoStream");
     assert.deepEqual(stream?.metadata, []);
+  } finally {
+    c.close();
+  }
+});
+
+test("a service the live Go node does not serve ends UNIMPLEMENTED (its no-responders is not a dead node's)", async () => {
+  const c = matrixClients(stack.url);
+  try {
+    // The node answered EchoService calls before, so the gateway knows it serves that one.
+    await createClient(EchoService, c.connectH2).echo({ message: "hi" });
+    for (const t of [c.connectH2, c.grpc, c.grpcWeb]) {
+      await assert.rejects(createClient(echoServiceIn("demo.other"), t).echo({ message: "x" }), (e: ConnectError) => {
+        assert.equal(e.code, Code.Unimplemented, e.message);
+        return true;
+      });
+    }
+    assert.equal(stack.gw.gateway.table.nodes("demo").length, 1, "the node is still listed");
+    const r = await createClient(EchoService, c.connectH2).echo({ message: "still served" });
+    assert.equal(r.message, "still served");
   } finally {
     c.close();
   }
