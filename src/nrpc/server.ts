@@ -5,6 +5,10 @@
  * ignored; an empty `Data` is an empty message, not EOF; `closeStreams(peerNid)` cancels a dead
  * peer's streams.
  *
+ * A lost NATS connection ends the streams it carried: at `disconnect` their handlers are aborted, and
+ * at `reconnect` each caller is sent `End{UNAVAILABLE}` (see {@link NrpcServer} for why then), so a
+ * call whose request or reply died with a NATS server ends at once instead of at its deadline.
+ *
  * A reply it cannot publish is never lost in silence: a response message whose envelope is larger
  * than the NATS server's `max_payload` ends the call RESOURCE_EXHAUSTED (the caller gets that End and
  * the handler's `send` throws it), and an envelope nats.js refuses later aborts the call with a status.
@@ -59,6 +63,9 @@ export class NrpcServer {
   private readonly services = new Map<string, { sub: Subscription; methods: Map<string, RawMethodHandler> }>();
   private readonly streams = new Map<string, ServerStream>();
   private readonly outbox: Outbox;
+  /** Streams cut by a disconnect, whose callers get their End once the connection is back. */
+  private cut: ServerStream[] = [];
+  private closed = false;
 
   constructor(
     readonly nc: NatsConnection,
@@ -67,6 +74,7 @@ export class NrpcServer {
     if (!isSubjectToken(opts.nid)) throw new Error(`invalid nid ${JSON.stringify(opts.nid)}`);
     this.nid = opts.nid;
     this.outbox = new Outbox(nc);
+    void this.watchStatus();
   }
 
   /** Open server streams. */
@@ -106,6 +114,7 @@ export class NrpcServer {
    * `silent` (a crash drill: the callers hear nothing, as when a process dies).
    */
   close(silent = false): void {
+    this.closed = true;
     for (const { sub } of this.services.values()) sub.unsubscribe();
     this.services.clear();
     for (const s of [...this.streams.values()]) s.abort(new ConnectError("server closed", Code.Unavailable), !silent);
@@ -135,6 +144,41 @@ export class NrpcServer {
   /** @internal */
   forget(reply: string): void {
     this.streams.delete(reply);
+  }
+
+  /**
+   * Ends the streams of a lost connection. Between the `disconnect` and the `reconnect` the node was
+   * off NATS: requests published to it then were dropped (its subscription was gone), and replies
+   * still in its socket, or inside the server that died, were lost. Its streams cannot go on
+   * (a request or the End may be missing, and the caller's gateway keeps waiting, up to its deadline
+   * or forever), so each is ended, for both sides:
+   * - at `disconnect` the handler is aborted (UNAVAILABLE): it stops at once and sends nothing more;
+   * - at `reconnect` each caller is published `End{UNAVAILABLE}`. Not at `disconnect`: nats.js
+   *   would buffer it until the reconnect anyway (up to `reconnectBufSize`, then it throws), so
+   *   publishing on `reconnect` is the same moment on the wire, cannot overflow that buffer, and an
+   *   End nats.js refuses then is reported through `onError` rather than lost in a buffer.
+   * A connection that closes instead of reconnecting has no one to tell; its callers' own
+   * connection status or deadline ends their calls.
+   */
+  private async watchStatus(): Promise<void> {
+    try {
+      for await (const st of this.nc.status()) {
+        if (this.closed) return;
+        if (st.type === "disconnect") {
+          const err = new ConnectError("node lost its NATS connection", Code.Unavailable);
+          for (const s of [...this.streams.values()]) {
+            s.abort(err);
+            this.cut.push(s);
+          }
+        } else if (st.type === "reconnect") {
+          const cut = this.cut;
+          this.cut = [];
+          for (const s of cut) s.notifyEnd();
+        }
+      }
+    } catch {
+      // the iterator ends when the connection closes
+    }
   }
 
   private dispatch(msg: Msg, service: string, prefix: string, methods: Map<string, RawMethodHandler>): void {
@@ -253,6 +297,12 @@ class ServerStream implements ServerCall {
     this.requests.fail(err);
     this.abortSignal(err);
     if (notify) this.server.publish(this.reply, encodeResponseEnd(err, this.trailer));
+  }
+
+  /** Sends the caller the End of an already aborted stream (after a reconnect; see NrpcServer.watchStatus). */
+  notifyEnd(): void {
+    const err = this.abortReason instanceof ConnectError ? this.abortReason : new ConnectError("node lost its NATS connection", Code.Unavailable);
+    this.server.publish(this.reply, encodeResponseEnd(err, this.trailer), (e) => this.server.lost(e, this));
   }
 
   setHeader(md: Metadata): void {
