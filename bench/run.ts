@@ -282,6 +282,15 @@ async function main(): Promise<void> {
         const { res, cpuUs } = await measure(wsLoad, "bidi", { url: gwWs, streams, payload, window: 16, warmupMs, durationMs }, gwW);
         record({ group: "ws", size: 64, inflight: streams * 16, unit: "msg/s", target: "gateway", label: `grpc-websockets bidi 16 in flight/stream, ${streams} stream${streams > 1 ? "s" : ""}`, result: res, note: "msg/s each way" }, cpuUs);
       }
+      // The same pipelined bidi through the Go-compatible sender (forced on for the demo node): each
+      // stream's request frames leave go_frame_gap_ms apart, so one stream carries at most 1000/gap msg/s.
+      const gwGo = await start("gateway-go", files["gateway"]!, [`--nats=${nats.wsUrl}`, "--go-nodes=on"], gatewayFlags);
+      const gwGoWs = (gwGo.info["url"] as string).replace(/^http/, "ws");
+      for (const streams of quick ? [64] : [1, 64]) {
+        const { res, cpuUs } = await measure(wsLoad, "bidi", { url: gwGoWs, streams, payload, window: 16, warmupMs, durationMs }, [{ name: "server", pid: gwGo.pid }]);
+        record({ group: "ws", size: 64, inflight: streams * 16, unit: "msg/s", target: "gateway", label: `grpc-websockets bidi 16 in flight/stream, ${streams} stream${streams > 1 ? "s" : ""}, paced (Go-node sender)`, result: res, note: "msg/s each way; request frames 2 ms apart per stream" }, cpuUs);
+      }
+      await stopProc(gwGo);
       for (const streams of quick ? [64] : [1, 64]) {
         const { res, cpuUs } = await measure(wsLoad, "down", { url: gwWs, streams, payload: b64(echoRequest(64, 10_000)), warmupMs, durationMs }, gwW);
         record({ group: "ws", size: 64, inflight: streams, unit: "msg/s", target: "gateway", label: `grpc-websockets one way (EchoStream), ${streams} stream${streams > 1 ? "s" : ""}`, result: res, note: "server → client msg/s" }, cpuUs);

@@ -1,6 +1,7 @@
 /**
  * The gateway process: `startNodeGateway` with the default config (loopback, port from `--port`, NATS
- * from `--nats`), a silent logger, no process metrics. `--auth-key=K` turns HS256 JWT auth on.
+ * from `--nats`), a silent logger, no process metrics. `--auth-key=K` turns HS256 JWT auth on;
+ * `--go-nodes=on` sends to the demo node with the Go-compatible (paced) sender (README "Go ION nodes").
  * Reports ready once the demo node is in its table. Commands: `stats` (calls in flight, memory),
  * `gc` (full GC, then memory).
  */
@@ -14,6 +15,7 @@ import { sleep } from "../lib/latency.js";
 const a = argv();
 const raw: Record<string, unknown> = { signal: { grpc: { host: "127.0.0.1", port: Number(a["port"] ?? 0) } } };
 if (a["auth-key"]) (raw["signal"] as Record<string, unknown>)["jwt"] = { enabled: true, key_type: "HMAC", key: a["auth-key"] };
+if (a["go-nodes"]) raw["edge"] = { go_nodes: { demo: a["go-nodes"] } };
 const config = resolveConfig(raw, {});
 const nc = await connectNats(a["nats"]!, { name: "bench-gateway" });
 const gw = await startNodeGateway({ config, nc, log: silentLogger, processMetrics: false });
