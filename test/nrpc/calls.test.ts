@@ -9,6 +9,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { echoServiceImpl } from "../../src/demo/echo-service.js";
 import { EchoRequestSchema, EchoService } from "../../src/gen/demo/v1/echo_pb.js";
 import { NrpcClient, NrpcServer, createServiceClient, encodeRequestEnd, registerService, type ServerCall } from "../../src/nrpc/index.js";
+import { registerProbe } from "../helpers/probe-service.js";
 import { eventually, natsServer, subsOf, tcp, ws, type NatsServer } from "../helpers/nats.js";
 
 let server: NatsServer;
@@ -41,18 +42,7 @@ for (const transport of ["websocket", "tcp"] as const) {
       clientConn = transport === "websocket" ? await ws(server, clientName) : await tcp(server, clientName);
       srv = new NrpcServer(serverConn, { nid: `demo-${transport}` });
       registerService(srv, EchoService, echoServiceImpl(srv.nid));
-      srv.register("test.v1.Probe", {
-        // records the call and waits for cancellation
-        Wait: async (call) => {
-          seen.push(call);
-          await new Promise<void>((resolve) => call.signal.addEventListener("abort", () => resolve(), { once: true }));
-        },
-        // echoes every request message, raw, in order
-        Raw: async (call) => {
-          seen.push(call);
-          for await (const m of call.requests) call.send(m);
-        },
-      });
+      registerProbe(srv, seen); // Wait: a slow unary until aborted; Raw: bidi echo
       await serverConn.flush();
       client = new NrpcClient(clientConn, { nid: `edge-${transport}` });
     });

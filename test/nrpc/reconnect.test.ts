@@ -12,6 +12,7 @@ import { echoServiceImpl } from "../../src/demo/echo-service.js";
 import { EchoService } from "../../src/gen/demo/v1/echo_pb.js";
 import { connectNats } from "../../src/nats/connect-node.js";
 import { NrpcClient, NrpcServer, createServiceClient, registerService, type ServerCall } from "../../src/nrpc/index.js";
+import { registerProbe } from "../helpers/probe-service.js";
 import { eventually, natsServer, type NatsServer } from "../helpers/nats.js";
 
 /** A TCP proxy to `port` whose open connections can be cut (both sockets destroyed). */
@@ -90,18 +91,7 @@ describe("nrpc calls across a lost NATS connection", () => {
     gwConn = await viaProxy(gwProxy, "gateway");
     srv = new NrpcServer(nodeConn, { nid: "reconnect-node" });
     registerService(srv, EchoService, echoServiceImpl(srv.nid));
-    srv.register("test.v1.Probe", {
-      // a slow unary: waits until the call is aborted
-      Wait: async (call) => {
-        seen.push(call);
-        await new Promise<void>((resolve) => call.signal.addEventListener("abort", () => resolve(), { once: true }));
-      },
-      // bidi echo
-      Raw: async (call) => {
-        seen.push(call);
-        for await (const m of call.requests) call.send(m);
-      },
-    });
+    registerProbe(srv, seen); // Wait: a slow unary until aborted; Raw: bidi echo
     await nodeConn.flush();
     client = new NrpcClient(gwConn, { nid: "reconnect-gw" });
   });
