@@ -9,8 +9,8 @@
  * (e.g. `getRequestListener(app.fetch)` of `@hono/node-server`, which accepts both request kinds).
  * Connections are bounded in time and in what they hold: HTTP/1.1 header and request timeouts,
  * idle connections and sessions closed, HTTP/2 response bytes queued for clients that do not read
- * bounded per connection and per stall time (`./write-guard.ts`), HTTP/2 stream opening rate-limited
- * per connection and per client address (`./stream-rate.ts`).
+ * bounded per connection and per stall time (`./write-guard.ts`), HTTP/2 streams abandoned before
+ * their response (rapid reset) rate-limited per connection and per client address (`./stream-rate.ts`).
  */
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import http2, { type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from "node:http2";

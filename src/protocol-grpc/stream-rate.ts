@@ -1,17 +1,23 @@
 /**
- * How fast HTTP/2 streams may be opened, per connection and per client address (Node only, used by
+ * How fast HTTP/2 streams may be abandoned, per connection and per client address (Node only, used by
  * the one-port server): token buckets against rapid reset (CVE-2023-44487), where a client opens
  * streams and resets them at once, so that no limit on open streams or calls ever counts them — one
- * connection opened and reset 14,010 streams in 8 s, each a call the gateway started. A stream that
- * finds either bucket empty is refused (RST_STREAM REFUSED_STREAM, never handed to the call handler),
- * and its connection is sent GOAWAY ENHANCE_YOUR_CALM and closed once its admitted streams are done;
- * a stream it opens after that (the rest of the flood, read before the GOAWAY went out) closes it at
- * once, so the gateway stops reading it. The client address's bucket keeps refusing its new
- * connections until it refills.
+ * connection opened and reset 14,010 streams in 8 s, each a call the gateway started.
+ *
+ * A stream takes a token when it ends before the gateway has ended its response (Node's `aborted`:
+ * the client reset it, or it was reset for stalling), which is what every stream of the attack does
+ * and what a well-behaved client does seldom. Streams that are answered take none, so any number of
+ * concurrent calls may open at once (1,000 on one connection, test/gateway/concurrency.test.ts: a
+ * limit on streams *opened* refused 350 of them with REFUSED_STREAM). When a bucket is empty the
+ * connection is sent GOAWAY ENHANCE_YOUR_CALM and closed once its admitted streams are done; a stream
+ * it opens after that (the rest of the flood, read before the GOAWAY went out) is refused
+ * (REFUSED_STREAM, never handed to the call handler) and closes it at once, so the gateway stops
+ * reading it. A client address whose bucket is empty has its new streams refused the same way until
+ * it refills.
  */
 import http2, { type Http2Session, type ServerHttp2Stream } from "node:http2";
 
-/** A rate and a burst: `rate` streams a second on average, up to `burst` at once. 0 = no limit. */
+/** A rate and a burst: `rate` abandoned streams a second on average, up to `burst` at once. 0 = no limit. */
 export interface StreamRate {
   rate: number;
   burst: number;
@@ -67,38 +73,53 @@ export function createStreamRateLimit(opts: StreamRateOptions): StreamRateLimit 
 
   /** Streams refused when they opened: never handed to the listener. */
   const refusedStreams = new WeakSet<ServerHttp2Stream>();
-  const takeFor = (session: Http2Session, c: Bucket, now: number): boolean => {
-    if (enabled(perConnection) && !take(c, perConnection, now)) return false;
-    if (!enabled(perIp)) return true;
+  const ipBucket = (session: Http2Session, now: number): Bucket => {
     const ip = session.socket?.remoteAddress ?? "";
     let b = ips.get(ip);
     if (b === undefined) ips.set(ip, (b = { tokens: perIp.burst, at: now }));
-    return take(b, perIp, now);
+    return b;
+  };
+  /** False when the address has no token left (refilled first, none taken). */
+  const ipHasTokens = (session: Http2Session, now: number): boolean => {
+    const b = enabled(perIp) ? ips.get(session.socket?.remoteAddress ?? "") : undefined;
+    return b === undefined || Math.min(perIp.burst, b.tokens + ((now - b.at) * perIp.rate) / 1000) >= 1;
+  };
+  const takeFor = (session: Http2Session, c: Bucket, now: number): boolean => {
+    const connOk = !enabled(perConnection) || take(c, perConnection, now);
+    const ipOk = !enabled(perIp) || take(ipBucket(session, now), perIp, now);
+    return connOk && ipOk;
   };
 
   return {
     watch(session) {
       const c = { tokens: perConnection.burst, at: Date.now(), refused: false };
-      // Every stream opened takes a token, also one its client reset in the same packet (it costs
-      // the gateway its stream objects all the same); first, before the request listener sees it.
+      /** GOAWAY ENHANCE_YOUR_CALM after `lastId`; streams admitted up to it may finish. */
+      const calm = (lastId: number) => {
+        if (c.refused || session.closed || session.destroyed) return;
+        c.refused = true;
+        refused.connections++;
+        session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, Math.max(0, lastId));
+        session.close();
+      };
+      // First, before the request listener sees the stream.
       session.prependListener("stream", (stream: ServerHttp2Stream) => {
-        if (!c.refused && takeFor(session, c, Date.now())) return;
+        if (!c.refused && ipHasTokens(session, Date.now())) {
+          // Ended before its response: the one kind of stream rapid reset is made of.
+          stream.once("aborted", () => {
+            if (!takeFor(session, c, Date.now())) calm(stream.id ?? 0);
+          });
+          return;
+        }
         refused.streams++;
         refusedStreams.add(stream);
         stream.on("error", () => {});
         if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
         if (session.closed || session.destroyed) return;
-        if (c.refused) {
-          // Opened after its GOAWAY (the rest of the flood, read before the GOAWAY went out): stop reading it.
-          session.destroy();
-          return;
-        }
-        c.refused = true;
-        refused.connections++;
+        // Opened after its GOAWAY (the rest of the flood, read before the GOAWAY went out): stop reading it.
+        if (c.refused) return void session.destroy();
         // The refused stream and any later one are past the GOAWAY's last stream id: the client
-        // knows they were not processed. Streams admitted before it may finish.
-        session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, Math.max(0, (stream.id ?? 2) - 2));
-        session.close();
+        // knows they were not processed.
+        calm((stream.id ?? 2) - 2);
       });
     },
     admit: (stream) => !refusedStreams.has(stream) && !stream.destroyed,

@@ -2,7 +2,7 @@
  * Hostile clients: HTTP/2 rapid reset (CVE-2023-44487, issue 16 row 5). A raw client opens bidi
  * streams and resets each at once (HEADERS, then RST_STREAM CANCEL, 100 pairs every 50 ms: 2,000 a
  * second; the issue's attack ran at 1,750), reconnecting whenever it is sent away, for 3 s. No limit
- * on open streams or calls ever sees these streams; the rate limits do: `edge.h2_stream_rate` 50/s
+ * on open streams or calls ever sees these streams; the limits on abandoned streams do: `edge.h2_stream_rate` 50/s
  * with a burst of 100 per connection, `edge.h2_stream_rate_per_ip` 100/s with a burst of 200 per
  * client address (a quarter and a fifth of the defaults, so a short flood crosses them). The gateway
  * runs in its own process (the flood client must not slow it down, nor share its event loop). The client is sent GOAWAY ENHANCE_YOUR_CALM; the gateway handles no more calls
