@@ -134,9 +134,10 @@ export function createDirector(opts: DirectorOptions): Director {
     info.traceId = propagateTrace(call.metadata, md);
     if (call.signal.aborted) return end(new ConnectError("call cancelled", Code.Canceled));
 
-    const kind = call.shape === "unary" || call.shape === "server_streaming" ? call.shape : opts.methodKind?.(proc.service, proc.method);
+    const schemaKind = opts.methodKind?.(proc.service, proc.method);
+    const kind = call.shape === "unary" || call.shape === "server_streaming" ? call.shape : schemaKind;
     // One request message: known from the schema, else from the protocol (a Connect unary request).
-    const requestKind = opts.methodKind?.(proc.service, proc.method) ?? (call.shape === "unary" ? "unary" : undefined);
+    const requestKind = schemaKind ?? (call.shape === "unary" ? "unary" : undefined);
     const lc = new LiveCall({
       call,
       responder,
