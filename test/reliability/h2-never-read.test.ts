@@ -169,6 +169,8 @@ test(`${PER_IP} never-reading streams on one connection: it holds at most ${mib(
   open.push(c);
   const streams = [];
   for (let i = 0; i < PER_IP; i++) streams.push(await neverRead(`conn-${i}`, c));
+  // Every call has begun (headers) or its stream is reset: before that, "no call in flight" says nothing.
+  for (const s of streams) await c.until(() => c.streams.get(s.id)!.headers || c.streams.get(s.id)!.rstCode !== undefined, 30_000, "an answer on each stream");
   // Each stream either runs into its own limit (its call is cancelled, the stream stays) or is reset.
   await eventually(async () => (await mem()).inFlight === 0, 60_000, "every call ended");
   const m = await mem();
