@@ -111,7 +111,9 @@ export function createWriteGuard(opts: WriteGuardOptions): WriteGuard {
         if (opts.maxConnectionBufferedBytes > 0 && w.conn.queued > opts.maxConnectionBufferedBytes) reset(w, "connectionBound");
         return ok;
       } as ServerHttp2Stream["write"];
-      stream.once("close", () => forget(w));
+      // A stream already closed (its client went away before the call got here) sends no 'close' again.
+      if (stream.closed || stream.destroyed) forget(w);
+      else stream.once("close", () => forget(w));
     },
     queuedBytes: () => total,
     resets,
