@@ -1,7 +1,9 @@
 /**
- * What every wire-protocol adapter shares: the Call seam, framing, status, timeouts, metadata, limits.
+ * What every wire-protocol adapter shares: the HTTP seam (universal request and response sink), the
+ * Call seam, framing, status, timeouts, metadata, limits.
  */
 export type { Call, CallHandler, CallResponder, CallShape, WireProtocol } from "./call.js";
+export type { UniversalBody, UniversalRequest, UniversalResponseSink, UniversalHandler } from "./universal.js";
 export { type Metadata, createMetadata, appendMetadata, firstValue } from "./metadata.js";
 export {
   type ProtocolOptions,
@@ -48,6 +50,6 @@ export { createResponseStream, type ResponseStreamWriter } from "./response-stre
 export { MessageQueue, singleMessage } from "./message-queue.js";
 export { RequestStream, createEnvelopeUnwrapper, type RequestStreamOptions, type ChunkDecoder } from "./request-stream.js";
 export { runHandler, clientCancelled } from "./run-handler.js";
-export { linkClientSignal } from "./client-signal.js";
+export { linkClientSignal, type ClientWatch } from "./client-signal.js";
 export { requestPath } from "./request-path.js";
 export { isOriginAllowed } from "./origin.js";
