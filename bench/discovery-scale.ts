@@ -17,7 +17,7 @@ import { Kvm } from "@nats-io/kv";
 import { createBalancer, openPlacementStore, parseBalancerConfig } from "../src/balancer/index.js";
 import { startNatsServer } from "../src/cli/nats-server.js";
 import { NodeTable, syncDiscovery } from "../src/discovery/index.js";
-import { connectNats } from "../src/nats/connect-node.js";
+import { connectNats } from "../src/runtime/node/nats-connect.js";
 import { createMetadata } from "../src/protocol/metadata.js";
 import { Latencies, sleep, type LatencySummary } from "./lib/latency.js";
 import { startProc } from "./lib/proc.js";

@@ -130,7 +130,7 @@ export function startRoomNode(nc: NatsConnection, opts: { natsUrl?: string; nid?
 // The runner: `node --import tsx examples/room-node.ts --nats nats://127.0.0.1:4222`.
 if (import.meta.url === (await import("node:url")).pathToFileURL(process.argv[1] ?? "").href) {
   const { parseArgs } = await import("node:util");
-  const { connectNats } = await import("../src/nats/connect-node.js");
+  const { connectNats } = await import("../src/runtime/node/nats-connect.js");
   const { values } = parseArgs({ options: { nats: { type: "string", default: process.env.NATS_URL ?? "nats://127.0.0.1:4222" } } });
   const nc = await connectNats(values.nats!, { name: "room-node" });
   const node = await startRoomNode(nc, { natsUrl: values.nats! });

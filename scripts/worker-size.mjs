@@ -48,7 +48,7 @@ function noNodeBuiltins() {
         const isBuiltin = p.startsWith("node:") || builtins.has(p) || builtins.has(p.split("/")[0]);
         if (!isBuiltin || p.startsWith(".") || p.startsWith("/")) return undefined;
         if (allowedBuiltinImports.some((a) => a.path === p && a.importer.test(args.importer))) return undefined;
-        return { errors: [{ text: `Node built-in "${p}" imported by ${relative(root, args.importer)}: runtime-neutral code must use Web APIs only (move Node-only code behind src/runtime/node.ts)` }] };
+        return { errors: [{ text: `Node built-in "${p}" imported by ${relative(root, args.importer)}: runtime-neutral code must use Web APIs only (move Node-only code behind src/runtime/node/index.ts)` }] };
       });
     },
   };
@@ -144,7 +144,7 @@ async function main() {
   const kib = (n) => (n / 1024).toFixed(1) + " KiB";
 
   const worker = await buildWorker();
-  const deno = await buildWorker({ entry: "src/runtime/deno.ts", alias: false });
+  const deno = await buildWorker({ entry: "src/runtime/deno/index.ts", alias: false });
   let failed = false;
   for (const r of [worker, deno]) {
     if (!r.ok) {

@@ -123,7 +123,7 @@ export function createApp(deps: AppDeps): Hono {
 
   // RPCs: `/<pkg.Service>/<Method>`. The Director validates the path before any subject is built.
   // The Node entry serves plain Connect unary and gRPC-Web POSTs without the app
-  // (src/runtime/node-unary.ts), with the same origin check, CORS and adapters: keep the two in step.
+  // (src/runtime/node/fast-path.ts), with the same origin check, CORS and adapters: keep the two in step.
   const rpc = async (c: Context, next: Next) => {
     const req = c.req.raw;
     const path = "/" + c.req.param("service") + "/" + c.req.param("method");

@@ -6,9 +6,9 @@
  * `gc` (full GC, then memory).
  */
 import { resolveConfig } from "../../src/config/index.js";
-import { connectNats } from "../../src/nats/connect-node.js";
+import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import { silentLogger } from "../../src/observability/logger.js";
-import { startNodeGateway } from "../../src/runtime/node.js";
+import { startNodeGateway } from "../../src/runtime/node/index.js";
 import { argv, serveCommands } from "../lib/child.js";
 import { sleep } from "../lib/latency.js";
 

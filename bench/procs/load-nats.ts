@@ -4,7 +4,7 @@
  */
 import { performance } from "node:perf_hooks";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { connectNats } from "../../src/nats/connect-node.js";
+import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import { argv, cpuMicros, emit, serveCommands } from "../lib/child.js";
 import { Latencies, type LoadResult } from "../lib/latency.js";
 

@@ -5,7 +5,7 @@
  */
 import { startDemoNode } from "../../src/demo/node.js";
 import { startRegistry } from "../../src/discovery/index.js";
-import { connectNats } from "../../src/nats/connect-node.js";
+import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import { argv, serveCommands } from "../lib/child.js";
 
 const a = argv();

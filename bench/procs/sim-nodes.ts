@@ -7,7 +7,7 @@
  */
 import { createInbox } from "@nats-io/nats-core";
 import { encodeRequest, publishSubject, startRegistry, type DiscoveryNode } from "../../src/discovery/index.js";
-import { connectNats } from "../../src/nats/connect-node.js";
+import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import { argv, serveCommands } from "../lib/child.js";
 
 const a = argv();

@@ -14,10 +14,10 @@ import { mintToken, parseAuthConfig } from "../auth/index.js";
 import { envOverrides, ignoredIonKeys, parseConfigText, redactConfig, resolveConfig, unknownEnvNotes, type Config } from "../config/index.js";
 import { startDemoNode, type DemoNode } from "../demo/node.js";
 import { startRegistry, type Registry as DiscoveryRegistry } from "../discovery/index.js";
-import { connectNats } from "../nats/connect-node.js";
+import { connectNats } from "../runtime/node/nats-connect.js";
 import { dataEnvelopeBytes } from "../nrpc/envelope.js";
 import { createLogger, type Logger } from "../observability/logger.js";
-import { startNodeGateway, type NodeGateway } from "../runtime/node.js";
+import { startNodeGateway, type NodeGateway } from "../runtime/node/index.js";
 import { closeNatsBy, settleBy, shutdownTailMs } from "../settle-by.js";
 import { startNatsServer, type NatsServer } from "./nats-server.js";
 

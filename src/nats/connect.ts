@@ -1,6 +1,6 @@
 /**
  * Opening a NATS connection on any runtime: WebSocket (`ws://`, `wss://`) through `wsconnect`, which
- * works on Node (with a global WebSocket), Deno and Workers. TCP is Node-only: see `connect-node.ts`.
+ * works on Node (with a global WebSocket), Deno and Workers. TCP is Node-only: see src/runtime/node/nats-connect.ts.
  */
 import { wsconnect, type ConnectionOptions, type NatsConnection } from "@nats-io/nats-core";
 

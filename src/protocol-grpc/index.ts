@@ -1,12 +1,5 @@
 /**
- * Native gRPC over HTTP/2 for Node (imports node:http2; not for Deno or Workers).
+ * Native gRPC over HTTP/2 for Node (imports node:http2; not for Deno or Workers). The one-port Node
+ * server that serves it is src/runtime/node/server.ts.
  */
 export { handleGrpcStream, isGrpcContentType } from "./handler.js";
-export {
-  createGrpcH2cServer,
-  createGrpcRequestListener,
-  isGrpcRequest,
-  type GrpcH2cServer,
-  type GrpcServerOptions,
-  type NodeRequestListener,
-} from "./server.js";

@@ -3,6 +3,13 @@
  * types in one place; each runtime entry only says how to read a file. Runtime-neutral.
  */
 
+/**
+ * The built status page of this package (`web/dist/`). This module is two folders below the package
+ * root as source (src/runtime/), as built (dist/runtime/) and inlined in the CLI bundle
+ * (dist/cli/edge-signal.mjs), so one relative URL names the folder in all three.
+ */
+export const packageWebRoot: URL = new URL("../../web/dist/", import.meta.url);
+
 const contentTypes: Record<string, string> = {
   html: "text/html; charset=utf-8",
   js: "application/javascript; charset=utf-8",

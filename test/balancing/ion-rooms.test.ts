@@ -17,7 +17,7 @@ import { mintToken, parseAuthConfig } from "../../src/auth/index.js";
 import { EchoService } from "../../src/gen/demo/v1/echo_pb.js";
 import { RequestSchema as RoomRequestSchema } from "../../src/gen/ion/room/room_pb.js";
 import { RequestSchema as RtcRequestSchema, Target } from "../../src/gen/ion/rtc/rtc_pb.js";
-import { connectNats } from "../../src/nats/connect-node.js";
+import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import { startStack, type Stack } from "../helpers/gateway.js";
 import { eventually } from "../helpers/nats.js";
 import { startRoomBackend, startRtcBackend, type IonBackend } from "../browser/ion-backends.js";

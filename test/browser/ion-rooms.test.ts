@@ -15,7 +15,7 @@ import type { Page } from "playwright-core";
 import { mintToken, parseAuthConfig } from "../../src/auth/index.js";
 import { RequestSchema as RoomRequestSchema } from "../../src/gen/ion/room/room_pb.js";
 import { RequestSchema as RtcRequestSchema } from "../../src/gen/ion/rtc/rtc_pb.js";
-import { connectNats } from "../../src/nats/connect-node.js";
+import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import { startStack, type Stack } from "../helpers/gateway.js";
 import { eventually } from "../helpers/nats.js";
 import { startRoomBackend, startRtcBackend, type IonBackend } from "./ion-backends.js";

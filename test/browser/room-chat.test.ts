@@ -13,7 +13,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import type { Page } from "playwright-core";
 import { startRoomNode } from "../../examples/room-node.js";
 import { mintToken, parseAuthConfig } from "../../src/auth/index.js";
-import { connectNats } from "../../src/nats/connect-node.js";
+import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import type { RunningNode } from "../../src/node/index.js";
 import { startStack, type Stack } from "../helpers/gateway.js";
 import { launchBrowser, repoRoot, servePages, skipBrowser, type PageServer, type TestBrowser } from "./helpers.js";

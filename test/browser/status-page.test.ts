@@ -15,7 +15,7 @@ import { mintToken, parseAuthConfig } from "../../src/auth/index.js";
 import { startStack, type Stack } from "../helpers/gateway.js";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { RequestSchema as RtcRequestSchema } from "../../src/gen/ion/rtc/rtc_pb.js";
-import { connectNats } from "../../src/nats/connect-node.js";
+import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import { eventually } from "../helpers/nats.js";
 import { WsCall } from "../gateway/helpers.js";
 import { startRtcBackend } from "./ion-backends.js";

@@ -17,7 +17,7 @@ import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { placementKey } from "../../src/balancer/placement-key.js";
 import { EchoRequestSchema, EchoResponseSchema, EchoService } from "../../src/gen/demo/v1/echo_pb.js";
-import { connectNats } from "../../src/nats/connect-node.js";
+import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import { openGrpcWs } from "../helpers/grpc-websockets-client.js";
 import { eventually } from "../helpers/nats.js";
 import { deployDir, joinRoom, startGateway, startHubServices, startServers, type GatewayProcess, type HubServices, type Servers } from "./topology.js";

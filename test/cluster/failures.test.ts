@@ -11,7 +11,7 @@ import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { placementKey } from "../../src/balancer/placement-key.js";
 import { EchoRequestSchema, EchoResponseSchema } from "../../src/gen/demo/v1/echo_pb.js";
-import { connectNats } from "../../src/nats/connect-node.js";
+import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import { openGrpcWs, type GrpcWsCall } from "../helpers/grpc-websockets-client.js";
 import { eventually } from "../helpers/nats.js";
 import { joinRoom, startGateway, startHubServices, startServers, type GatewayProcess, type HubServices, type Servers } from "./topology.js";

@@ -11,7 +11,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { freePort, startNatsServer, type NatsServer } from "../../src/cli/nats-server.js";
 import { startDemoNode, type DemoNode } from "../../src/demo/node.js";
 import { startRegistry, type Registry } from "../../src/discovery/index.js";
-import { connectNats } from "../../src/nats/connect-node.js";
+import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import { eventually } from "../helpers/nats.js";
 import { root, spawnGateway, type RuntimeProcess } from "../runtimes/processes.js";
 

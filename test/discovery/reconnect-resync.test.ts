@@ -11,7 +11,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { resolveConfig } from "../../src/config/index.js";
 import { DiscoveryClient, randomNid, startRegistry, type Registry } from "../../src/discovery/index.js";
 import { createGateway, type Gateway } from "../../src/gateway.js";
-import { connectNats } from "../../src/nats/connect-node.js";
+import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import { natsServer, type NatsServer } from "../helpers/nats.js";
 import { eventually } from "./helpers.js";
 

@@ -11,7 +11,7 @@ import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import { WebSocket } from "ws";
 import { DiscoveryClient, orderedNrpcKey, orderedNrpcValue, type KeepAliveHandle } from "../../src/discovery/index.js";
 import { EchoRequestSchema, EchoResponseSchema, file_demo_v1_echo, type EchoService } from "../../src/gen/demo/v1/echo_pb.js";
-import { connectNats } from "../../src/nats/connect-node.js";
+import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import { NrpcServer, registerService, type HandlerContext, type ServiceImpl } from "../../src/nrpc/index.js";
 import type { Metadata } from "../../src/protocol/metadata.js";
 import { eventually, type NatsServer } from "../helpers/nats.js";

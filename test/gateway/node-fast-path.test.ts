@@ -1,5 +1,5 @@
 /**
- * The Node entry's Connect unary fast path (src/runtime/node-unary.ts) against the app's path: two
+ * The Node entry's Connect unary fast path (src/runtime/node/fast-path.ts) against the app's path: two
  * gateways on one NATS, one with the fast path (the default) and one without, asked the same raw
  * HTTP/1.1 requests. Status, every response header (names, values, order; only `Date` may differ)
  * and the body must be the same, and so must what the backend receives; the fast path must have served
@@ -14,10 +14,10 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { Code, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { EchoService } from "../../src/gen/demo/v1/echo_pb.js";
-import { connectNats } from "../../src/nats/connect-node.js";
+import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import { silentLogger } from "../../src/observability/logger.js";
-import { startNodeGateway, type NodeGateway } from "../../src/runtime/node.js";
-import { isRpcPath } from "../../src/runtime/node-unary.js";
+import { startNodeGateway, type NodeGateway } from "../../src/runtime/node/index.js";
+import { isRpcPath } from "../../src/runtime/node/fast-path.js";
 import { startStack, type Stack } from "../helpers/gateway.js";
 import { eventually } from "../helpers/nats.js";
 import { abortCode, echoReq, envelope, envelopes, startProbe, type Probe } from "./helpers.js";

@@ -6,9 +6,9 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { resolveConfig, type Config } from "../../src/config/index.js";
 import { startDemoNode, type DemoNode, type DemoNodeOptions } from "../../src/demo/node.js";
 import { startRegistry, type Registry } from "../../src/discovery/index.js";
-import { connectNats } from "../../src/nats/connect-node.js";
+import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import { silentLogger, type Logger } from "../../src/observability/logger.js";
-import { startNodeGateway, type NodeGateway } from "../../src/runtime/node.js";
+import { startNodeGateway, type NodeGateway } from "../../src/runtime/node/index.js";
 import type { NatsServerOptions } from "../../src/cli/nats-server.js";
 import { eventually, natsServer, type NatsServer } from "./nats.js";
 

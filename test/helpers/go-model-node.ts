@@ -33,7 +33,7 @@ import { echoServiceImpl } from "../../src/demo/echo-service.js";
 import { DiscoveryClient, randomNid, type KeepAliveHandle } from "../../src/discovery/index.js";
 import { EchoRequestSchema, EchoService } from "../../src/gen/demo/v1/echo_pb.js";
 import { RequestSchema, ResponseSchema } from "../../src/gen/nrpc/nrpc_pb.js";
-import { connectNats } from "../../src/nats/connect-node.js";
+import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import { encodeBegin, encodeData, encodeResponseEnd, fromWireMetadata } from "../../src/nrpc/envelope.js";
 import { registerService, type NrpcServer, type RawMethodHandler, type ServerCall } from "../../src/nrpc/index.js";
 import { servicePrefix } from "../../src/nrpc/subject.js";

@@ -1,8 +1,8 @@
 /** Test helpers: a real nats-server per test file, and connections to it over TCP and WebSocket. */
-import "../../src/runtime/node-websocket.js";
+import "../../src/runtime/node/polyfills.js";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { startNatsServer, type NatsServer, type NatsServerOptions } from "../../src/cli/nats-server.js";
-import { connectNats } from "../../src/nats/connect-node.js";
+import { connectNats } from "../../src/runtime/node/nats-connect.js";
 
 export { startNatsServer, type NatsServer };
 

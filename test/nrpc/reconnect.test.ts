@@ -10,7 +10,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { echoServiceImpl } from "../../src/demo/echo-service.js";
 import { EchoService } from "../../src/gen/demo/v1/echo_pb.js";
-import { connectNats } from "../../src/nats/connect-node.js";
+import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import { NrpcClient, NrpcServer, createServiceClient, registerService, type ServerCall } from "../../src/nrpc/index.js";
 import { registerProbe } from "../helpers/probe-service.js";
 import { eventually, natsServer, type NatsServer } from "../helpers/nats.js";

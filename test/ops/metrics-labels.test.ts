@@ -11,7 +11,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { mintToken, parseAuthConfig } from "../../src/auth/index.js";
 import { DiscoveryClient, type KeepAliveHandle } from "../../src/discovery/index.js";
 import { EchoResponseSchema } from "../../src/gen/demo/v1/echo_pb.js";
-import { connectNats } from "../../src/nats/connect-node.js";
+import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import { NrpcServer, type ServerCall } from "../../src/nrpc/index.js";
 import { startStack, type Stack } from "../helpers/gateway.js";
 import { echoReq } from "../gateway/helpers.js";

@@ -76,7 +76,7 @@ after(async () => {
 });
 
 test("the tarball holds the compiled package and nothing else", () => {
-  for (const f of ["package.json", "README.md", "bin/edge-signal.mjs", "dist/cli/edge-signal.mjs", "dist/index.js", "dist/index.d.ts", "dist/runtime/node.d.ts", "web/dist/index.html"]) {
+  for (const f of ["package.json", "README.md", "bin/edge-signal.mjs", "dist/cli/edge-signal.mjs", "dist/index.js", "dist/index.d.ts", "dist/runtime/node/index.d.ts", "web/dist/index.html"]) {
     assert.ok(shipped.includes(f), `${f} is shipped`);
   }
   const unexpected = shipped.filter((f) => !/^(package\.json|README\.md|SECURITY\.md|bin\/edge-signal\.mjs|dist\/.+\.(js|mjs|d\.ts)|web\/dist\/.+)$/.test(f));

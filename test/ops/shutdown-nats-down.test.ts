@@ -15,7 +15,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { startDemoNode, type DemoNode } from "../../src/demo/node.js";
 import { startRegistry, type Registry } from "../../src/discovery/index.js";
 import { EchoRequestSchema } from "../../src/gen/demo/v1/echo_pb.js";
-import { connectNats } from "../../src/nats/connect-node.js";
+import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import { runCli, type CliProcess } from "../helpers/cli.js";
 import { openGrpcWs } from "../helpers/grpc-websockets-client.js";
 import { eventually, natsServer, type NatsServer } from "../helpers/nats.js";

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { DiscoveryClient, type KeepAliveHandle } from "../../src/discovery/index.js";
-import { connectNats } from "../../src/nats/connect-node.js";
+import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import { NrpcServer } from "../../src/nrpc/index.js";
 import { startStack, type Stack } from "../helpers/gateway.js";
 

@@ -16,7 +16,7 @@ import { createJsonCodecLookup } from "../../src/protocol/json-codec.js";
 import { handleConnect } from "../../src/protocol-connect/index.js";
 import { handleGrpcWeb } from "../../src/protocol-grpc-web/index.js";
 import { checkWebSocketOrigin, grpcWebsocketsEvents, isGrpcWebsocketsUpgrade } from "../../src/protocol-grpc-websockets/index.js";
-import { createGrpcH2cServer, type GrpcH2cServer } from "../../src/protocol-grpc/index.js";
+import { createGrpcH2cServer, type GrpcH2cServer } from "../../src/runtime/node/server.js";
 import { cors } from "../../src/cors/index.js";
 
 export const allowedOrigin = "http://allowed.test";

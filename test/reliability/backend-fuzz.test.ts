@@ -16,7 +16,7 @@ import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import fc from "fast-check";
 import { DiscoveryClient, type KeepAliveHandle } from "../../src/discovery/index.js";
 import { ResponseSchema } from "../../src/gen/nrpc/nrpc_pb.js";
-import { connectNats } from "../../src/nats/connect-node.js";
+import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import { codeFromNumber } from "../../src/nrpc/client.js";
 import { decodeRequest, encodeData } from "../../src/nrpc/envelope.js";
 import { startStack, type Stack } from "../helpers/gateway.js";

@@ -15,7 +15,7 @@ import assert from "node:assert/strict";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { DiscoveryClient, type KeepAliveHandle } from "../../src/discovery/index.js";
-import { connectNats } from "../../src/nats/connect-node.js";
+import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import { decodeRequest, encodeBegin, encodeData, encodeResponseEnd } from "../../src/nrpc/envelope.js";
 import { NrpcServer, type ServerCall } from "../../src/nrpc/index.js";
 import { startStack, type Stack } from "../helpers/gateway.js";

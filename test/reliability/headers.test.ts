@@ -16,7 +16,7 @@ import { randomBytes } from "node:crypto";
 import http2 from "node:http2";
 import { Code } from "@connectrpc/connect";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
-import { connectNats } from "../../src/nats/connect-node.js";
+import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import { startStack, type Stack } from "../helpers/gateway.js";
 import { echoReq, WsCall } from "../gateway/helpers.js";
 import { assertNoLeaks, baseline, grpcWsFrames, rawCall, rawExchange, RawWebSocket, summary, type Baseline } from "./helpers.js";

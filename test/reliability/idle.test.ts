@@ -12,7 +12,7 @@ import http2 from "node:http2";
 import net from "node:net";
 import { Code } from "@connectrpc/connect";
 import type { CallHandler } from "../../src/protocol/call.js";
-import { createGrpcH2cServer } from "../../src/protocol-grpc/index.js";
+import { createGrpcH2cServer } from "../../src/runtime/node/server.js";
 import { startStack, type Stack } from "../helpers/gateway.js";
 import { assertNoLeaks, baseline, grpcWsFrames, RawWebSocket, summary, within, type Baseline } from "./helpers.js";
 

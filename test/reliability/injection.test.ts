@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { placementKey } from "../../src/balancer/placement-key.js";
 import { encodeRequest } from "../../src/discovery/messages.js";
-import { connectNats } from "../../src/nats/connect-node.js";
+import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import { startStack, type Stack } from "../helpers/gateway.js";
 import { echoReq, echoRes } from "../gateway/helpers.js";
 import { assertNoLeaks, baseline, rawCall, RawWebSocket, summary, wireProtocols, type Baseline } from "./helpers.js";

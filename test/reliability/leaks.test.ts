@@ -16,7 +16,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Code } from "@connectrpc/connect";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { connectNats } from "../../src/nats/connect-node.js";
+import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import { encodeCall, encodeData, encodeRequestEnd } from "../../src/nrpc/envelope.js";
 import { startStack, type Stack } from "../helpers/gateway.js";
 import { eventually } from "../helpers/nats.js";

@@ -18,7 +18,7 @@ import { createConnectTransport, createGrpcTransport, createGrpcWebTransport, Ht
 import type { NatsConnection } from "@nats-io/nats-core";
 import { DiscoveryClient, type KeepAliveHandle } from "../../src/discovery/index.js";
 import { EchoService } from "../../src/gen/demo/v1/echo_pb.js";
-import { connectNats } from "../../src/nats/connect-node.js";
+import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import { largestDataMessage } from "../../src/nrpc/envelope.js";
 import { NrpcServer } from "../../src/nrpc/index.js";
 import { createLogger } from "../../src/observability/logger.js";

@@ -20,7 +20,7 @@ import fc from "fast-check";
 import { startDemoNode, type DemoNode } from "../../src/demo/node.js";
 import { EchoRequestSchema, EchoResponseSchema } from "../../src/gen/demo/v1/echo_pb.js";
 import { RequestSchema, ResponseSchema } from "../../src/gen/nrpc/nrpc_pb.js";
-import { connectNats } from "../../src/nats/connect-node.js";
+import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import { codeFromNumber, NrpcClient } from "../../src/nrpc/client.js";
 import { decodeRequest, encodeData, encodeRequestEnd } from "../../src/nrpc/envelope.js";
 import { eventually, natsServer, type NatsServer } from "../helpers/nats.js";

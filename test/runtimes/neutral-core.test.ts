@@ -20,12 +20,12 @@ test("the Worker entry bundles without Node built-ins or globals, within the gzi
 });
 
 test("the Deno entry is runtime-neutral too", { timeout: 120_000 }, async () => {
-  const r = await buildWorker({ entry: "src/runtime/deno.ts", alias: false });
+  const r = await buildWorker({ entry: "src/runtime/deno/index.ts", alias: false });
   assert.deepEqual(r.problems, []);
 });
 
 test("the check refuses Node-only code: built-ins in the bundle, Node globals in our sources", { timeout: 120_000 }, async () => {
-  const r = await buildWorker({ entry: "src/runtime/node.ts", alias: false });
+  const r = await buildWorker({ entry: "src/runtime/node/index.ts", alias: false });
   assert.equal(r.ok, false);
   assert.ok(r.problems.some((p) => /Node built-in "(node:)?(fs\/promises|http|http2|path)"/.test(p)), r.problems.join("\n"));
   const uses = nodeGlobalUses({ inputs: { "src/cli/main.ts": {} } } as unknown as Metafile);

@@ -76,14 +76,14 @@ export async function spawnGateway(cmd: string, args: string[], env: Record<stri
 }
 
 /**
- * `deno run -A src/runtime/deno.ts` with `env` (NATS_URL, JWT_KEY, ...) on a free port. deno.json
+ * `deno run -A src/runtime/deno/index.ts` with `env` (NATS_URL, JWT_KEY, ...) on a free port. deno.json
  * gives Deno the project's node_modules and the sources' `.js` → `.ts` specifiers.
  */
 export async function startDeno(env: Record<string, string>, readyMs = 90_000): Promise<RuntimeProcess> {
   const port = await freePort();
   return spawnGateway(
     join(root, "node_modules/.bin/deno"),
-    ["run", "-A", "src/runtime/deno.ts"],
+    ["run", "-A", "src/runtime/deno/index.ts"],
     { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1", HOST: "127.0.0.1", PORT: String(port), ...env },
     port,
     readyMs,

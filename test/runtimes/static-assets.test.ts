@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { assetPath } from "../../src/runtime/static-assets.js";
-import { staticFiles } from "../../src/runtime/node.js";
+import { staticFiles } from "../../src/runtime/node/index.js";
 
 test("assetPath keeps paths inside the root", () => {
   assert.equal(assetPath("/"), "/index.html");

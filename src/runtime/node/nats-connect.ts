@@ -1,8 +1,8 @@
 /** Node-only: TCP (`nats://`) or WebSocket (`ws://`) by the URL's scheme. */
-import "../runtime/node-websocket.js";
+import "./polyfills.js";
 import type { ConnectionOptions, NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
-import { connectWebSocket, reconnectDefaults } from "./connect.js";
+import { connectWebSocket, reconnectDefaults } from "../../nats/connect.js";
 
 /**
  * Connects to a NATS server by URL: `nats://host:port` over TCP, `ws(s)://` over WebSocket.

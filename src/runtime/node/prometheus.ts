@@ -6,9 +6,9 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { ConnectError } from "@connectrpc/connect";
-import type { CallInfo, DirectorObserver } from "../director/types.js";
-import type { CallLabels } from "./call-labels.js";
-import { authFailureReason, codeNames } from "./call-stats.js";
+import type { CallInfo, DirectorObserver } from "../../director/types.js";
+import type { CallLabels } from "../../observability/call-labels.js";
+import { authFailureReason, codeNames } from "../../observability/call-stats.js";
 
 /** Live values the metrics read at scrape time. */
 export interface MetricsSources {

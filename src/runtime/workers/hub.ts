@@ -9,17 +9,17 @@
  * How it scales: one hub object = one NATS connection = one gateway instance (one discovery watch,
  * one nrpc inbox, one node id in nats-discovery), single-threaded. The Worker picks the hub by
  * name (`idFromName`): one name for a small deployment, or one per region or tenant
- * (`EDGE_SIGNAL_HUB_BY`, see cloudflare.ts) to spread calls over several objects. The open outbound
+ * (`EDGE_SIGNAL_HUB_BY`, see index.ts) to spread calls over several objects. The open outbound
  * NATS WebSocket and the client's ping timer keep the object in memory (no hibernation), which is
  * what a gateway wants, billed as duration. An evicted or restarted object reconnects on its next
  * request.
  */
 import type { NatsConnection } from "@nats-io/nats-core";
-import { createGateway, type Gateway } from "../gateway.js";
-import { connectWebSocket } from "../nats/connect.js";
-import { createLogger, type Logger } from "../observability/logger.js";
-import { edgeSetup } from "./edge-env.js";
-import { upgradeGrpcWebsocketsOnWorkers } from "./websocket-upgrade-workers.js";
+import { createGateway, type Gateway } from "../../gateway.js";
+import { connectWebSocket } from "../../nats/connect.js";
+import { createLogger, type Logger } from "../../observability/logger.js";
+import { edgeSetup } from "../edge-env.js";
+import { upgradeGrpcWebsocketsOnWorkers } from "./websocket-upgrade.js";
 
 /** What the hub keeps once started. */
 interface Started {
@@ -35,7 +35,7 @@ function clientAddress(headers: Headers): string | undefined {
 
 /**
  * The hub Durable Object class (binding `EDGE_SIGNAL_HUB` in wrangler.toml). Its `env` holds the
- * Worker's vars and secrets (see edge-env.ts). Starts lazily on the first request; if NATS or the
+ * Worker's vars and secrets (see ../edge-env.ts). Starts lazily on the first request; if NATS or the
  * config fails, answers 503 and retries on the next request.
  */
 export class EdgeSignalHub {

@@ -3,7 +3,7 @@
  * page) and cleartext HTTP/2 (native gRPC, Connect bidi), Prometheus metrics, NATS over TCP or
  * WebSocket. Node only.
  */
-import "./node-websocket.js";
+import "./polyfills.js";
 import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
@@ -14,16 +14,16 @@ import { getRequestListener } from "@hono/node-server";
 import { createNodeWebSocket } from "@hono/node-ws";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Context, Hono } from "hono";
-import type { Config } from "../config/index.js";
-import { createGateway, type Gateway } from "../gateway.js";
-import { createGatewayMetrics } from "../observability/metrics-node.js";
-import type { Logger } from "../observability/logger.js";
-import { createGrpcH2cServer, type GrpcH2cServer, type NodeRequestListener } from "../protocol-grpc/index.js";
-import { staticAssets } from "./static-assets.js";
-import { grpcWebsocketsEvents } from "../protocol-grpc-websockets/index.js";
-import { createNodeUnaryFastPath, type NodeUnaryFastPath } from "./node-unary.js";
-import { settleBy, shutdownTailMs } from "../settle-by.js";
-import { startMetricsServer, type MetricsServer } from "./node-metrics-server.js";
+import type { Config } from "../../config/index.js";
+import { createGateway, type Gateway } from "../../gateway.js";
+import { createGatewayMetrics } from "./prometheus.js";
+import type { Logger } from "../../observability/logger.js";
+import { createGrpcH2cServer, type GrpcH2cServer, type NodeRequestListener } from "./server.js";
+import { packageWebRoot, staticAssets } from "../static-assets.js";
+import { grpcWebsocketsEvents } from "../../protocol-grpc-websockets/index.js";
+import { createNodeUnaryFastPath, type NodeUnaryFastPath } from "./fast-path.js";
+import { settleBy, shutdownTailMs } from "../../settle-by.js";
+import { startMetricsServer, type MetricsServer } from "./metrics-server.js";
 
 /** Options of {@link startNodeGateway}. */
 export interface NodeGatewayOptions {
@@ -36,7 +36,7 @@ export interface NodeGatewayOptions {
   processMetrics?: boolean;
   /**
    * Serve plain Connect unary and gRPC-Web POSTs from Node's request objects, without the fetch
-   * bridge and the app (see `./node-unary.ts`); the same answers, faster. Default true.
+   * bridge and the app (see `./fast-path.ts`); the same answers, faster. Default true.
    */
   unaryFastPath?: boolean;
 }
@@ -45,7 +45,7 @@ export interface NodeGatewayOptions {
 export interface NodeGateway {
   readonly gateway: Gateway;
   readonly server: GrpcH2cServer;
-  /** The fast path for Connect unary and gRPC-Web POSTs (src/runtime/node-unary.ts), unless turned off. */
+  /** The fast path for Connect unary and gRPC-Web POSTs (src/runtime/node/fast-path.ts), unless turned off. */
   readonly fastPath: NodeUnaryFastPath | undefined;
   readonly port: number;
   /** `http://host:port` */
@@ -107,7 +107,7 @@ export async function startNodeGateway(opts: NodeGatewayOptions): Promise<NodeGa
   // a little over the limit is still read and refused with RESOURCE_EXHAUSTED, a status clients
   // understand; a bigger one closes the socket (1009) on its frame header, unread.
   (wss.options as { maxPayload?: number }).maxPayload = 2 * Math.max(config.maxMessageBytes + 6, config.maxMetadataBytes);
-  const webRoot = opts.webRoot ?? fileURLToPath(new URL("../../web/dist", import.meta.url));
+  const webRoot = opts.webRoot ?? fileURLToPath(packageWebRoot);
   const gateway = await createGateway({
     config,
     nc,

@@ -15,9 +15,9 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import http2, { type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from "node:http2";
 import net, { type AddressInfo } from "node:net";
-import type { CallHandler } from "../protocol/call.js";
-import type { ProtocolOptions } from "../protocol/options.js";
-import { handleGrpcStream, isGrpcContentType } from "./handler.js";
+import type { CallHandler } from "../../protocol/call.js";
+import type { ProtocolOptions } from "../../protocol/options.js";
+import { handleGrpcStream, isGrpcContentType } from "../../protocol-grpc/handler.js";
 import { createWriteGuard } from "./write-guard.js";
 import { createStreamRateLimit, type StreamRate } from "./stream-rate.js";
 

@@ -19,7 +19,7 @@
  * status JSON API. Not here: native gRPC (needs HTTP/2 trailers; Node only), Prometheus process
  * metrics, TCP to NATS (NATS_URL must be ws:// or wss://).
  */
-import { EdgeSignalHub } from "./cloudflare-hub.js";
+import { EdgeSignalHub } from "./hub.js";
 
 export { EdgeSignalHub };
 
@@ -29,7 +29,7 @@ interface HubNamespace {
   get(id: unknown): { fetch(req: Request): Promise<Response> };
 }
 
-/** The Worker's environment: the hub binding plus vars and secrets (see edge-env.ts). */
+/** The Worker's environment: the hub binding plus vars and secrets (see ../edge-env.ts). */
 export interface WorkerEnv {
   EDGE_SIGNAL_HUB: HubNamespace;
   EDGE_SIGNAL_HUB_NAME?: string;

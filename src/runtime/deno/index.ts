@@ -3,22 +3,22 @@
  * grpc-websockets through `Deno.upgradeWebSocket`. Run from the package root (Deno reads the
  * project's node_modules and resolves the sources' `.js` specifiers to `.ts` through deno.json):
  *
- *   NATS_URL=ws://127.0.0.1:4223 npx deno run -A src/runtime/deno.ts [--config signal.toml] [--port 5551]
+ *   NATS_URL=ws://127.0.0.1:4223 npx deno run -A src/runtime/deno/index.ts [--config signal.toml] [--port 5551]
  *
- * Variables as on Workers (see edge-env.ts: NATS_URL, JWT_KEY, EDGE_SIGNAL_*, PORT, HOST);
+ * Variables as on Workers (see ../edge-env.ts: NATS_URL, JWT_KEY, EDGE_SIGNAL_*, PORT, HOST);
  * `--config <file>` or `EDGE_SIGNAL_CONFIG_FILE` names a TOML file. One process = one NATS
  * connection = one gateway instance (Deno has no per-request I/O isolation). HTTP/1.1 only here:
  * Connect unary and server streaming, gRPC-Web, grpc-websockets (all kinds); not native gRPC (Node).
  */
 import type { NatsConnection } from "@nats-io/nats-core";
-import { createGateway, type Gateway } from "../gateway.js";
-import { connectWebSocket } from "../nats/connect.js";
-import { createLogger, type Logger } from "../observability/logger.js";
-import { createGrpcWebsocketsSession, grpcWebsocketsSubprotocol, type GrpcWebsocketsOptions } from "../protocol-grpc-websockets/index.js";
-import type { CallHandler } from "../protocol/call.js";
-import { closeNatsBy, settleBy, shutdownTailMs } from "../settle-by.js";
-import { edgeSetup } from "./edge-env.js";
-import { staticAssets } from "./static-assets.js";
+import { createGateway, type Gateway } from "../../gateway.js";
+import { connectWebSocket } from "../../nats/connect.js";
+import { createLogger, type Logger } from "../../observability/logger.js";
+import { createGrpcWebsocketsSession, grpcWebsocketsSubprotocol, type GrpcWebsocketsOptions } from "../../protocol-grpc-websockets/index.js";
+import type { CallHandler } from "../../protocol/call.js";
+import { closeNatsBy, settleBy, shutdownTailMs } from "../../settle-by.js";
+import { edgeSetup } from "../edge-env.js";
+import { packageWebRoot, staticAssets } from "../static-assets.js";
 
 /** The parts of the Deno namespace this file uses (the project type-checks with Node's types). */
 interface DenoApi {
@@ -37,7 +37,7 @@ interface DenoApi {
 
 const deno = (): DenoApi => {
   const d = (globalThis as { Deno?: DenoApi }).Deno;
-  if (!d) throw new Error("src/runtime/deno.ts runs on Deno only");
+  if (!d) throw new Error("src/runtime/deno/index.ts runs on Deno only");
   return d;
 };
 
@@ -98,7 +98,7 @@ export async function startDenoGateway(opts: DenoGatewayOptions = {}): Promise<D
   const { config, servers, natsOptions } = edgeSetup(env, configText);
   const log = opts.log ?? createLogger(config.logLevel).with({ runtime: "deno" });
   const nc = await connectWebSocket(servers, natsOptions);
-  const webRoot = opts.webRoot ? new URL(opts.webRoot.endsWith("/") ? opts.webRoot : opts.webRoot + "/", "file:///") : new URL("../../web/dist/", import.meta.url);
+  const webRoot = opts.webRoot ? new URL(opts.webRoot.endsWith("/") ? opts.webRoot : opts.webRoot + "/", "file:///") : packageWebRoot;
   type Env = { remoteAddr?: { hostname: string } };
   let gateway: Gateway;
   try {
@@ -145,7 +145,7 @@ export async function startDenoGateway(opts: DenoGatewayOptions = {}): Promise<D
   };
 }
 
-/** `deno run -A src/runtime/deno.ts [--config file] [--port n] [--host h]`: serve until SIGINT/SIGTERM. */
+/** `deno run -A src/runtime/deno/index.ts [--config file] [--port n] [--host h]`: serve until SIGINT/SIGTERM. */
 async function main(): Promise<void> {
   const d = deno();
   const env = d.env.toObject();
@@ -158,7 +158,7 @@ async function main(): Promise<void> {
     else if (a === "--host" && v) (env["HOST"] = v), i++;
     else if (a === "--nats" && v) (env["NATS_URL"] = v), i++;
     else {
-      console.error(`unknown argument ${a}\nusage: deno run -A src/runtime/deno.ts [--config file] [--port n] [--host h] [--nats ws://...]`);
+      console.error(`unknown argument ${a}\nusage: deno run -A src/runtime/deno/index.ts [--config file] [--port n] [--host h] [--nats ws://...]`);
       d.exit(2);
     }
   }

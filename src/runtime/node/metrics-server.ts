@@ -5,9 +5,9 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { parseListenAddress } from "../config/config.js";
-import type { Logger } from "../observability/logger.js";
-import { metricsRequestAllowed } from "../observability/metrics-access.js";
+import { parseListenAddress } from "../../config/config.js";
+import type { Logger } from "../../observability/logger.js";
+import { metricsRequestAllowed } from "../../observability/metrics-access.js";
 
 /** A running metrics listener. */
 export interface MetricsServer {

@@ -24,25 +24,25 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { allowedOrigins, appCorsOptions } from "../app.js";
-import type { Config } from "../config/index.js";
-import { createCorsPolicy } from "../cors/index.js";
-import type { CallHandler } from "../protocol/call.js";
-import type { ClientWatch } from "../protocol/client-signal.js";
-import { messageTooLarge } from "../protocol/compression.js";
-import { maxDiscardBytes } from "../protocol/discard-body.js";
-import { HeaderList } from "../protocol/header-list.js";
-import { resolveProtocolOptions, type ProtocolOptions } from "../protocol/options.js";
-import { isOriginAllowed } from "../protocol/origin.js";
-import { parseConnectContentType } from "../protocol-connect/content-type.js";
-import type { ConnectOptions } from "../protocol-connect/options.js";
-import { connectErrorHead, serveConnectUnary, type UnaryHttpResponse } from "../protocol-connect/unary.js";
-import { base64EncodeToBytes } from "../protocol/base64.js";
-import { envelopePrefixBytes } from "../protocol/envelope.js";
-import type { ResolvedProtocolOptions } from "../protocol/options.js";
-import { parseGrpcWebContentType, serveGrpcWeb, type GrpcWebContentType, type GrpcWebSink } from "../protocol-grpc-web/index.js";
-import { whenDrained } from "../protocol-grpc/when-drained.js";
-import { singleMessage } from "../protocol/message-queue.js";
+import { allowedOrigins, appCorsOptions } from "../../app.js";
+import type { Config } from "../../config/index.js";
+import { createCorsPolicy } from "../../cors/index.js";
+import type { CallHandler } from "../../protocol/call.js";
+import type { ClientWatch } from "../../protocol/client-signal.js";
+import { messageTooLarge } from "../../protocol/compression.js";
+import { maxDiscardBytes } from "../../protocol/discard-body.js";
+import { HeaderList } from "../../protocol/header-list.js";
+import { resolveProtocolOptions, type ProtocolOptions } from "../../protocol/options.js";
+import { isOriginAllowed } from "../../protocol/origin.js";
+import { parseConnectContentType } from "../../protocol-connect/content-type.js";
+import type { ConnectOptions } from "../../protocol-connect/options.js";
+import { connectErrorHead, serveConnectUnary, type UnaryHttpResponse } from "../../protocol-connect/unary.js";
+import { base64EncodeToBytes } from "../../protocol/base64.js";
+import { envelopePrefixBytes } from "../../protocol/envelope.js";
+import type { ResolvedProtocolOptions } from "../../protocol/options.js";
+import { parseGrpcWebContentType, serveGrpcWeb, type GrpcWebContentType, type GrpcWebSink } from "../../protocol-grpc-web/index.js";
+import { whenDrained } from "../../protocol-grpc/when-drained.js";
+import { singleMessage } from "../../protocol/message-queue.js";
 
 /** Serves a request when it is a plain Connect unary or gRPC-Web POST (true); otherwise leaves it alone (false). */
 export interface NodeUnaryFastPath {
