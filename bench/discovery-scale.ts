@@ -18,7 +18,7 @@ import { createBalancer, openPlacementStore, parseBalancerConfig } from "../src/
 import { startNatsServer } from "../src/cli/nats-server.js";
 import { NodeTable, syncDiscovery } from "../src/discovery/index.js";
 import { connectNats } from "../src/runtime/node/nats-connect.js";
-import { createMetadata } from "../src/protocol/metadata.js";
+import { createMetadata } from "../src/core/metadata.js";
 import { Latencies, sleep, type LatencySummary } from "./lib/latency.js";
 import { startProc } from "./lib/proc.js";
 

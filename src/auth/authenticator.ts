@@ -12,7 +12,7 @@ import { extractToken } from "./extract-token.js";
 import type { IonClaims } from "./ion-claims.js";
 import { TokenCache } from "./token-cache.js";
 import { createTokenVerifier } from "./verify-token.js";
-import type { Metadata } from "../protocol/metadata.js";
+import type { Metadata } from "../core/metadata.js";
 
 /** What the Director knows about a call when it asks. */
 export interface AuthRequest {

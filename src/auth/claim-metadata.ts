@@ -5,7 +5,7 @@
  */
 import type { ForwardClaim } from "./auth-config.js";
 import type { IonClaims } from "./ion-claims.js";
-import type { Metadata } from "../protocol/metadata.js";
+import type { Metadata } from "../core/metadata.js";
 
 const SAFE = /^[\x20-\x24\x26-\x7e]*$/;
 const utf8 = new TextEncoder();

@@ -4,7 +4,7 @@
  * WebSocket URL. The header wins over the query parameter.
  */
 import { unauthenticated } from "./auth-errors.js";
-import type { Metadata } from "../protocol/metadata.js";
+import type { Metadata } from "../core/metadata.js";
 
 const BEARER = /^bearer[ \t]+/i;
 

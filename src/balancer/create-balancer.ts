@@ -1,6 +1,6 @@
 /** Composes strategies, pinning, sticky placement, in-flight accounting and outlier ejection. */
 import type { Registry } from "@bufbuild/protobuf";
-import type { NodeInfo } from "../discovery/node.js";
+import type { NodeInfo } from "../core/node-info.js";
 import { DEFAULT_MESSAGE_KEY, type BalancerConfig, type ServiceBalancing, type SpreadStrategyName } from "./config.js";
 import { InFlightCounter } from "./in-flight.js";
 import { messageKeyReaders, type MessageKeyReader } from "./message-field.js";

@@ -3,7 +3,7 @@
  * `findNode`, which looks large frozen lists up in an index built once per list).
  * `outliers` undefined means "do not skip ejected nodes" (panic mode).
  */
-import type { NodeInfo } from "../discovery/node.js";
+import type { NodeInfo } from "../core/node-info.js";
 import type { OutlierDetector } from "./outlier-detector.js";
 
 /** Whether `n` may be picked: not excluded and (when `outliers` is given) not ejected. */

@@ -4,8 +4,8 @@
  * may carry several values, or one comma-joined value, across services). A call that names a node
  * that is live for *this* service goes to it.
  */
-import type { NodeInfo } from "../discovery/node.js";
-import type { Metadata } from "../protocol/metadata.js";
+import type { NodeInfo } from "../core/node-info.js";
+import type { Metadata } from "../core/metadata.js";
 import { findNode } from "./node-filter.js";
 import type { OutlierDetector } from "./outlier-detector.js";
 

@@ -3,7 +3,7 @@
  * the one with the lower score, `inFlight(nid) + loadWeight * extraInfo.load`. O(1) when nothing is
  * excluded or ejected; otherwise one O(n) pass over the (small) node list. Ties go to the first sample.
  */
-import type { NodeInfo } from "../discovery/node.js";
+import type { NodeInfo } from "../core/node-info.js";
 import { countUsable, nodeLoad, nothingToSkip, nthUsable } from "./node-filter.js";
 import type { OutlierDetector } from "./outlier-detector.js";
 import type { Strategy } from "./strategy.js";

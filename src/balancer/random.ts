@@ -1,5 +1,5 @@
 /** Uniform random choice among usable nodes. */
-import type { NodeInfo } from "../discovery/node.js";
+import type { NodeInfo } from "../core/node-info.js";
 import { countUsable, isUsable, nthUsable, nothingToSkip } from "./node-filter.js";
 import type { OutlierDetector } from "./outlier-detector.js";
 import type { Strategy } from "./strategy.js";

@@ -7,7 +7,7 @@
  * The hash is a fast, deterministic 32-bit mix (not cryptographic): stable across runtimes and
  * versions of this code, since gateways of one fleet must agree.
  */
-import type { NodeInfo } from "../discovery/node.js";
+import type { NodeInfo } from "../core/node-info.js";
 
 /** Final avalanche of MurmurHash3 (a bijection on 32-bit integers). */
 function fmix32(h: number): number {

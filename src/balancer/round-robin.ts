@@ -1,5 +1,5 @@
 /** Round-robin: each service walks its live-node list in order, skipping unusable nodes. */
-import type { NodeInfo } from "../discovery/node.js";
+import type { NodeInfo } from "../core/node-info.js";
 import { isUsable } from "./node-filter.js";
 import type { OutlierDetector } from "./outlier-detector.js";
 import type { Strategy } from "./strategy.js";

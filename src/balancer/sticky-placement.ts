@@ -20,7 +20,7 @@
  * Ejection does not move a placed key (a room holds media state; a slow call should not split it).
  * Only "gone from the live list" and "excluded by the caller" do.
  */
-import type { NodeInfo } from "../discovery/node.js";
+import type { NodeInfo } from "../core/node-info.js";
 import type { PlacementConfig } from "./config.js";
 import { findNode } from "./node-filter.js";
 import { keyToken, placementKey } from "./placement-key.js";

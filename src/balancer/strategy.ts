@@ -1,5 +1,5 @@
 /** The shape shared by the spreading strategies (round-robin, random, power of two choices). */
-import type { NodeInfo } from "../discovery/node.js";
+import type { NodeInfo } from "../core/node-info.js";
 import type { OutlierDetector } from "./outlier-detector.js";
 
 /** Picks one usable node, or undefined when none is usable. Synchronous and allocation-free. */

@@ -5,8 +5,8 @@
  * brackets the call with {@link Balancer.onCallStart} / {@link Balancer.onCallEnd}, and may retry a
  * unary call that never reached a node once more with the failed nid in {@link PickContext.exclude}.
  */
-import type { NodeInfo } from "../discovery/node.js";
-import type { Metadata } from "../protocol/metadata.js";
+import type { NodeInfo } from "../core/node-info.js";
+import type { Metadata } from "../core/metadata.js";
 
 /**
  * How a call ended, as far as node health is concerned.

@@ -3,12 +3,12 @@
  * bytes. It never knows which wire protocol a call came in on.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { NodeInfo } from "../discovery/node.js";
+import type { NodeInfo } from "../core/node-info.js";
 import { NrpcClient, tooLargeForNats, type ClientStream } from "../nrpc/client.js";
 import { parseProcedure } from "../nrpc/subject.js";
 import { propagateTrace } from "../observability/trace-context.js";
-import type { Call, CallHandler, CallResponder } from "../protocol/call.js";
-import type { Metadata } from "../protocol/metadata.js";
+import type { Call, CallHandler, CallResponder } from "../core/call.js";
+import type { Metadata } from "../core/metadata.js";
 import type { RouteTable } from "./route.js";
 import type { CallInfo, DirectorAuthenticator, DirectorBalancer, DirectorNodeSource, DirectorObserver } from "./types.js";
 

@@ -3,9 +3,9 @@
  * (src/auth), the balancer (src/balancer), the node table (src/discovery) and an observer (metrics,
  * logs, the status page). Each has a trivial default so the Director runs without them.
  */
-import type { NodeInfo } from "../discovery/node.js";
-import type { Metadata } from "../protocol/metadata.js";
-import type { WireProtocol } from "../protocol/call.js";
+import type { NodeInfo } from "../core/node-info.js";
+import type { Metadata } from "../core/metadata.js";
+import type { WireProtocol } from "../core/call.js";
 import type { ConnectError } from "@connectrpc/connect";
 
 /** Checks a call's token before anything touches NATS. Throws a ConnectError to reject. */

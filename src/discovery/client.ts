@@ -15,7 +15,7 @@ import {
   nodeToInfo,
   type DiscoveryNode,
 } from "./messages.js";
-import type { NodeInfo } from "./node.js";
+import type { NodeInfo } from "../core/node-info.js";
 import { PUBLISH_PREFIX, getSubject, isSubjectToken, publishSubject, watchSubject } from "./subjects.js";
 
 /** Options for {@link DiscoveryClient}. */

@@ -4,7 +4,8 @@
  */
 export * from "./gob/index.js";
 export * from "./messages.js";
-export { announcesOrderedNrpc, orderedNrpcKey, orderedNrpcValue, type NodeInfo } from "./node.js";
+export type { NodeInfo } from "../core/node-info.js";
+export { announcesOrderedNrpc, orderedNrpcKey, orderedNrpcValue } from "./ordered-nrpc.js";
 export { DiscoveryClient, type DiscoveryClientOptions, type KeepAliveHandle, type NodeState, type WatchEvent, type WatchOptions, type Watcher } from "./client.js";
 export { startRegistry, type Registry, type RegistryAction, type RegistryOptions } from "./registry.js";
 export { NodeTable, type NodeChange, type NodeDownReason, type NodeTableOptions } from "./node-table.js";

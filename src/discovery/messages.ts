@@ -7,7 +7,7 @@ import { decodeGob, type GobDecodeOptions } from "./gob/decode.js";
 import { encodeGob, GobTypeIds } from "./gob/encode.js";
 import { GobError } from "./gob/reader.js";
 import { gobMap, gobSlice, gobStruct, type GobStruct, type GobValue } from "./gob/types.js";
-import type { NodeInfo } from "./node.js";
+import type { NodeInfo } from "../core/node-info.js";
 
 /** Go `discovery.Action`. */
 export type DiscoveryAction = "save" | "update" | "delete" | "get";

@@ -10,7 +10,7 @@
  */
 import { createInbox, type Msg, type NatsConnection } from "@nats-io/nats-core";
 import { errorText, silentLog, type DiscoveryLog } from "./log.js";
-import type { NodeInfo } from "./node.js";
+import type { NodeInfo } from "../core/node-info.js";
 import type { NodeTable } from "./node-table.js";
 import { isSubjectToken } from "./subjects.js";
 

@@ -11,7 +11,7 @@
  */
 import { driftInterval } from "./drift-interval.js";
 import { errorText, silentLog, type DiscoveryLog } from "./log.js";
-import type { NodeInfo } from "./node.js";
+import type { NodeInfo } from "../core/node-info.js";
 
 /** Why a node left the table ("restarted": it registered again under its nid, a new process). */
 export type NodeDownReason = "delete" | "expired" | "replaced" | "closed" | "restarted";

@@ -19,7 +19,7 @@ import {
   nodeToInfo,
   type DiscoveryNode,
 } from "./messages.js";
-import type { NodeInfo } from "./node.js";
+import type { NodeInfo } from "../core/node-info.js";
 import { PUBLISH_PREFIX, discoverySubjectFor } from "./subjects.js";
 import { driftInterval } from "./drift-interval.js";
 

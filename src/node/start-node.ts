@@ -46,7 +46,7 @@ export interface StartNodeOptions {
   natsUrl?: string;
   /**
    * ExtraInfo to advertise, e.g. `{ load: 0.3 }` for load-aware balancing. `nrpc: "ordered"` is always
-   * added (the gateway's full-speed sender; see `orderedNrpcKey` in src/discovery/node.ts).
+   * added (the gateway's full-speed sender; see `orderedNrpcKey` in src/discovery/ordered-nrpc.ts).
    */
   extraInfo?: Record<string, unknown>;
 }

@@ -9,7 +9,7 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Msg, NatsConnection } from "@nats-io/nats-core";
-import type { Metadata } from "../protocol/metadata.js";
+import type { Metadata } from "../core/metadata.js";
 import { decodeResponse, encodeCall, encodeData, encodeRequestEnd, fromWireMetadata, largestDataMessage } from "./envelope.js";
 import { InboxMux } from "./inbox.js";
 import { Outbox, type PublishErrorHandler } from "./outbox.js";

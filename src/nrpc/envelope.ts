@@ -14,7 +14,7 @@ import {
   type Request,
   type Response,
 } from "../gen/nrpc/nrpc_pb.js";
-import type { Metadata } from "../protocol/metadata.js";
+import type { Metadata } from "../core/metadata.js";
 
 export type { Request, Response } from "../gen/nrpc/nrpc_pb.js";
 

@@ -15,7 +15,7 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
-import type { Metadata } from "../protocol/metadata.js";
+import type { Metadata } from "../core/metadata.js";
 import { decodeRequest, encodeBegin, encodeData, encodeResponseEnd, fromWireMetadata, largestDataMessage } from "./envelope.js";
 import { Outbox, type PublishErrorHandler } from "./outbox.js";
 import { RequestQueue } from "./request-queue.js";

@@ -4,7 +4,7 @@
  */
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Metadata } from "../protocol/metadata.js";
+import type { Metadata } from "../core/metadata.js";
 import type { CallOptions, NrpcClient } from "./client.js";
 import type { NrpcServer, ServerCall } from "./server.js";
 

@@ -2,7 +2,7 @@
  * W3C Trace Context: the browser's `traceparent` (and `tracestate`) continue into the nats-grpc
  * call's metadata with a new span id for the gateway hop; a trace is started when none came in.
  */
-import type { Metadata } from "../protocol/metadata.js";
+import type { Metadata } from "../core/metadata.js";
 
 const traceparentRe = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 

@@ -3,7 +3,7 @@
  */
 import type { ConnectError } from "@connectrpc/connect";
 import { errorToJson, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
-import type { Metadata } from "../protocol/metadata.js";
+import type { Metadata } from "../core/metadata.js";
 import { isProtocolHeader, isValidMetadataKey, isValidMetadataValue } from "../protocol/metadata-headers.js";
 
 const encoder = new TextEncoder();

@@ -2,7 +2,7 @@
  * The Connect protocol adapter: a fetch `Request` in, a `Response` out, one {@link Call} in between.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { CallHandler } from "../protocol/call.js";
+import type { CallHandler } from "../core/call.js";
 import { resolveProtocolOptions, type RequestInfo } from "../protocol/options.js";
 import { allowedHttpMethods } from "../protocol/method-spec.js";
 import { requestPath } from "../protocol/request-path.js";

@@ -7,8 +7,8 @@
  * send the whole body first, and calls degrade to half-duplex.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Call, CallHandler, CallResponder } from "../protocol/call.js";
-import type { Metadata } from "../protocol/metadata.js";
+import type { Call, CallHandler, CallResponder } from "../core/call.js";
+import type { Metadata } from "../core/metadata.js";
 import type { JsonCodec, RequestInfo, ResolvedProtocolOptions } from "../protocol/options.js";
 import { acceptsGzip, gzip, parseRequestEncoding, type Encoding } from "../protocol/compression.js";
 import { abortWith, linkClientSignal } from "../protocol/client-signal.js";

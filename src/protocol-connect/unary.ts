@@ -4,8 +4,8 @@
  * it from a fetch `Request`, the Node entry's fast path from an `IncomingMessage`.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Call, CallHandler, CallResponder } from "../protocol/call.js";
-import type { Metadata } from "../protocol/metadata.js";
+import type { Call, CallHandler, CallResponder } from "../core/call.js";
+import type { Metadata } from "../core/metadata.js";
 import type { JsonCodec, RequestInfo, ResolvedProtocolOptions } from "../protocol/options.js";
 import { base64Decode } from "../protocol/base64.js";
 import { acceptsGzip, gunzip, gzip, parseRequestEncoding, readAllBytes } from "../protocol/compression.js";

@@ -9,8 +9,8 @@
  * each response chunk as its own padded base64 segment, so every flush is decodable at once.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Call, CallHandler, CallResponder } from "../protocol/call.js";
-import type { Metadata } from "../protocol/metadata.js";
+import type { Call, CallHandler, CallResponder } from "../core/call.js";
+import type { Metadata } from "../core/metadata.js";
 import { resolveProtocolOptions, type JsonCodec, type ProtocolOptions, type RequestInfo, type ResolvedProtocolOptions } from "../protocol/options.js";
 import { Base64Decoder, base64EncodeToBytes } from "../protocol/base64.js";
 import { acceptedEncodings, parseRequestEncoding, type Encoding } from "../protocol/compression.js";

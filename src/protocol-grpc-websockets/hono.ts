@@ -2,7 +2,7 @@
  * Glue for hono's `upgradeWebSocket` (node-ws, Deno, Bun, Workers): the WSEvents of one session.
  */
 import type { WSContext, WSEvents, WSMessageReceive } from "hono/ws";
-import type { CallHandler } from "../protocol/call.js";
+import type { CallHandler } from "../core/call.js";
 import { createGrpcWebsocketsSession, type GrpcWebsocketsOptions, type GrpcWebsocketsSession } from "./session.js";
 
 /**

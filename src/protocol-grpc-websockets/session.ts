@@ -11,8 +11,8 @@
  * An error before any header is a single 0x80 frame carrying headers and status (trailers-only).
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Call, CallHandler, CallResponder } from "../protocol/call.js";
-import type { Metadata } from "../protocol/metadata.js";
+import type { Call, CallHandler, CallResponder } from "../core/call.js";
+import type { Metadata } from "../core/metadata.js";
 import { resolveProtocolOptions, type ProtocolOptions, type ResolvedProtocolOptions } from "../protocol/options.js";
 import { abortWith } from "../protocol/client-signal.js";
 import { encodeEnvelope, encodeEnvelopePrefix, flagGrpcWebTrailer, readUint32, zeroCopyMinBytes } from "../protocol/envelope.js";

@@ -5,8 +5,8 @@
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Call, CallHandler, CallResponder } from "../protocol/call.js";
-import type { Metadata } from "../protocol/metadata.js";
+import type { Call, CallHandler, CallResponder } from "../core/call.js";
+import type { Metadata } from "../core/metadata.js";
 import { resolveProtocolOptions, type JsonCodec, type ProtocolOptions, type RequestInfo } from "../protocol/options.js";
 import { abortWith } from "../protocol/client-signal.js";
 import { acceptedEncodings, parseRequestEncoding, type Encoding } from "../protocol/compression.js";

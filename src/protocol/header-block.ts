@@ -3,7 +3,7 @@
  * grpc-websockets header frames carry them.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Metadata } from "./metadata.js";
+import type { Metadata } from "../core/metadata.js";
 import { MetadataCollector, isProtocolHeader, isValidMetadataKey, isValidMetadataValue } from "./metadata-headers.js";
 
 /** The parsed header block: call metadata, plus the protocol headers that were set aside. */

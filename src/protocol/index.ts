@@ -2,9 +2,9 @@
  * What every wire-protocol adapter shares: the HTTP seam (universal request and response sink), the
  * Call seam, framing, status, timeouts, metadata, limits.
  */
-export type { Call, CallHandler, CallResponder, CallShape, WireProtocol } from "./call.js";
+export type { Call, CallHandler, CallResponder, CallShape, WireProtocol } from "../core/call.js";
 export type { UniversalBody, UniversalRequest, UniversalResponseSink, UniversalHandler } from "./universal.js";
-export { type Metadata, createMetadata, appendMetadata, firstValue } from "./metadata.js";
+export { type Metadata, createMetadata, appendMetadata, firstValue } from "../core/metadata.js";
 export {
   type ProtocolOptions,
   type ResolvedProtocolOptions,

@@ -4,7 +4,7 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { RequestHeaders } from "./header-list.js";
-import type { Metadata } from "./metadata.js";
+import type { Metadata } from "../core/metadata.js";
 
 /**
  * Header names that belong to the HTTP connection or to a wire protocol, never to the call's metadata.

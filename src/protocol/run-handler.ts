@@ -2,7 +2,7 @@
  * Invoking the Director for one call, so that every call ends exactly once whatever the handler does.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Call, CallHandler, CallResponder } from "./call.js";
+import type { Call, CallHandler, CallResponder } from "../core/call.js";
 
 /**
  * Runs `handler(call, responder)`. If it throws, rejects, or settles without calling `end`, the call is

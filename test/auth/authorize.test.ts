@@ -13,7 +13,7 @@ import {
   servicesAllow,
   withoutClaimHeaders,
 } from "../../src/auth/index.js";
-import { createMetadata } from "../../src/protocol/metadata.js";
+import { createMetadata } from "../../src/core/metadata.js";
 import { HMAC_SECRET, NOW_MS, rejection, request, sign } from "./fixtures.js";
 
 const now = () => NOW_MS;

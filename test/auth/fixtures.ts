@@ -5,7 +5,7 @@
 import { ConnectError } from "@connectrpc/connect";
 import { SignJWT, exportJWK, exportSPKI, exportPKCS8, generateKeyPair } from "jose";
 import type { JWK } from "jose";
-import { createMetadata } from "../../src/protocol/metadata.js";
+import { createMetadata } from "../../src/core/metadata.js";
 import type { Authenticator, AuthResult } from "../../src/auth/index.js";
 
 /** A fixed clock: 2023-11-14T22:13:20Z. */

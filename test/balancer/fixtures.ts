@@ -1,6 +1,6 @@
 /** Shared bits of the balancer tests: node records, a seeded PRNG, a fake clock, polling. */
-import type { NodeInfo } from "../../src/discovery/node.js";
-import { createMetadata, type Metadata } from "../../src/protocol/metadata.js";
+import type { NodeInfo } from "../../src/core/node-info.js";
+import { createMetadata, type Metadata } from "../../src/core/metadata.js";
 import type { PickContext, PickResult } from "../../src/balancer/index.js";
 
 /** A live node record as the node table would hold it. */

@@ -8,7 +8,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { Kvm } from "@nats-io/kv";
 import { connect } from "@nats-io/transport-node";
 import { startNatsServer, type NatsServer } from "../../src/cli/nats-server.js";
-import type { NodeInfo } from "../../src/discovery/node.js";
+import type { NodeInfo } from "../../src/core/node-info.js";
 import {
   createBalancer,
   openPlacementStore,

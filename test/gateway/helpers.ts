@@ -13,7 +13,7 @@ import { DiscoveryClient, orderedNrpcKey, orderedNrpcValue, type KeepAliveHandle
 import { EchoRequestSchema, EchoResponseSchema, file_demo_v1_echo, type EchoService } from "../../src/gen/demo/v1/echo_pb.js";
 import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import { NrpcServer, registerService, type HandlerContext, type ServiceImpl } from "../../src/nrpc/index.js";
-import type { Metadata } from "../../src/protocol/metadata.js";
+import type { Metadata } from "../../src/core/metadata.js";
 import { eventually, type NatsServer } from "../helpers/nats.js";
 
 const enc = new TextEncoder();

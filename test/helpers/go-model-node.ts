@@ -37,7 +37,7 @@ import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import { encodeBegin, encodeData, encodeResponseEnd, fromWireMetadata } from "../../src/nrpc/envelope.js";
 import { registerService, type NrpcServer, type RawMethodHandler, type ServerCall } from "../../src/nrpc/index.js";
 import { servicePrefix } from "../../src/nrpc/subject.js";
-import type { Metadata } from "../../src/protocol/metadata.js";
+import type { Metadata } from "../../src/core/metadata.js";
 
 /** Options of {@link startGoModelNode}. */
 export interface GoModelOptions {

@@ -15,8 +15,8 @@
 import { fromBinary, toBinary, create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { EchoRequestSchema, EchoResponseSchema } from "../../src/gen/demo/v1/echo_pb.js";
-import type { Call, CallHandler, CallResponder } from "../../src/protocol/call.js";
-import type { Metadata } from "../../src/protocol/metadata.js";
+import type { Call, CallHandler, CallResponder } from "../../src/core/call.js";
+import type { Metadata } from "../../src/core/metadata.js";
 
 /** What the handler saw of one call. */
 export interface CallRecord {

@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { ConnectError } from "@connectrpc/connect";
 import { EnvelopeDecoder, encodeEnvelope, Base64Decoder, base64EncodeToBytes, parseHeaderBlock, type Envelope } from "../../src/protocol/index.js";
 import { createGrpcWebsocketsSession } from "../../src/protocol-grpc-websockets/index.js";
-import type { CallHandler } from "../../src/protocol/call.js";
+import type { CallHandler } from "../../src/core/call.js";
 
 const numRuns = 10_000;
 

@@ -10,7 +10,7 @@ import { serve, getRequestListener } from "@hono/node-server";
 import { createNodeWebSocket } from "@hono/node-ws";
 import { createRegistry } from "@bufbuild/protobuf";
 import { file_demo_v1_echo } from "../../src/gen/demo/v1/echo_pb.js";
-import type { CallHandler } from "../../src/protocol/call.js";
+import type { CallHandler } from "../../src/core/call.js";
 import type { ProtocolOptions } from "../../src/protocol/options.js";
 import { createJsonCodecLookup } from "../../src/protocol/json-codec.js";
 import { handleConnect } from "../../src/protocol-connect/index.js";

@@ -19,7 +19,7 @@ import { DiscoveryClient, type KeepAliveHandle } from "../../src/discovery/index
 import { EchoResponseSchema } from "../../src/gen/demo/v1/echo_pb.js";
 import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import { NrpcServer, type ServerCall } from "../../src/nrpc/index.js";
-import type { Metadata } from "../../src/protocol/metadata.js";
+import type { Metadata } from "../../src/core/metadata.js";
 import { startStack, type Stack } from "../helpers/gateway.js";
 import { eventually } from "../helpers/nats.js";
 import { echoReq, WsCall } from "../gateway/helpers.js";

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import http2 from "node:http2";
 import net from "node:net";
 import { Code } from "@connectrpc/connect";
-import type { CallHandler } from "../../src/protocol/call.js";
+import type { CallHandler } from "../../src/core/call.js";
 import { createGrpcH2cServer } from "../../src/runtime/node/server.js";
 import { startStack, type Stack } from "../helpers/gateway.js";
 import { assertNoLeaks, baseline, grpcWsFrames, RawWebSocket, summary, within, type Baseline } from "./helpers.js";

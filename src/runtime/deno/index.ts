@@ -15,7 +15,7 @@ import { createGateway, type Gateway } from "../../gateway.js";
 import { connectWebSocket } from "../../nats/connect.js";
 import { createLogger, type Logger } from "../../observability/logger.js";
 import { createGrpcWebsocketsSession, grpcWebsocketsSubprotocol, type GrpcWebsocketsOptions } from "../../protocol-grpc-websockets/index.js";
-import type { CallHandler } from "../../protocol/call.js";
+import type { CallHandler } from "../../core/call.js";
 import { closeNatsBy, settleBy, shutdownTailMs } from "../../settle-by.js";
 import { edgeSetup } from "../edge-env.js";
 import { packageWebRoot, staticAssets } from "../static-assets.js";

@@ -27,7 +27,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { allowedOrigins, appCorsOptions } from "../../app.js";
 import type { Config } from "../../config/index.js";
 import { createCorsPolicy } from "../../cors/index.js";
-import type { CallHandler } from "../../protocol/call.js";
+import type { CallHandler } from "../../core/call.js";
 import type { ClientWatch } from "../../protocol/client-signal.js";
 import { messageTooLarge } from "../../protocol/compression.js";
 import { maxDiscardBytes } from "../../protocol/discard-body.js";

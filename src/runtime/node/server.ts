@@ -15,7 +15,7 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import http2, { type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from "node:http2";
 import net, { type AddressInfo } from "node:net";
-import type { CallHandler } from "../../protocol/call.js";
+import type { CallHandler } from "../../core/call.js";
 import type { ProtocolOptions } from "../../protocol/options.js";
 import { handleGrpcStream, isGrpcContentType } from "../../protocol-grpc/handler.js";
 import { createWriteGuard } from "./write-guard.js";

@@ -3,7 +3,7 @@
  * not echo `Sec-WebSocket-Protocol`, and browsers drop a socket whose 101 lacks the subprotocol they
  * asked for. Runs inside the hub Durable Object (the NATS connection's I/O context).
  */
-import type { CallHandler } from "../../protocol/call.js";
+import type { CallHandler } from "../../core/call.js";
 import { createGrpcWebsocketsSession, grpcWebsocketsSubprotocol, type GrpcWebsocketsOptions } from "../../protocol-grpc-websockets/index.js";
 
 /** The parts of workerd's WebSocket this file uses. */
