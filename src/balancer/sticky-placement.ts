@@ -57,7 +57,7 @@ export class StickyPlacement {
   /**
    * Keys placed by rendezvous hashing while KV was down → that node. They are not in the bucket, so
    * once KV answers again they are written there (create: a placement made meanwhile wins) and a room
-   * first joined during an outage stays on its node (test/cluster/failures.test.ts saw 14–19 of 30
+   * first joined during an outage stays on its node (test/stack/cluster/failures.test.ts saw 14–19 of 30
    * such rooms move when it was not done). Bounded like the cache, oldest dropped first.
    */
   private readonly unwritten = new Map<string, string>();

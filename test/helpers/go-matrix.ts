@@ -1,14 +1,14 @@
 /**
  * The protocol matrix against a Go-behaviour node (test/helpers/go-model-node.ts): single-request
  * calls on every protocol the gateway speaks (counting `EOF` endings), and bursts of 20 messages
- * (client streaming and bidi) checked for completeness and order. Used by test/gateway/go-nodes.test.ts
+ * (client streaming and bidi) checked for completeness and order. Used by test/stack/gateway/go-nodes.test.ts
  * and the bench; it only drives clients and counts, it asserts nothing.
  */
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { EchoRequestSchema, EchoService } from "../../src/gen/demo/v1/echo_pb.js";
-import { echoRes, WsCall } from "../gateway/helpers.js";
+import { echoRes, WsCall } from "../stack/gateway/helpers.js";
 
 /** Outcome counts of one matrix cell. */
 export interface CellResult {

@@ -7,7 +7,7 @@
  * A stream takes a token when it ends before the gateway has ended its response (Node's `aborted`:
  * the client reset it, or it was reset for stalling), which is what every stream of the attack does
  * and what a well-behaved client does seldom. Streams that are answered take none, so any number of
- * concurrent calls may open at once (1,000 on one connection, test/gateway/concurrency.test.ts: a
+ * concurrent calls may open at once (1,000 on one connection, test/stack/gateway/concurrency.test.ts: a
  * limit on streams *opened* refused 350 of them with REFUSED_STREAM). When a bucket is empty the
  * connection is sent GOAWAY ENHANCE_YOUR_CALM and closed once its admitted streams are done; a stream
  * it opens after that (the rest of the flood, read before the GOAWAY went out) is refused
