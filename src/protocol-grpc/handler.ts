@@ -1,59 +1,52 @@
 /**
- * Native gRPC over HTTP/2 (h2c or TLS), Node only: one `ServerHttp2Stream` becomes one Call. Status and
- * trailers go out as real HTTP/2 trailers; an error before any header is a trailers-only response
- * (one HEADERS frame with END_STREAM). Full-duplex: request messages are read as the call consumes them.
+ * Native gRPC on the seam ({@link UniversalRequest} in, {@link UniversalResponseSink} out):
+ * runtime-neutral, served where the transport sends HTTP trailers (the Node converter over HTTP/2,
+ * `src/runtime/node/`). Status and trailers go out as real trailers; an error before any header is
+ * a trailers-only response (on HTTP/2 one HEADERS frame with END_STREAM). Full-duplex: request
+ * messages are read as the call consumes them.
  */
-import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Call, CallHandler, CallResponder } from "../core/call.js";
 import type { Metadata } from "../core/metadata.js";
-import { resolveProtocolOptions, type JsonCodec, type ProtocolOptions, type RequestInfo } from "../protocol/options.js";
-import { abortWith } from "../protocol/client-signal.js";
+import type { JsonCodec, ResolvedProtocolOptions } from "../protocol/options.js";
+import { abortWith, type ClientWatch } from "../protocol/client-signal.js";
 import { acceptedEncodings, parseRequestEncoding, type Encoding } from "../protocol/compression.js";
 import { encodeEnvelope, encodeEnvelopePrefix, zeroCopyMinBytes } from "../protocol/envelope.js";
 import { grpcStatusEntries } from "../protocol/grpc-status.js";
-import { MetadataCollector, isProtocolHeader, isValidMetadataKey, isValidMetadataValue } from "../protocol/metadata-headers.js";
+import { HeaderList } from "../protocol/header-list.js";
+import { appendErrorMetadataToHeaders, appendMetadataToHeaders, headersToMetadata } from "../protocol/metadata-headers.js";
 import { effectiveTimeout, parseGrpcTimeout } from "../protocol/parse-timeout.js";
 import { RequestStream, createEnvelopeUnwrapper } from "../protocol/request-stream.js";
 import { clientCancelled, runHandler } from "../protocol/run-handler.js";
 import { responseMessage } from "../protocol/response-message.js";
 import { singleRequestKind } from "../protocol/method-spec.js";
-import { whenDrained } from "./when-drained.js";
+import type { UniversalRequest, UniversalResponseSink } from "../protocol/universal.js";
 
-const contentTypeRe = /^application\/grpc(?:\+(proto|json))?(?:\s*;.*)?$/i;
+const grpcContentTypeRe = /^application\/grpc(?:\+(proto|json))?(?:\s*;.*)?$/i;
 
 /** True for a native gRPC content type (`application/grpc`, `+proto`, `+json`; not gRPC-Web). */
 export function isGrpcContentType(value: string | undefined | null): boolean {
-  return value != null && contentTypeRe.test(value);
+  return value != null && grpcContentTypeRe.test(value);
+}
+
+/** What {@link serveGrpc} serves with: the call handler (the Director behind the call limits) and the protocol options. */
+export interface GrpcServeContext {
+  readonly handler: CallHandler;
+  readonly options: ResolvedProtocolOptions;
 }
 
 /**
- * Serves one native gRPC call on an HTTP/2 stream (`headers` as the 'stream' event or
- * `Http2ServerRequest.headers` give them). It takes the stream over: when it came from a compat
- * request (`req.stream`), that request's `res` must not be used. Never throws.
+ * Serves one native gRPC call: a content type that is not gRPC gets 415, a method other than POST
+ * 405; everything else HTTP 200 and a gRPC status in the trailers. Never throws.
  */
-export function handleGrpcStream(
-  stream: ServerHttp2Stream,
-  headers: IncomingHttpHeaders,
-  handler: CallHandler,
-  opts?: ProtocolOptions,
-  info?: RequestInfo,
-): void {
-  stream.on("error", () => {}); // a reset stream reports here; the 'close' handler does the rest
-  stream.removeAllListeners("wantTrailers"); // the compat response's (it would send empty trailers)
-  const m = contentTypeRe.exec(String(headers["content-type"] ?? ""));
-  if (m === null) {
-    respondPlain(stream, 415);
-    return;
-  }
-  if (headers[":method"] !== "POST") {
-    respondPlain(stream, 405);
-    return;
-  }
+export function serveGrpc(req: UniversalRequest, res: UniversalResponseSink, ctx: GrpcServeContext): void {
+  const { headers, path } = req;
+  const m = grpcContentTypeRe.exec(headers.get("content-type") ?? "");
+  if (m === null) return res.respond(415, new HeaderList());
+  if (req.method !== "POST") return res.respond(405, new HeaderList());
   const json = m[1]?.toLowerCase() === "json";
   const contentType = json ? "application/grpc+json" : "application/grpc+proto";
-  const o = resolveProtocolOptions(opts);
-  const path = info?.path ?? String(headers[":path"] ?? "/").split("?")[0]!;
+  const o = ctx.options;
   let codec: JsonCodec | undefined;
   let metadata: Metadata;
   let timeoutMs: number | undefined;
@@ -65,20 +58,12 @@ export function handleGrpcStream(
       if (codec === undefined) throw new ConnectError(`JSON is not available for ${path} (the gateway has no schema for it): use +proto`, Code.InvalidArgument);
     }
     encodingRefused = true;
-    encoding = parseRequestEncoding(single(headers["grpc-encoding"]) ?? null);
+    encoding = parseRequestEncoding(headers.get("grpc-encoding"));
     encodingRefused = false;
-    timeoutMs = effectiveTimeout(parseGrpcTimeout(single(headers["grpc-timeout"])), o);
-    const c = new MetadataCollector(o.maxMetadataBytes);
-    for (const key in headers) {
-      if (key.charCodeAt(0) === 0x3a /* ":" */) continue;
-      const v = headers[key];
-      if (v === undefined) continue;
-      if (typeof v === "string") c.add(key, v);
-      else for (const s of v) c.add(key, s);
-    }
-    metadata = c.metadata;
+    timeoutMs = effectiveTimeout(parseGrpcTimeout(headers.get("grpc-timeout") ?? undefined), o);
+    metadata = headersToMetadata(headers, o.maxMetadataBytes);
   } catch (e) {
-    const r = new GrpcResponder(stream, contentType, undefined, new AbortController());
+    const r = new GrpcResponder(res, contentType, undefined, new AbortController());
     // gRPC's compression spec: UNIMPLEMENTED with the encodings the server accepts.
     if (encodingRefused) r.acceptEncoding = acceptedEncodings;
     r.end(ConnectError.from(e, Code.Internal), new Map());
@@ -86,21 +71,15 @@ export function handleGrpcStream(
   }
 
   const ctrl = new AbortController();
-  const responder = new GrpcResponder(stream, contentType, codec, ctrl);
-  const requests = new RequestStream(
-    { [Symbol.asyncIterator]: () => stream.iterator({ destroyOnReturn: false }) as AsyncIterator<Uint8Array> },
-    {
-      maxMessageBytes: o.maxMessageBytes,
-      unwrap: createEnvelopeUnwrapper(encoding, codec, o.maxMessageBytes),
-      onError: (err) => responder.fail(err),
-      single: singleRequestKind(o.methods?.(path)),
-    },
-  );
+  const responder = new GrpcResponder(res, contentType, codec, ctrl);
+  const requests = new RequestStream(req.body, {
+    maxMessageBytes: o.maxMessageBytes,
+    unwrap: createEnvelopeUnwrapper(encoding, codec, o.maxMessageBytes),
+    onError: (err) => responder.fail(err),
+    single: singleRequestKind(o.methods?.(path)),
+  });
   responder.requests = requests;
-  stream.once("close", () => responder.closed());
-  // A client's RST_STREAM also ends the request body cleanly (Node pushes EOF after emitting
-  // 'aborted'): abort first, so a reset never reads as a half-close (which would open the call).
-  stream.once("aborted", () => responder.closed());
+  responder.stopWatching = watchClient(req.signal, () => responder.closed());
   const call: Call = {
     path,
     protocol: "grpc",
@@ -109,117 +88,77 @@ export function handleGrpcStream(
     signal: ctrl.signal,
     timeoutMs,
     requests,
-    remote: { address: info?.remoteAddress ?? stream.session?.socket?.remoteAddress, origin: single(headers["origin"]) },
-    closed: stream.destroyed ? Promise.resolve() : new Promise<void>((resolve) => stream.once("close", () => resolve())),
+    remote: { address: req.remoteAddress, origin: headers.get("origin") ?? undefined },
+    closed: req.closed,
   };
-  runHandler(handler, call, responder, () => responder.ended);
+  runHandler(ctx.handler, call, responder, () => responder.ended);
 }
 
-function single(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
-
-function respondPlain(stream: ServerHttp2Stream, status: number): void {
-  if (stream.destroyed || stream.headersSent) return;
-  stream.respond({ ":status": status }, { endStream: true });
-}
-
-/** Metadata → Node outgoing headers (protocol keys, invalid keys and values skipped). */
-function addHeaders(target: OutgoingHttpHeaders, md: Metadata | Headers | undefined): void {
-  if (md === undefined) return;
-  if (md instanceof Headers) {
-    md.forEach((v, k) => {
-      if (!isProtocolHeader(k) && isValidMetadataValue(v)) appendHeader(target, k, v);
-    });
-    return;
+/** Calls `onGone` when the runtime says the client went away; returns what stops watching. */
+function watchClient(signal: AbortSignal | ClientWatch | undefined, onGone: () => void): () => void {
+  if (signal === undefined) return noop;
+  if (typeof signal === "function") return signal(onGone);
+  if (signal.aborted) {
+    onGone();
+    return noop;
   }
-  for (const [k, values] of md) {
-    if (isProtocolHeader(k) || !isValidMetadataKey(k)) continue;
-    for (const v of values) if (isValidMetadataValue(v)) appendHeader(target, k, v);
-  }
+  signal.addEventListener("abort", onGone, { once: true });
+  return () => signal.removeEventListener("abort", onGone);
 }
 
-function appendHeader(target: OutgoingHttpHeaders, k: string, v: string): void {
-  const cur = target[k];
-  if (cur === undefined) target[k] = v;
-  else if (Array.isArray(cur)) cur.push(v);
-  else target[k] = [String(cur), v];
-}
-
-function newHeaders(): OutgoingHttpHeaders {
-  return Object.create(null) as OutgoingHttpHeaders; // "__proto__" stays a plain key
-}
-
-/** Writes a gRPC response on the stream. */
+/** Writes a gRPC response into the sink. */
 class GrpcResponder implements CallResponder {
   ended = false;
   requests: RequestStream | undefined;
-  private trailers: OutgoingHttpHeaders | undefined;
+  stopWatching: () => void = noop;
   /** Sent as `grpc-accept-encoding` with the status (set when the request's encoding was refused). */
   acceptEncoding: string | undefined;
-  private drainWait: Promise<void> | undefined;
+  private headerSent = false;
 
   constructor(
-    private readonly stream: ServerHttp2Stream,
+    private readonly res: UniversalResponseSink,
     private readonly contentType: string,
     private readonly codec: JsonCodec | undefined,
     private readonly ctrl: AbortController,
   ) {}
 
   header(md: Metadata): void {
-    if (this.ended || this.stream.headersSent || this.stream.destroyed) return;
-    const h = newHeaders();
-    h[":status"] = 200;
-    h["content-type"] = this.contentType;
-    addHeaders(h, md);
-    this.stream.respond(h, { waitForTrailers: true });
-    this.stream.once("wantTrailers", () => {
-      if (!this.stream.destroyed) this.stream.sendTrailers(this.trailers ?? { "grpc-status": "0" });
-    });
+    if (this.ended || this.headerSent) return;
+    this.headerSent = true;
+    const h = new HeaderList();
+    h.append("content-type", this.contentType);
+    appendMetadataToHeaders(h, md);
+    this.res.head(200, h);
   }
 
   message(data: Uint8Array): void | Promise<void> {
-    if (this.ended || this.stream.destroyed) return;
-    if (!this.stream.headersSent) this.header(new Map());
+    if (this.ended) return;
+    if (!this.headerSent) this.header(new Map());
     const d = responseMessage(this.codec, data);
     if (d instanceof ConnectError) {
       this.fail(d);
       return;
     }
-    let ok: boolean;
     if (d.byteLength >= zeroCopyMinBytes) {
-      this.stream.write(encodeEnvelopePrefix(0, d.byteLength));
-      ok = this.stream.write(d);
-    } else {
-      ok = this.stream.write(encodeEnvelope(0, d));
+      this.res.write(encodeEnvelopePrefix(0, d.byteLength));
+      return this.res.write(d);
     }
-    if (ok) return;
-    return (this.drainWait ??= whenDrained(this.stream).then(() => {
-      this.drainWait = undefined;
-    }));
+    return this.res.write(encodeEnvelope(0, d));
   }
 
   end(error: ConnectError | undefined, trailers: Metadata): void {
     if (this.ended) return;
     this.ended = true;
+    this.stopWatching();
     this.requests?.close();
-    if (this.stream.destroyed) return;
-    const t = newHeaders();
-    for (const [k, v] of grpcStatusEntries(error)) t[k] = v;
-    if (this.acceptEncoding !== undefined) t["grpc-accept-encoding"] = this.acceptEncoding;
-    addHeaders(t, trailers);
-    addHeaders(t, error?.metadata);
-    if (!this.stream.headersSent) {
-      // trailers-only
-      t[":status"] = 200;
-      t["content-type"] = this.contentType;
-      this.stream.respond(t, { endStream: true });
-    } else {
-      this.trailers = t;
-      this.stream.end();
-    }
-    // Whatever the client still sends is read and dropped, so the stream can close.
-    if (!this.stream.readableEnded) this.stream.resume();
+    const t = new HeaderList();
+    if (!this.headerSent) t.append("content-type", this.contentType); // trailers-only
+    for (const [k, v] of grpcStatusEntries(error)) t.append(k, v);
+    if (this.acceptEncoding !== undefined) t.append("grpc-accept-encoding", this.acceptEncoding);
+    appendMetadataToHeaders(t, trailers);
+    appendErrorMetadataToHeaders(t, error);
+    if (this.headerSent) this.res.end(t);
+    else this.res.respond(200, t);
   }
 
   /** The request stream failed: end with the error. */
@@ -229,11 +168,14 @@ class GrpcResponder implements CallResponder {
     this.end(err, new Map());
   }
 
-  /** The stream closed: if the call was still running, the client went away (RST_STREAM or disconnect). */
+  /** The client went away (RST_STREAM or disconnect) while the call was running. */
   closed(): void {
     if (this.ended) return;
     this.ended = true;
+    this.stopWatching();
     abortWith(this.ctrl, clientCancelled("the client reset the stream"));
     this.requests?.close();
   }
 }
+
+function noop(): void {}

@@ -1,5 +1,5 @@
 /**
- * Native gRPC over HTTP/2 for Node (imports node:http2; not for Deno or Workers). The one-port Node
- * server that serves it is src/runtime/node/server.ts.
+ * Native gRPC on the seam (src/protocol/universal.ts): runtime-neutral. It needs a transport that sends
+ * HTTP trailers; the Node server (src/runtime/node/server.ts) serves it over HTTP/2.
  */
-export { handleGrpcStream, isGrpcContentType } from "./handler.js";
+export { serveGrpc, isGrpcContentType, type GrpcServeContext } from "./handler.js";

@@ -97,6 +97,11 @@ export class HeaderList implements RequestHeaders, ResponseHeaders {
     for (const [k, v] of this.entries()) cb(v, k);
   }
 
+  /** Every entry in the order appended, none combined (HTTP/2 sends each value as its own field). */
+  forEachAppended(cb: (key: string, value: string) => void): void {
+    for (let i = 0; i < this.names.length; i++) cb(this.names[i]!, this.values[i]!);
+  }
+
   /** The entries `forEach` visits. */
   entries(): [string, string][] {
     const n = this.names.length;

@@ -41,7 +41,7 @@ import { base64EncodeToBytes } from "../../protocol/base64.js";
 import { envelopePrefixBytes } from "../../protocol/envelope.js";
 import type { ResolvedProtocolOptions } from "../../protocol/options.js";
 import { parseGrpcWebContentType, serveGrpcWeb, type GrpcWebContentType, type GrpcWebSink } from "../../protocol-grpc-web/index.js";
-import { whenDrained } from "../../protocol-grpc/when-drained.js";
+import { whenDrained } from "./when-drained.js";
 import { singleMessage } from "../../protocol/message-queue.js";
 
 /** Serves a request when it is a plain Connect unary or gRPC-Web POST (true); otherwise leaves it alone (false). */

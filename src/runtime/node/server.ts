@@ -5,7 +5,8 @@
  * Node's `http2.createServer({ allowHTTP1: true })` only falls back to HTTP/1 on TLS (ALPN), so for
  * cleartext this server peeks at the first bytes of each connection: the HTTP/2 client preface
  * (`PRI * HTTP/2.0`) goes to an `http2` server, anything else to an `http` server. Both hand requests
- * to one listener: native gRPC over HTTP/2 is served here, everything else goes to `fallback`
+ * to one listener: native gRPC over HTTP/2 is served here (`serveGrpc` on the seam, its request and
+ * sink on the raw stream: `./h2-stream-request.ts`, `./h2-stream-sink.ts`), everything else goes to `fallback`
  * (e.g. `getRequestListener(app.fetch)` of `@hono/node-server`, which accepts both request kinds).
  * Connections are bounded in time and in what they hold: HTTP/1.1 header and request timeouts,
  * idle connections and sessions closed, HTTP/2 response bytes queued for clients that do not read
@@ -16,8 +17,10 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import http2, { type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from "node:http2";
 import net, { type AddressInfo } from "node:net";
 import type { CallHandler } from "../../core/call.js";
-import type { ProtocolOptions } from "../../protocol/options.js";
-import { handleGrpcStream, isGrpcContentType } from "../../protocol-grpc/handler.js";
+import { resolveProtocolOptions, type ProtocolOptions } from "../../protocol/options.js";
+import { isGrpcContentType, serveGrpc } from "../../protocol-grpc/handler.js";
+import { h2StreamRequest } from "./h2-stream-request.js";
+import { H2StreamSink } from "./h2-stream-sink.js";
 import { createWriteGuard } from "./write-guard.js";
 import { createStreamRateLimit, type StreamRate } from "./stream-rate.js";
 
@@ -59,9 +62,14 @@ export function createGrpcRequestListener(handler: CallHandler, opts?: GrpcServe
       res.writeHead(404);
       res.end();
     });
+  const ctx = { handler, options: resolveProtocolOptions(opts) };
   return (req, res) => {
     if (isGrpcRequest(req)) {
-      handleGrpcStream(req.stream, req.headers, handler, opts, { remoteAddress: req.socket?.remoteAddress });
+      // Native gRPC takes the stream over (the compat response is not used): the seam's request and
+      // sink on the raw HTTP/2 stream, with real trailers.
+      const stream = req.stream;
+      stream.on("error", noop); // a reset stream reports here; the request's signal does the rest
+      serveGrpc(h2StreamRequest(stream, req.headers, req.socket?.remoteAddress), new H2StreamSink(stream), ctx);
       return;
     }
     if (req.httpVersionMajor === 2) markResetAsError(req as unknown as Http2ServerRequest);
@@ -234,3 +242,5 @@ export function createGrpcH2cServer(handler: CallHandler, opts?: GrpcServerOptio
     destroy: () => closeAll(true),
   };
 }
+
+function noop(): void {}
