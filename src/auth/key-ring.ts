@@ -105,7 +105,7 @@ async function importKey(key: AuthKey, alg: JwsAlgorithm): Promise<CryptoKey> {
   } catch {
     throw new Error(`${key.at}: cannot be imported for ${alg}`);
   }
-  const modulus = (k.algorithm as Partial<RsaHashedKeyAlgorithm>).modulusLength;
+  const modulus = (k.algorithm as { modulusLength?: number }).modulusLength;
   if (modulus !== undefined && modulus < 2048) throw new Error(`${key.at}: RSA keys must have at least 2048 bits`);
   return k;
 }
