@@ -6,8 +6,9 @@
  * placement logic ({@link StickyPlacement}) stays testable and the KV client stays replaceable.
  * Web-standard only (runs wherever `@nats-io/nats-core` runs: Node, Deno, Workers over WebSocket).
  */
-import type { NatsConnection } from "@nats-io/nats-core";
-import { jetstream } from "@nats-io/jetstream";
+import { NoRespondersError, RequestError, type NatsConnection } from "@nats-io/nats-core";
+import { jetstream, JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
+import { jserrors } from "@nats-io/jetstream/internal";
 import { Kvm, KvWatchInclude, type KV, type KvEntry } from "@nats-io/kv";
 import { DEFAULT_BALANCER_CONFIG, type BalancerConfig } from "./config.js";
 
@@ -206,16 +207,22 @@ function decode(e: KvEntry): PlacementRecord | undefined {
 
 /** JetStream's "wrong last sequence": a create or compare-and-set lost the race. */
 function isWrongLastSequence(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === 10071 || code === 10164;
+  return (
+    err instanceof JetStreamApiError &&
+    (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+  );
 }
 
+/**
+ * JetStream is not there: not enabled on the server (nats.js: `JetStreamNotEnabled`, made from the
+ * no-responders of the JetStream API), not for the account (API error 10039), or a bare no-responders
+ * from a request. Told by nats.js's classes and codes, not by its wording.
+ */
 function isJetStreamMissing(err: unknown): boolean {
-  const e = err as { name?: unknown; code?: unknown; message?: unknown } | null;
   return (
-    e?.name === "JetStreamNotEnabled" ||
-    e?.code === 10039 ||
-    e?.name === "NoRespondersError" ||
-    (typeof e?.message === "string" && /jetstream not enabled|no responders/i.test(e.message))
+    err instanceof jserrors.JetStreamNotEnabled ||
+    (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.JetStreamNotEnabledForAccount) ||
+    (err instanceof RequestError && err.isNoResponders()) ||
+    err instanceof NoRespondersError
   );
 }

@@ -5,6 +5,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { NodeInfo } from "../core/node-info.js";
 import { NrpcClient, tooLargeForNats, type ClientStream } from "../nrpc/client.js";
+import { isNeverReached, isNotServed } from "../nrpc/errors.js";
 import { parseProcedure } from "../nrpc/subject.js";
 import { propagateTrace } from "../observability/trace-context.js";
 import type { Call, CallHandler, CallResponder } from "../core/call.js";
@@ -478,11 +479,12 @@ class LiveCall {
 
   private onEnd(stream: ClientStream, node: NodeInfo, err: ConnectError | undefined, trailers: Metadata): void {
     if (stream !== this.stream) return;
-    const unreached = !!err && stream.unreached;
+    // Why the call ended is its error's cause (src/nrpc/errors.ts), never its message text.
+    const unreached = isNeverReached(err);
     // A deadline counts against the node only if it never answered (a client's own short deadline on a
     // call the node was serving must not eject a healthy node).
     // A node that answered it does not serve the service is healthy: no mark against it.
-    const outcome = !err || stream.notServed ? "ok" : unreached ? "no_responders" : err.code === Code.DeadlineExceeded && !stream.reached ? "timeout" : "error";
+    const outcome = !err || isNotServed(err) ? "ok" : unreached ? "no_responders" : err.code === Code.DeadlineExceeded && !stream.reached ? "timeout" : "error";
     this.o.balancer.onCallEnd(node.nid, outcome);
     if (this.finished) return;
     // A unary reply that ends OK without its message (a Go node that could not publish it, a buggy

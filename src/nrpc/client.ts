@@ -10,6 +10,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Msg, NatsConnection } from "@nats-io/nats-core";
 import type { Metadata } from "../core/metadata.js";
+import { endedBy, MaxPayloadError, NatsUnavailableError, NeverReachedError, NodeDownError, NotServedError, StoppedAnsweringError, type NrpcReason } from "./errors.js";
 import { decodeResponse, encodeCall, encodeData, encodeRequestEnd, fromWireMetadata, largestDataMessage } from "./envelope.js";
 import { InboxMux } from "./inbox.js";
 import { Outbox, type PublishErrorHandler } from "./outbox.js";
@@ -56,18 +57,11 @@ export interface ClientStream {
   readonly inbox: string;
   /** True once the call has ended (any reason). */
   readonly ended: boolean;
-  /** True once any response envelope (Begin, Data or End) arrived: the call reached a server. */
+  /**
+   * True once any response envelope (Begin, Data or End) arrived: the call reached a server. Why a call
+   * that did not ended is its error's `cause` (src/nrpc/errors.ts: never reached, not served, ...).
+   */
   readonly reached: boolean;
-  /**
-   * True if the call ended because NATS had no subscriber for any envelope it published: no server
-   * ever had it (the node is gone, or does not serve this service), so it may be retried elsewhere.
-   */
-  readonly unreached: boolean;
-  /**
-   * True if, besides, the node is alive (it answered on another service it serves): it does not serve
-   * this call's service, and the call ended UNIMPLEMENTED.
-   */
-  readonly notServed: boolean;
   /** Sends one request message. Ignored after the call ended or after closeSend. */
   send(data: Uint8Array): void;
   /** Half-close: `End{}`. */
@@ -195,12 +189,13 @@ export class NrpcClient {
       s.gapMs = this.goFrameGapMs;
     }
     if (!this.connected || this.nc.isClosed() || this.nc.isDraining()) {
-      s.failSoon(new ConnectError("NATS connection is down", Code.Unavailable));
+      s.failSoon(endedBy(new NatsUnavailableError("NATS connection is down"), Code.Unavailable));
       return s;
     }
     const callEnvelope = encodeCall(subject, this.nid, opts.metadata);
     if (!this.outbox.fits(callEnvelope)) {
-      s.failSoon(new ConnectError(`request metadata too large for NATS: the call envelope is ${callEnvelope.byteLength} bytes, the server's max_payload ${this.outbox.maxPayload}`, Code.ResourceExhausted));
+      const max = this.outbox.maxPayload;
+      s.failSoon(endedBy(new MaxPayloadError(`request metadata too large for NATS: the call envelope is ${callEnvelope.byteLength} bytes, the server's max_payload ${max}`, max), Code.ResourceExhausted));
       return s;
     }
     const token = this.inbox.register((msg) => s.receive(msg));
@@ -224,7 +219,7 @@ export class NrpcClient {
     let n = 0;
     for (const s of [...this.streams.values()]) {
       if (s.target === nid) {
-        s.fail(new ConnectError(message, Code.Unavailable));
+        s.fail(endedBy(new NodeDownError(nid, message), Code.Unavailable));
         n++;
       }
     }
@@ -299,7 +294,7 @@ export class NrpcClient {
   }
 
   private failAll(message: string): void {
-    for (const s of [...this.streams.values()]) s.fail(new ConnectError(message, Code.Unavailable));
+    for (const s of [...this.streams.values()]) s.fail(endedBy(new NatsUnavailableError(message), Code.Unavailable));
   }
 
   private async watchStatus(): Promise<void> {
@@ -328,8 +323,6 @@ class StreamImpl implements ClientStream {
   inbox = "";
   ended = false;
   reached = false;
-  unreached = false;
-  notServed = false;
   /** Envelopes this call published (the Call included), and the 503 "no responders" answers seen. */
   published = 0;
   private noResponders = 0;
@@ -381,7 +374,8 @@ class StreamImpl implements ClientStream {
     if (this.ended || this.halfClosed || !this.token) return;
     const envelope = encodeData(this.goNode && data.byteLength === 0 ? goEmptyMessage : data);
     if (!this.client.fits(envelope)) {
-      this.cancel(Code.ResourceExhausted, tooLargeForNats(data.byteLength, this.client.maxPayload));
+      const max = this.client.maxPayload;
+      this.cancelFor(new MaxPayloadError(tooLargeForNats(data.byteLength, max), max), Code.ResourceExhausted);
       return;
     }
     this.emit(envelope);
@@ -393,7 +387,7 @@ class StreamImpl implements ClientStream {
    */
   readonly onPublishError = (e: Error): void => {
     if (this.ended) return;
-    if (/max_payload/.test(e.message)) this.cancel(Code.ResourceExhausted, `a request envelope is larger than the NATS server's max_payload (${this.client.maxPayload} bytes)`);
+    if (e instanceof MaxPayloadError) this.cancelFor(new MaxPayloadError(`a request envelope is larger than the NATS server's max_payload (${e.maxPayload} bytes)`, e.maxPayload, { cause: e }), Code.ResourceExhausted);
     else this.fail(new ConnectError(`publish to NATS failed: ${e.message}`, Code.Unavailable));
   };
 
@@ -452,10 +446,21 @@ class StreamImpl implements ClientStream {
 
   cancel(code: Code = Code.Canceled, message = "call cancelled"): void {
     if (this.ended) return;
+    this.sendCancel(code, message);
+    this.fail(new ConnectError(message, code));
+  }
+
+  /** Cancels for a known reason: the server hears `End{code, reason}`, the call ends with the reason as cause. */
+  private cancelFor(reason: NrpcReason, code: Code): void {
+    if (this.ended) return;
+    this.sendCancel(code, reason.message);
+    this.fail(endedBy(reason, code));
+  }
+
+  private sendCancel(code: Code, message: string): void {
     // A cancel is not paced: the frames still waiting are not sent at all, and a Go server that reads
     // it before a Data it already has only drops that Data (no channel is closed, nothing panics).
     if (this.token) this.client.publish(this.subject, encodeRequestEnd(code, message), this.inbox);
-    this.fail(new ConnectError(message, code));
   }
 
   /** Ends the call locally (no message to the server). */
@@ -537,16 +542,14 @@ class StreamImpl implements ClientStream {
     const sent = this.published;
     const settle = async (all: boolean) => {
       if (this.ended) return;
-      this.unreached = all;
       if (all && (await this.client.aliveWithout(this.target, this.service))) {
         if (this.ended) return;
-        this.notServed = true;
-        this.finish(new ConnectError(`node ${this.target} does not serve ${this.service}`, Code.Unimplemented), emptyMetadata);
+        this.finish(endedBy(new NotServedError(this.target, this.subject, this.service), Code.Unimplemented), emptyMetadata);
         return;
       }
       if (this.ended) return;
-      const message = all ? `no responders for ${this.subject}` : `node ${this.target} stopped answering on ${this.subject} (no responders)`;
-      this.finish(new ConnectError(message, Code.Unavailable), emptyMetadata);
+      const reason = all ? new NeverReachedError(this.target, this.subject) : new StoppedAnsweringError(this.target, this.subject);
+      this.finish(endedBy(reason, Code.Unavailable), emptyMetadata);
     };
     this.client.barrier().then(
       () => settle(this.noResponders >= sent),

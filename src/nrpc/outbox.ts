@@ -16,10 +16,11 @@
  * (never from inside another call's `publish`). Callers check sizes first with {@link Outbox.fits}.
  */
 import type { NatsConnection } from "@nats-io/nats-core";
+import { MaxPayloadError } from "./errors.js";
 
 type Defer = (fn: () => void) => void;
 
-/** Told why a queued message could not be published. */
+/** Told why a queued message could not be published ({@link MaxPayloadError} when it was too large). */
 export type PublishErrorHandler = (error: Error) => void;
 
 /** Queued bytes that make the outbox hand over at once. */
@@ -100,7 +101,10 @@ export class Outbox {
       } catch (e) {
         const onError = onErrors[i];
         if (onError) {
-          const err = e instanceof Error ? e : new Error(String(e));
+          // Over the server's max_payload is told by size, not by nats.js's wording: the handler
+          // decides on the class (a status RESOURCE_EXHAUSTED, not UNAVAILABLE).
+          const cause = e instanceof Error ? e : new Error(String(e));
+          const err = this.fits(payloads[i]!) ? cause : new MaxPayloadError(cause.message, this.maxPayload, { cause });
           queueMicrotask(() => onError(err));
         }
       }

@@ -17,6 +17,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { Metadata } from "../core/metadata.js";
 import { decodeRequest, encodeBegin, encodeData, encodeResponseEnd, fromWireMetadata, largestDataMessage } from "./envelope.js";
+import { MaxPayloadError } from "./errors.js";
 import { Outbox, type PublishErrorHandler } from "./outbox.js";
 import { RequestQueue } from "./request-queue.js";
 import { isServiceName, isSubjectToken, servicePrefix } from "./subject.js";
@@ -336,7 +337,7 @@ class ServerStream implements ServerCall {
   /** An envelope of this call could not be published: the caller gets an End with a status instead. */
   private readonly onPublishError = (e: Error): void => {
     if (this.finished) return this.server.lost(e, this);
-    const code = /max_payload/.test(e.message) ? Code.ResourceExhausted : Code.Unavailable;
+    const code = e instanceof MaxPayloadError ? Code.ResourceExhausted : Code.Unavailable;
     this.abort(new ConnectError(`reply could not be published to NATS: ${e.message}`, code), true);
   };
 

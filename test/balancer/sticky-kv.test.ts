@@ -230,6 +230,8 @@ describe("without JetStream", () => {
     const store = await openPlacementStore(nc, { onError: (_e, c) => errors.push(c) });
     assert.equal(store, undefined);
     assert.ok(errors.some((c) => c.includes("unavailable")));
+    // JetStream's absence is told by nats.js's error class: no attempt to bind to an existing bucket.
+    assert.ok(!errors.some((c) => c.includes("binding")), errors.join("; "));
     const g1 = gateway(store, 14);
     const g2 = gateway(store, 15);
     for (let i = 0; i < 100; i++) g1.onCallStart("sfu-a");
