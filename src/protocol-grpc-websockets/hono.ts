@@ -1,43 +1,49 @@
 /**
- * Glue for hono's `upgradeWebSocket` (node-ws, Deno, Bun, Workers): the WSEvents of one session.
+ * hono's `upgradeWebSocket` events (the Node entry, through @hono/node-ws) as the standard socket
+ * that {@link bindGrpcWebsocketsSession} binds: hono hands the socket over as callbacks (`WSEvents`),
+ * after buffering what arrived before `onOpen`, so the binding listens to those. Runtime-neutral.
  */
 import type { WSContext, WSEvents, WSMessageReceive } from "hono/ws";
 import type { CallHandler } from "../core/call.js";
-import { createGrpcWebsocketsSession, type GrpcWebsocketsOptions, type GrpcWebsocketsSession } from "./session.js";
+import { bindGrpcWebsocketsSession, type ServerWebSocket } from "./bind.js";
+import type { GrpcWebsocketsOptions } from "./session.js";
+
+type Listeners = {
+  message?: (e: { readonly data: unknown }) => void;
+  close?: (e: { readonly code: number; readonly reason: string }) => void;
+  error?: (e: unknown) => void;
+};
 
 /**
  * The events for `upgradeWebSocket(c => grpcWebsocketsEvents(path, handler, opts))`. Backpressure uses
- * `ws.raw.bufferedAmount` when the runtime's socket has it (`ws`, Deno). Blob messages are refused:
- * set `binaryType = "arraybuffer"` (Workers: before `accept()`). The 101 response must carry
+ * `ws.raw.bufferedAmount` when the runtime's socket has it (`ws`, Deno). The 101 response must carry
  * `Sec-WebSocket-Protocol: grpc-websockets` (`ws` and hono/deno echo it; hono's Workers helper does not).
  */
 export function grpcWebsocketsEvents(path: string, handler: CallHandler, opts?: GrpcWebsocketsOptions): WSEvents {
-  let session: GrpcWebsocketsSession | undefined;
+  const on: Listeners = {};
   return {
     onOpen(_evt, ws: WSContext) {
       const raw = ws.raw as { bufferedAmount?: number } | undefined;
-      session = createGrpcWebsocketsSession(
-        {
-          send: (d) => ws.send(d as Uint8Array<ArrayBuffer>),
-          close: (code, reason) => ws.close(code, reason),
-          get bufferedAmount() {
-            return raw?.bufferedAmount;
-          },
+      const socket: ServerWebSocket = {
+        send: (d) => ws.send(d),
+        close: (code, reason) => ws.close(code, reason),
+        get bufferedAmount() {
+          return raw?.bufferedAmount;
         },
-        path,
-        handler,
-        opts,
-      );
+        addEventListener(type: keyof Listeners, fn: (e: never) => void) {
+          on[type] = fn as never;
+        },
+      };
+      bindGrpcWebsocketsSession(socket, path, handler, opts);
     },
     onMessage(evt: MessageEvent<WSMessageReceive>) {
-      // A Blob (binaryType "blob") is refused by the session with a clear error.
-      session?.onMessage(evt.data as ArrayBuffer | Uint8Array | string);
+      on.message?.(evt);
     },
     onClose(evt: CloseEvent) {
-      session?.onClose(evt.code, evt.reason);
+      on.close?.(evt);
     },
-    onError() {
-      session?.onClose(1006, "websocket error");
+    onError(evt: Event) {
+      on.error?.(evt);
     },
   };
 }

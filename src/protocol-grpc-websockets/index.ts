@@ -9,4 +9,5 @@ export {
   type GrpcWebsocketsOptions,
 } from "./session.js";
 export { isGrpcWebsocketsUpgrade, checkWebSocketOrigin, grpcWebsocketsSubprotocol } from "./upgrade.js";
+export { bindGrpcWebsocketsSession, type ServerWebSocket } from "./bind.js";
 export { grpcWebsocketsEvents } from "./hono.js";

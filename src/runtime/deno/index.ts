@@ -14,7 +14,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { createGateway, type Gateway } from "../../gateway.js";
 import { connectWebSocket } from "../../nats/connect.js";
 import { createLogger, type Logger } from "../../observability/logger.js";
-import { createGrpcWebsocketsSession, grpcWebsocketsSubprotocol, type GrpcWebsocketsOptions } from "../../protocol-grpc-websockets/index.js";
+import { bindGrpcWebsocketsSession, grpcWebsocketsSubprotocol, type GrpcWebsocketsOptions } from "../../protocol-grpc-websockets/index.js";
 import type { CallHandler } from "../../core/call.js";
 import { closeNatsBy, settleBy, shutdownTailMs } from "../../settle-by.js";
 import { edgeSetup } from "../edge-env.js";
@@ -66,21 +66,7 @@ export interface DenoGateway {
 function upgrade(req: Request, path: string, handler: CallHandler, opts: GrpcWebsocketsOptions): Response {
   const { socket, response } = deno().upgradeWebSocket(req, { protocol: grpcWebsocketsSubprotocol });
   socket.binaryType = "arraybuffer";
-  const session = createGrpcWebsocketsSession(
-    {
-      send: (d) => socket.send(d as Uint8Array<ArrayBuffer>),
-      close: (code, reason) => socket.close(code, reason),
-      get bufferedAmount() {
-        return socket.bufferedAmount;
-      },
-    },
-    path,
-    handler,
-    opts,
-  );
-  socket.addEventListener("message", (e) => session.onMessage(e.data as ArrayBuffer | string));
-  socket.addEventListener("close", (e) => session.onClose(e.code, e.reason));
-  socket.addEventListener("error", () => session.onClose(1006, "websocket error"));
+  bindGrpcWebsocketsSession(socket, path, handler, opts);
   return response;
 }
 

@@ -4,7 +4,7 @@
  * asked for. Runs inside the hub Durable Object (the NATS connection's I/O context).
  */
 import type { CallHandler } from "../../core/call.js";
-import { createGrpcWebsocketsSession, grpcWebsocketsSubprotocol, type GrpcWebsocketsOptions } from "../../protocol-grpc-websockets/index.js";
+import { bindGrpcWebsocketsSession, grpcWebsocketsSubprotocol, type GrpcWebsocketsOptions } from "../../protocol-grpc-websockets/index.js";
 
 /** The parts of workerd's WebSocket this file uses. */
 interface WorkersWebSocket {
@@ -13,8 +13,8 @@ interface WorkersWebSocket {
   accept(): void;
   send(data: ArrayBuffer | ArrayBufferView | string): void;
   close(code?: number, reason?: string): void;
-  addEventListener(type: "message", fn: (e: { data: unknown }) => void): void;
-  addEventListener(type: "close", fn: (e: { code: number; reason: string }) => void): void;
+  addEventListener(type: "message", fn: (e: { readonly data: unknown }) => void): void;
+  addEventListener(type: "close", fn: (e: { readonly code: number; readonly reason: string }) => void): void;
   addEventListener(type: "error", fn: (e: unknown) => void): void;
 }
 
@@ -33,27 +33,7 @@ export function upgradeGrpcWebsocketsOnWorkers(path: string, handler: CallHandle
   const server = pair[1];
   server.binaryType = "arraybuffer";
   server.accept();
-  const session = createGrpcWebsocketsSession(
-    {
-      send: (d) => server.send(d),
-      close: (code, reason) => {
-        try {
-          server.close(code, reason);
-        } catch {
-          // already closed
-        }
-      },
-      get bufferedAmount() {
-        return server.bufferedAmount;
-      },
-    },
-    path,
-    handler,
-    opts,
-  );
-  server.addEventListener("message", (e) => session.onMessage(e.data as ArrayBuffer | string));
-  server.addEventListener("close", (e) => session.onClose(e.code, e.reason));
-  server.addEventListener("error", () => session.onClose(1006, "websocket error"));
+  bindGrpcWebsocketsSession(server, path, handler, opts);
   // `webSocket` is a workerd extension of ResponseInit.
   return new Response(null, {
     status: 101,
