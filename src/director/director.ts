@@ -7,7 +7,7 @@ import type { NodeInfo } from "../core/node-info.js";
 import { NrpcClient, tooLargeForNats, type ClientStream } from "../nrpc/client.js";
 import { isNeverReached, isNotServed } from "../nrpc/errors.js";
 import { parseProcedure } from "../nrpc/subject.js";
-import { propagateTrace } from "../observability/trace-context.js";
+import { propagateTrace } from "./trace-context.js";
 import type { Call, CallHandler, CallResponder } from "../core/call.js";
 import type { Metadata } from "../core/metadata.js";
 import type { RouteTable } from "./route.js";

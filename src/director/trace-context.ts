@@ -1,6 +1,7 @@
 /**
  * W3C Trace Context: the browser's `traceparent` (and `tracestate`) continue into the nats-grpc
  * call's metadata with a new span id for the gateway hop; a trace is started when none came in.
+ * Part of forwarding a call (the Director's), not of observing it. Runtime-neutral.
  */
 import type { Metadata } from "../core/metadata.js";
 
