@@ -1,47 +1,53 @@
 /**
- * Connect streaming calls (client, server and bidi): enveloped bodies both ways, and a final
- * EndStreamResponse envelope (flag 0x02) carrying the status and trailers. Always HTTP 200.
+ * Connect streaming calls (client, server and bidi) on the seam (src/protocol/universal.ts):
+ * enveloped bodies both ways, and a final EndStreamResponse envelope (flag 0x02) carrying the status
+ * and trailers. Always HTTP 200.
  *
  * The request body is consumed as it arrives, so bidi works full-duplex where the runtime streams
  * request bodies while the response is open (HTTP/2, e.g. Node's http2 server); over HTTP/1.1 clients
  * send the whole body first, and calls degrade to half-duplex.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Call, CallHandler, CallResponder } from "../core/call.js";
+import type { Call, CallResponder } from "../core/call.js";
 import type { Metadata } from "../core/metadata.js";
-import type { JsonCodec, RequestInfo, ResolvedProtocolOptions } from "../protocol/options.js";
+import type { JsonCodec, ResolvedProtocolOptions, ServeContext } from "../protocol/options.js";
 import { acceptsGzip, gzip, parseRequestEncoding, type Encoding } from "../protocol/compression.js";
 import { abortWith, linkClientSignal } from "../protocol/client-signal.js";
 import { encodeEnvelope, encodeEnvelopePrefix, flagCompressed, flagConnectEndStream, zeroCopyMinBytes } from "../protocol/envelope.js";
+import { HeaderList } from "../protocol/header-list.js";
 import { appendMetadataToHeaders, headersToMetadata } from "../protocol/metadata-headers.js";
+import { singleRequestKind, type MethodSpec } from "../protocol/method-spec.js";
 import { effectiveTimeout, parseConnectTimeout } from "../protocol/parse-timeout.js";
 import { RequestStream, createEnvelopeUnwrapper } from "../protocol/request-stream.js";
-import { createResponseStream, type ResponseStreamWriter } from "../protocol/response-stream.js";
-import { clientCancelled, runHandler } from "../protocol/run-handler.js";
+import { responseMessage } from "../protocol/response-message.js";
+import { runHandler } from "../protocol/run-handler.js";
+import type { UniversalRequest, UniversalResponseSink } from "../protocol/universal.js";
 import { contentTypeStreamJson, contentTypeStreamProto } from "./content-type.js";
 import { encodeEndStream } from "./end-stream.js";
-import type { ConnectOptions } from "./options.js";
-import { errorResponse } from "./unary.js";
-import { responseMessage } from "../protocol/response-message.js";
-import { singleRequestKind } from "../protocol/method-spec.js";
+import { connectErrorHead } from "./unary.js";
 
-/** Serves one Connect streaming call. */
-export async function handleConnectStreaming(
-  req: Request,
-  path: string,
+/**
+ * Serves one Connect streaming call into `res`. `json` from the content type; `spec` the method's
+ * schema, when the gateway has it (a unary or server-streaming method takes exactly one request
+ * message). The dispatcher (src/protocol/dispatch.ts) has checked the content type and the method's
+ * kind. Never throws.
+ */
+export function serveConnectStream(
+  req: UniversalRequest,
+  res: UniversalResponseSink,
+  ctx: ServeContext,
   json: boolean,
-  handler: CallHandler,
-  o: ResolvedProtocolOptions,
-  copts: ConnectOptions | undefined,
-  info: RequestInfo | undefined,
-): Promise<Response> {
-  const headers = req.headers;
-  const spec = o.methods?.(path);
+  spec: MethodSpec | undefined,
+): void {
+  const { path, headers } = req;
+  const o = ctx.options;
   let codec: JsonCodec | undefined;
   if (json) {
     codec = o.json?.(path);
     if (codec === undefined) {
-      return errorResponse(new ConnectError(`JSON is not available for ${path} (the gateway has no schema for it): use application/connect+proto`, Code.InvalidArgument), 415);
+      const r = connectErrorHead(new ConnectError(`JSON is not available for ${path} (the gateway has no schema for it): use application/connect+proto`, Code.InvalidArgument), 415);
+      res.respond(r.status, r.headers, r.body);
+      return;
     }
   }
   const contentType = json ? contentTypeStreamJson : contentTypeStreamProto;
@@ -49,19 +55,22 @@ export async function handleConnectStreaming(
   let timeoutMs: number | undefined;
   let encoding: Encoding | undefined;
   try {
-    if (copts?.requireProtocolVersion && headers.get("connect-protocol-version") !== "1") {
+    if (ctx.requireConnectVersion && headers.get("connect-protocol-version") !== "1") {
       throw new ConnectError("missing or unsupported Connect protocol version", Code.InvalidArgument);
     }
     encoding = parseRequestEncoding(headers.get("connect-content-encoding"));
     timeoutMs = effectiveTimeout(parseConnectTimeout(headers.get("connect-timeout-ms")), o);
     metadata = headersToMetadata(headers, o.maxMetadataBytes);
   } catch (e) {
-    const h = new Headers({ "content-type": contentType });
-    return new Response(encodeEnvelope(flagConnectEndStream, encodeEndStream(ConnectError.from(e), undefined)), { status: 200, headers: h });
+    const h = new HeaderList();
+    h.set("content-type", contentType);
+    res.respond(200, h, encodeEnvelope(flagConnectEndStream, encodeEndStream(ConnectError.from(e), undefined)));
+    return;
   }
 
-  const { ctrl, detach } = linkClientSignal(req.signal);
-  const responder = new StreamResponder(ctrl, contentType, codec, acceptsGzip(headers.get("connect-accept-encoding")), o, detach);
+  const responder = new StreamResponder(res, contentType, codec, acceptsGzip(headers.get("connect-accept-encoding")), o);
+  const { ctrl, detach } = linkClientSignal(req.signal, () => responder.cancelled());
+  responder.link(ctrl, detach);
   const requests = new RequestStream(req.body, {
     maxMessageBytes: o.maxMessageBytes,
     unwrap: createEnvelopeUnwrapper(encoding, codec, o.maxMessageBytes),
@@ -69,6 +78,7 @@ export async function handleConnectStreaming(
     single: singleRequestKind(spec),
   });
   responder.requests = requests;
+  if (responder.ended) requests.close(); // the client was gone already
   const call: Call = {
     path,
     protocol: "connect",
@@ -77,41 +87,44 @@ export async function handleConnectStreaming(
     signal: ctrl.signal,
     timeoutMs,
     requests,
-    remote: { address: info?.remoteAddress, origin: headers.get("origin") ?? undefined },
-    closed: info?.closed,
+    remote: { address: req.remoteAddress, origin: headers.get("origin") ?? undefined },
+    closed: req.closed,
   };
-  runHandler(handler, call, responder, () => responder.ended);
-  return responder.response;
+  runHandler(ctx.handler, call, responder, () => responder.ended);
 }
 
 /**
- * Writes a Connect streaming response. The `Response` is handed out at the first of header / message /
- * end, so the service's headers make it to the wire. Messages keep their order even while a
- * compression is pending.
+ * Writes a Connect streaming response into its sink, which gets its head at the first of header /
+ * message / end, so the service's headers make it to the wire. Messages keep their order even while
+ * a compression is pending.
  */
 class StreamResponder implements CallResponder {
   ended = false;
   requests: RequestStream | undefined;
   private started = false;
-  private readonly headers: Headers;
-  private readonly writer: ResponseStreamWriter;
+  private gone = false;
+  private readonly headers = new HeaderList();
   private tail: Promise<void> | undefined; // pending compression chain
-  private resolveResponse!: (r: Response) => void;
-  readonly response = new Promise<Response>((r) => (this.resolveResponse = r));
+  private ctrl!: AbortController;
+  private detach: () => void = noop;
 
   constructor(
-    private readonly ctrl: AbortController,
+    private readonly res: UniversalResponseSink,
     contentType: string,
     private readonly codec: JsonCodec | undefined,
     private readonly compress: boolean,
     private readonly o: ResolvedProtocolOptions,
-    private readonly detach: () => void,
   ) {
-    this.headers = new Headers();
     this.headers.set("content-type", contentType);
     if (compress) this.headers.set("connect-content-encoding", "gzip");
     this.headers.set("connect-accept-encoding", "gzip");
-    this.writer = createResponseStream(o.highWaterMarkBytes, () => this.cancelled());
+  }
+
+  /** The call's controller, and how to stop watching the client. */
+  link(ctrl: AbortController, detach: () => void): void {
+    this.ctrl = ctrl;
+    this.detach = detach;
+    if (this.ended) detach(); // the client was gone already
   }
 
   header(md: Metadata): void {
@@ -132,7 +145,7 @@ class StreamResponder implements CallResponder {
       const prev = this.tail;
       const p = gzip(d).then(async (z) => {
         if (prev) await prev;
-        if (this.writer.closed) return;
+        if (this.gone) return;
         await this.write(flagCompressed, z);
       });
       this.tail = p;
@@ -151,17 +164,17 @@ class StreamResponder implements CallResponder {
     this.ended = true;
     this.detach();
     this.requests?.close();
+    this.start();
     const frame = encodeEnvelope(flagConnectEndStream, encodeEndStream(error, trailers));
     if (this.tail !== undefined) {
       void this.tail.then(() => {
-        this.writer.write(frame);
-        this.writer.close();
+        this.res.write(frame);
+        this.res.end();
       });
     } else {
-      this.writer.write(frame);
-      this.writer.close();
+      this.res.write(frame);
+      this.res.end();
     }
-    this.start();
   }
 
   /** The request stream failed (or a response message could not be converted): end with the error. */
@@ -171,26 +184,33 @@ class StreamResponder implements CallResponder {
     this.end(err, new Map());
   }
 
+  /**
+   * The client went away (the call's signal is aborted already): stop reading, and end the response
+   * (the sink drops what it can no longer send; a fetch `Response` must still be handed out).
+   */
+  cancelled(): void {
+    this.gone = true;
+    if (this.ended) return;
+    this.ended = true;
+    this.detach();
+    this.requests?.close();
+    this.start();
+    this.res.end();
+  }
+
   private write(flags: number, d: Uint8Array): void | Promise<void> {
     if (d.byteLength >= zeroCopyMinBytes) {
-      this.writer.write(encodeEnvelopePrefix(flags, d.byteLength));
-      return this.writer.write(d);
+      this.res.write(encodeEnvelopePrefix(flags, d.byteLength));
+      return this.res.write(d);
     }
-    return this.writer.write(encodeEnvelope(flags, d));
+    return this.res.write(encodeEnvelope(flags, d));
   }
 
   private start(): void {
     if (this.started) return;
     this.started = true;
-    this.resolveResponse(new Response(this.writer.stream, { status: 200, headers: this.headers }));
-  }
-
-  private cancelled(): void {
-    abortWith(this.ctrl, clientCancelled("the client cancelled the response stream"));
-    if (!this.ended) {
-      this.ended = true;
-      this.detach();
-      this.requests?.close();
-    }
+    this.res.head(200, this.headers);
   }
 }
+
+function noop(): void {}

@@ -1,51 +1,25 @@
 /**
- * Connect unary calls: POST with a bare message body, and GET with the message in the query.
- * {@link serveConnectUnary} is the protocol, on headers and bytes; {@link handleConnectUnary} serves
- * it from a fetch `Request`, the Node entry's fast path from an `IncomingMessage`.
+ * Connect unary calls on the seam (src/protocol/universal.ts): POST with a bare message body, and GET
+ * with the message in the query. {@link serveConnectUnary} is the protocol, whatever the runtime:
+ * the fetch converter (Hono, Deno, Workers) and the Node converter drive it alike.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Call, CallHandler, CallResponder } from "../core/call.js";
+import type { Call, CallResponder } from "../core/call.js";
 import type { Metadata } from "../core/metadata.js";
-import type { JsonCodec, RequestInfo, ResolvedProtocolOptions } from "../protocol/options.js";
+import type { JsonCodec, ServeContext } from "../protocol/options.js";
 import { base64Decode } from "../protocol/base64.js";
-import { acceptsGzip, gunzip, gzip, parseRequestEncoding, readAllBytes } from "../protocol/compression.js";
-import { abortWith, linkClientSignal, type ClientWatch } from "../protocol/client-signal.js";
-import { HeaderList, type RequestHeaders } from "../protocol/header-list.js";
+import { acceptsGzip, gunzip, gzip, parseRequestEncoding } from "../protocol/compression.js";
+import { abortWith, linkClientSignal } from "../protocol/client-signal.js";
+import { HeaderList } from "../protocol/header-list.js";
 import { codeToHttpStatus } from "../protocol/http-status.js";
 import { appendErrorMetadataToHeaders, appendMetadataToHeaders, headersToMetadata } from "../protocol/metadata-headers.js";
 import { singleMessage } from "../protocol/message-queue.js";
 import { effectiveTimeout, parseConnectTimeout } from "../protocol/parse-timeout.js";
+import { readBody } from "../protocol/read-body.js";
 import { runHandler } from "../protocol/run-handler.js";
+import type { UniversalRequest, UniversalResponseSink } from "../protocol/universal.js";
 import { contentTypeUnaryJson, contentTypeUnaryProto } from "./content-type.js";
 import { encodeErrorJson } from "./end-stream.js";
-import type { ConnectOptions } from "./options.js";
-
-/**
- * A Connect unary request as {@link serveConnectUnary} sees it, whatever the runtime's request object:
- * a fetch `Request` ({@link handleConnectUnary}), or Node's `IncomingMessage` (the Node entry's fast path).
- */
-export interface ConnectUnaryRequest {
-  /** GET carries the message in `query`, POST in the body. */
-  readonly isGet: boolean;
-  /** The method path. */
-  readonly path: string;
-  /** POST: JSON by the content type. GET reads it from the `encoding` parameter. */
-  readonly json: boolean;
-  readonly headers: RequestHeaders;
-  /** GET: the URL's query parameters. */
-  readonly query: URLSearchParams | undefined;
-  /**
-   * POST: the whole body. RESOURCE_EXHAUSTED as soon as it passes `maxBytes` (the rest is discarded);
-   * CANCELLED when the read fails (the client went away).
-   */
-  readBody(maxBytes: number): Promise<Uint8Array>;
-  /** The runtime's sign that the client went away (watched once the request is read). */
-  readonly clientGone: AbortSignal | ClientWatch | undefined;
-  /** The peer address. */
-  readonly remoteAddress: string | undefined;
-  /** See `Call.closed`. */
-  readonly closed?: Promise<void>;
-}
 
 /** A whole unary HTTP response: status, headers, body. */
 export interface UnaryHttpResponse {
@@ -55,64 +29,23 @@ export interface UnaryHttpResponse {
 }
 
 /**
- * Serves one Connect unary call. `json` tells the encoding from the content type (POST); for GET it is
- * read from the `encoding` query parameter.
+ * Serves one Connect unary call into `res` with one `respond` (success, or an error as Connect's JSON
+ * error body). `get`: the message is in the query (and the encoding in its `encoding` parameter);
+ * else `json` tells the encoding from the content type. The dispatcher (src/protocol/dispatch.ts)
+ * has checked the method, the content type and the method's kind. Never throws.
  */
-export async function handleConnectUnary(
-  req: Request,
-  path: string,
-  json: boolean,
-  handler: CallHandler,
-  o: ResolvedProtocolOptions,
-  copts: ConnectOptions | undefined,
-  info: RequestInfo | undefined,
-): Promise<Response> {
-  const isGet = req.method === "GET";
-  const r = await serveConnectUnary(
-    {
-      isGet,
-      path,
-      json,
-      headers: req.headers,
-      query: isGet ? new URL(req.url).searchParams : undefined,
-      readBody: (max) => readAllBytes(req.body, max),
-      get clientGone() {
-        return req.signal;
-      },
-      remoteAddress: info?.remoteAddress,
-      closed: info?.closed,
-    },
-    handler,
-    o,
-    copts,
-  );
-  return toFetchResponse(r);
+export function serveConnectUnary(req: UniversalRequest, res: UniversalResponseSink, ctx: ServeContext, get: boolean, json: boolean): void {
+  connectUnary(req, ctx, get, json)
+    .catch((e: unknown) => connectErrorHead(ConnectError.from(e, Code.Internal)))
+    .then((r) => res.respond(r.status, r.headers, r.body));
 }
 
-/** A {@link UnaryHttpResponse} as a fetch `Response`. */
-export function toFetchResponse(r: UnaryHttpResponse): Response {
-  return new Response(r.body as Uint8Array<ArrayBuffer>, { status: r.status, headers: r.headers.toHeaders() });
-}
-
-/**
- * The Connect unary protocol on bytes and headers: validates the request, runs the call, and returns
- * the whole response (success, or an error as Connect's JSON error body). Never throws.
- */
-export async function serveConnectUnary(
-  req: ConnectUnaryRequest,
-  handler: CallHandler,
-  o: ResolvedProtocolOptions,
-  copts: ConnectOptions | undefined,
-): Promise<UnaryHttpResponse> {
-  const { isGet, path, headers, query } = req;
-  const spec = o.methods?.(path);
-  if (spec === null) return connectErrorHead(unknownMethod(path), 404);
-  if (spec !== undefined && spec.kind !== "unary") {
-    return connectErrorHead(kindMismatch(path, headers.get("content-type"), "application/connect+proto or application/connect+json"), 415);
-  }
-  let json = req.json;
-  if (isGet) {
-    const encoding = query!.get("encoding");
+async function connectUnary(req: UniversalRequest, ctx: ServeContext, isGet: boolean, json: boolean): Promise<UnaryHttpResponse> {
+  const { path, headers } = req;
+  const o = ctx.options;
+  const query = isGet ? new URLSearchParams(req.search) : undefined;
+  if (query !== undefined) {
+    const encoding = query.get("encoding");
     if (encoding !== "proto" && encoding !== "json") {
       return connectErrorHead(new ConnectError(`unsupported encoding=${JSON.stringify(encoding)}: use proto or json`, Code.InvalidArgument), 415);
     }
@@ -129,19 +62,19 @@ export async function serveConnectUnary(
   let timeoutMs: number | undefined;
   let message: Uint8Array;
   try {
-    if (copts?.requireProtocolVersion) {
-      const v = isGet ? query!.get("connect") : headers.get("connect-protocol-version");
-      if (v !== (isGet ? "v1" : "1")) throw new ConnectError(`missing or unsupported Connect protocol version`, Code.InvalidArgument);
+    if (ctx.requireConnectVersion) {
+      const v = query !== undefined ? query.get("connect") : headers.get("connect-protocol-version");
+      if (v !== (query !== undefined ? "v1" : "1")) throw new ConnectError(`missing or unsupported Connect protocol version`, Code.InvalidArgument);
     }
-    const encoding = parseRequestEncoding(isGet ? query!.get("compression") : headers.get("content-encoding"));
+    const encoding = parseRequestEncoding(query !== undefined ? query.get("compression") : headers.get("content-encoding"));
     timeoutMs = effectiveTimeout(parseConnectTimeout(headers.get("connect-timeout-ms")), o);
     metadata = headersToMetadata(headers, o.maxMetadataBytes);
-    if (isGet) {
-      const m = query!.get("message") ?? "";
-      message = query!.get("base64") === "1" ? base64Decode(m) : new TextEncoder().encode(m);
+    if (query !== undefined) {
+      const m = query.get("message") ?? "";
+      message = query.get("base64") === "1" ? base64Decode(m) : new TextEncoder().encode(m);
       if (message.byteLength > o.maxMessageBytes) throw tooLarge(o.maxMessageBytes);
     } else {
-      message = await req.readBody(o.maxMessageBytes);
+      message = await readBody(req.body, o.maxMessageBytes);
     }
     // An empty body is not a gzip stream: the Connect spec says servers MUST NOT decompress it.
     if (encoding === "gzip" && message.byteLength > 0) message = await gunzip(message, o.maxMessageBytes);
@@ -150,7 +83,7 @@ export async function serveConnectUnary(
     return connectErrorHead(ConnectError.from(e, Code.InvalidArgument));
   }
 
-  const { ctrl, detach } = linkClientSignal(req.clientGone);
+  const { ctrl, detach } = linkClientSignal(req.signal);
   const responder = new UnaryResponder(ctrl);
   const call: Call = {
     path,
@@ -163,7 +96,7 @@ export async function serveConnectUnary(
     remote: { address: req.remoteAddress, origin: headers.get("origin") ?? undefined },
     closed: req.closed,
   };
-  runHandler(handler, call, responder, () => responder.ended);
+  runHandler(ctx.handler, call, responder, () => responder.ended);
   const r = await responder.result;
   detach();
 
@@ -200,7 +133,8 @@ export async function serveConnectUnary(
  * headers and the error's metadata as headers, trailers as `trailer-` headers.
  */
 export function errorResponse(error: ConnectError, status?: number, header?: Metadata, trailers?: Metadata): Response {
-  return toFetchResponse(connectErrorHead(error, status, header, trailers));
+  const r = connectErrorHead(error, status, header, trailers);
+  return new Response(r.body as Uint8Array<ArrayBuffer>, { status: r.status, headers: r.headers.toHeaders() });
 }
 
 /** {@link errorResponse} as a {@link UnaryHttpResponse}. */

@@ -12,25 +12,28 @@ export type ClientWatch = (onGone: () => void) => () => void;
 
 /**
  * An AbortController for the Call, aborted (with CANCELLED) when the request's signal aborts (or the
- * runtime's {@link ClientWatch} fires): the runtime's sign that the client went away. Returns the
+ * runtime's {@link ClientWatch} fires): the runtime's sign that the client went away. `onGone` runs
+ * right after that abort (a responder stops writing and closes its request stream). Returns the
  * controller and a function that detaches it.
  */
-export function linkClientSignal(requestSignal: AbortSignal | ClientWatch | undefined): { ctrl: AbortController; detach: () => void } {
+export function linkClientSignal(
+  requestSignal: AbortSignal | ClientWatch | undefined,
+  onGone?: () => void,
+): { ctrl: AbortController; detach: () => void } {
   const ctrl = new AbortController();
   if (requestSignal === undefined) return { ctrl, detach: noop };
-  if (typeof requestSignal === "function") {
-    const detach = requestSignal(() => {
-      if (!ctrl.signal.aborted) ctrl.abort(clientCancelled("the client went away"));
-    });
-    return { ctrl, detach };
-  }
-  if (requestSignal.aborted) {
+  const gone = () => {
+    if (ctrl.signal.aborted) return;
     ctrl.abort(clientCancelled("the client went away"));
+    onGone?.();
+  };
+  if (typeof requestSignal === "function") return { ctrl, detach: requestSignal(gone) };
+  if (requestSignal.aborted) {
+    gone();
     return { ctrl, detach: noop };
   }
-  const onAbort = () => ctrl.abort(clientCancelled("the client went away"));
-  requestSignal.addEventListener("abort", onAbort, { once: true });
-  return { ctrl, detach: () => requestSignal.removeEventListener("abort", onAbort) };
+  requestSignal.addEventListener("abort", gone, { once: true });
+  return { ctrl, detach: () => requestSignal.removeEventListener("abort", gone) };
 }
 
 /** Aborts with `err` unless already aborted. */

@@ -11,6 +11,7 @@ export {
   type JsonCodec,
   type JsonCodecLookup,
   type RequestInfo,
+  type ServeContext,
   resolveProtocolOptions,
   defaultMaxMessageBytes,
   defaultMaxMetadataBytes,

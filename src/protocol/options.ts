@@ -1,6 +1,7 @@
 /**
  * Options shared by every wire-protocol adapter, and their defaults in one place.
  */
+import type { CallHandler } from "../core/call.js";
 import type { MethodSpecLookup } from "./method-spec.js";
 
 /** Converts one method's messages between the JSON and the binary protobuf encoding. */
@@ -65,6 +66,15 @@ export interface RequestInfo {
   readonly remoteAddress?: string;
   /** Settles when the runtime's transport is done with the request (Node: its response closed); see `Call.closed`. */
   readonly closed?: Promise<void>;
+}
+
+/** What a protocol on the seam (src/protocol/universal.ts) serves a request with. */
+export interface ServeContext {
+  /** The call handler (the Director behind the call limits). */
+  readonly handler: CallHandler;
+  readonly options: ResolvedProtocolOptions;
+  /** Connect: require `Connect-Protocol-Version: 1` (`connect=v1` on GET), else INVALID_ARGUMENT. */
+  readonly requireConnectVersion?: boolean;
 }
 
 /** Default largest message: 4 MiB, as in gRPC. */

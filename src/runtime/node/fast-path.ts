@@ -4,16 +4,17 @@
  * @hono/node-server builds per request: two ReadableStreams, three AbortSignals, undici's header
  * checks — a fifth of the gateway's time per call in the bench profile) and without the Hono app.
  *
- * It does what the app does for such a request, with the same code: the app's origin check and CORS
- * policy (src/app.ts, src/cors), and the Connect unary protocol of src/protocol-connect/unary.ts
- * ({@link serveConnectUnary}: metadata and its limits, timeouts, JSON, gzip both ways, error mapping,
- * trailers as `trailer-*`), with the gateway's call handler (per-IP and global limits). Request
- * headers are read as a fetch `Headers` would hold them, and response headers written as
- * @hono/node-server writes a `Headers` ({@link HeaderList}), so both paths answer alike.
+ * It puts the request on the seam (src/protocol/universal.ts) and runs the same protocol code as
+ * the app: the app's origin check and CORS policy (src/app.ts, src/cors), the Connect rules of
+ * `classifyConnect` and the Connect unary protocol ({@link serveConnectUnary}: metadata and its
+ * limits, timeouts, JSON, gzip both ways, error mapping, trailers as `trailer-*`), with the gateway's
+ * call handler (per-IP and global limits). Request headers are read as a fetch `Headers` would hold
+ * them, and response headers written as @hono/node-server writes a `Headers` ({@link HeaderList}), so
+ * both paths answer alike.
  *
  * gRPC-Web POSTs (binary and text) with a `Content-Length` that fits a message come here too: the
  * body is read whole, then the gRPC-Web protocol of src/protocol-grpc-web ({@link serveGrpcWeb})
- * writes into a {@link NodeGrpcWebSink}, streaming the response with backpressure. A response that
+ * writes into a {@link NodeResponseSink}, streaming the response with backpressure. A response that
  * is complete within the turn it starts in gets a `Content-Length`, a longer one is chunked, as
  * @hono/node-server sends the app's streamed `Response`.
  *
@@ -32,17 +33,23 @@ import type { ClientWatch } from "../../protocol/client-signal.js";
 import { messageTooLarge } from "../../protocol/compression.js";
 import { maxDiscardBytes } from "../../protocol/discard-body.js";
 import { HeaderList } from "../../protocol/header-list.js";
-import { resolveProtocolOptions, type ProtocolOptions } from "../../protocol/options.js";
+import { resolveProtocolOptions, type ProtocolOptions, type ServeContext } from "../../protocol/options.js";
+import type { MethodSpec } from "../../protocol/method-spec.js";
 import { isOriginAllowed } from "../../protocol/origin.js";
+import { sendRefusal } from "../../protocol/refusal.js";
+import { isRpcPath } from "../../protocol/rpc-path.js";
+import type { UniversalRequest, UniversalResponseSink } from "../../protocol/universal.js";
 import { parseConnectContentType } from "../../protocol-connect/content-type.js";
 import type { ConnectOptions } from "../../protocol-connect/options.js";
-import { connectErrorHead, serveConnectUnary, type UnaryHttpResponse } from "../../protocol-connect/unary.js";
-import { base64EncodeToBytes } from "../../protocol/base64.js";
+import { classifyConnect } from "../../protocol-connect/route.js";
+import { serveConnectUnary } from "../../protocol-connect/unary.js";
 import { envelopePrefixBytes } from "../../protocol/envelope.js";
 import type { ResolvedProtocolOptions } from "../../protocol/options.js";
-import { parseGrpcWebContentType, serveGrpcWeb, type GrpcWebContentType, type GrpcWebSink } from "../../protocol-grpc-web/index.js";
+import { parseGrpcWebContentType, serveGrpcWeb, type GrpcWebContentType } from "../../protocol-grpc-web/index.js";
 import { whenDrained } from "./when-drained.js";
 import { singleMessage } from "../../protocol/message-queue.js";
+
+export { isRpcPath };
 
 /** Serves a request when it is a plain Connect unary or gRPC-Web POST (true); otherwise leaves it alone (false). */
 export interface NodeUnaryFastPath {
@@ -55,7 +62,7 @@ export interface NodeUnaryFastPath {
 export interface NodeUnaryFastPathOptions {
   config: Config;
   handler: CallHandler;
-  protocol: ConnectOptions | ProtocolOptions;
+  protocol: ConnectOptions;
 }
 
 /** Creates the fast path. */
@@ -64,6 +71,8 @@ export function createNodeUnaryFastPath(opts: NodeUnaryFastPathOptions): NodeUna
   const origins = allowedOrigins(opts.config);
   const cors = createCorsPolicy(appCorsOptions(opts.config));
   const hosts = new HostCheck();
+  const o = resolveProtocolOptions(protocol);
+  const ctx: ServeContext = { handler, options: o, requireConnectVersion: protocol.requireProtocolVersion };
   let served = 0;
 
   const fast = ((req: IncomingMessage, res: ServerResponse): boolean => {
@@ -71,7 +80,6 @@ export function createNodeUnaryFastPath(opts: NodeUnaryFastPathOptions): NodeUna
     const path = req.url;
     if (path === undefined || !isRpcPath(path)) return false;
     const headers = HeaderList.fromRaw(req.rawHeaders);
-    const o = resolveProtocolOptions(protocol);
     const ctValue = headers.get("content-type");
     const ct = parseConnectContentType(ctValue);
     const grpcWeb = ct === undefined ? grpcWebCandidate(ctValue, headers, o) : undefined;
@@ -86,30 +94,26 @@ export function createNodeUnaryFastPath(opts: NodeUnaryFastPathOptions): NodeUna
     if (origin !== null && (origin === "" || !isOriginAllowed(origin, origins))) return false;
 
     served++;
+    const sink = new NodeResponseSink(res, o.highWaterMarkBytes, origin === null ? undefined : (h) => cors.decorate(h, origin));
+    const request: UniversalRequest = {
+      method: "POST",
+      path,
+      search: "",
+      httpVersion: req.httpVersion,
+      headers,
+      authority: host,
+      body: ct === undefined ? null : { readAll: (max) => readBody(req, res, max), [Symbol.asyncIterator]: () => req[Symbol.asyncIterator]() },
+      signal: watchClient(req, res),
+      remoteAddress: req.socket.remoteAddress,
+    };
+    const spec = o.methods?.(path);
     if (ct === undefined) {
-      serveGrpcWebFromNode(req, res, path, headers, grpcWeb!, handler, o, origin === null ? undefined : (h) => cors.decorate(h, origin));
+      serveGrpcWebFromNode(req, res, request, sink, grpcWeb!, ctx, spec ?? undefined);
       return true;
     }
-    void serveConnectUnary(
-      {
-        isGet: false,
-        path,
-        json: ct.json,
-        headers,
-        query: undefined,
-        readBody: (max) => readBody(req, res, max),
-        clientGone: watchClient(req, res),
-        remoteAddress: req.socket.remoteAddress,
-      },
-      handler,
-      o,
-      protocol,
-    )
-      .catch((e: unknown) => connectErrorHead(ConnectError.from(e, Code.Internal)))
-      .then((r) => {
-        if (origin !== null) cors.decorate(r.headers, origin);
-        writeResponse(res, r);
-      });
+    const route = classifyConnect(request, spec, protocol.allowGet);
+    if ("refuse" in route) sendRefusal(sink, route.refuse);
+    else serveConnectUnary(request, sink, ctx, false, route.json);
     return true;
   }) as NodeUnaryFastPath;
   Object.defineProperty(fast, "served", { get: () => served });
@@ -136,70 +140,70 @@ function grpcWebCandidate(ctValue: string | null, headers: HeaderList, o: Resolv
 function serveGrpcWebFromNode(
   req: IncomingMessage,
   res: ServerResponse,
-  path: string,
-  headers: HeaderList,
+  request: UniversalRequest,
+  sink: NodeResponseSink,
   ct: GrpcWebContentType,
-  handler: CallHandler,
-  o: ResolvedProtocolOptions,
-  decorate: ((h: HeaderList) => void) | undefined,
+  ctx: ServeContext,
+  spec: MethodSpec | undefined,
 ): void {
   readBody(req, res, Number.MAX_SAFE_INTEGER).then(
-    (body) => {
-      const sink = new NodeGrpcWebSink(res, o.highWaterMarkBytes, ct.text ? base64EncodeToBytes : undefined, decorate);
-      const cancel = serveGrpcWeb(
-        // The body, read whole, is the request stream's one chunk.
-        { path, contentType: ct, headers, body: singleMessage(body), clientGone: watchClient(req, res), remoteAddress: req.socket.remoteAddress },
-        handler,
-        o,
-        sink,
-      );
-      res.once("close", () => {
-        if (!res.writableFinished) cancel();
-      });
-    },
+    // The body, read whole, is the request stream's one chunk.
+    (body) => serveGrpcWeb({ ...request, body: singleMessage(body) }, sink, ctx, ct, spec),
     () => res.destroy(), // the client went away while sending: nobody to answer
   );
 }
 
 /**
- * A gRPC-Web response written into a `ServerResponse` as @hono/node-server writes the app's streamed
- * `Response`: what is written in the turn the response opens goes out at once with a `Content-Length`
- * when the response also ends in that turn; otherwise the head goes out after that turn (chunked) and
- * each later chunk as it comes. `write` returns a promise while Node holds more than `highWaterMark`
- * bytes for the client.
+ * The seam's response sink on a `ServerResponse`, written as @hono/node-server writes the app's
+ * `Response`: a whole response (`respond`) with a `Content-Length`; a streamed one (`head`) sends what
+ * is written in the turn it opens at once with a `Content-Length` when it also ends in that turn,
+ * otherwise its head goes out after that turn (chunked) and each later chunk as it comes. `write`
+ * returns a promise while Node holds more than `highWaterMark` bytes for the client.
  */
-class NodeGrpcWebSink implements GrpcWebSink {
-  readonly headers = new HeaderList();
+class NodeResponseSink implements UniversalResponseSink {
+  readonly trailers = false;
+  private status = 200;
+  private headers: HeaderList | undefined;
   private held: Uint8Array[] | undefined;
   private headSent = false;
+  private done = false;
   private drained: Promise<void> | undefined;
 
   constructor(
     private readonly res: ServerResponse,
     private readonly highWaterMark: number,
-    private readonly encode: ((chunk: Uint8Array) => Uint8Array) | undefined,
     private readonly decorate: ((h: HeaderList) => void) | undefined,
   ) {}
 
-  open(): void {
-    this.decorate?.(this.headers);
+  head(status: number, headers: HeaderList): void {
+    if (this.done || this.headers !== undefined) return;
+    this.decorate?.(headers);
+    this.status = status;
+    this.headers = headers;
     this.held = [];
     setImmediate(() => this.sendHead());
   }
 
-  openEmpty(): void {
-    this.decorate?.(this.headers);
+  respond(status: number, headers: HeaderList, body?: Uint8Array): void {
+    if (this.done || this.headers !== undefined) return;
+    this.done = true;
     this.headSent = true;
+    this.decorate?.(headers);
+    const out = outgoingHeaders(headers);
+    if (body !== undefined) {
+      out["content-type"] ??= "text/plain; charset=UTF-8";
+      if (!("content-length" in out)) out["Content-Length"] = body.byteLength;
+    }
     try {
-      this.res.writeHead(200, outgoingHeaders(this.headers));
-      this.res.end();
+      this.res.writeHead(status, out);
+      this.res.end(body);
     } catch {
-      this.res.destroy();
+      this.res.destroy(); // the connection is gone, or broken
     }
   }
 
-  write(chunk: Uint8Array): void | Promise<void> {
-    const d = this.encode ? this.encode(chunk) : chunk;
+  write(d: Uint8Array): void | Promise<void> {
+    if (this.done) return;
     if (!this.headSent) {
       this.held?.push(d);
       return;
@@ -213,7 +217,9 @@ class NodeGrpcWebSink implements GrpcWebSink {
     }
   }
 
-  close(): void {
+  end(): void {
+    if (this.done || this.headers === undefined) return;
+    this.done = true;
     if (this.headSent) {
       this.res.end();
       return;
@@ -226,7 +232,7 @@ class NodeGrpcWebSink implements GrpcWebSink {
     const out = outgoingHeaders(this.headers);
     out["content-length"] = body.byteLength;
     try {
-      this.res.writeHead(200, out);
+      this.res.writeHead(this.status, out);
       this.res.end(body);
     } catch {
       this.res.destroy();
@@ -239,41 +245,13 @@ class NodeGrpcWebSink implements GrpcWebSink {
     const held = this.held ?? [];
     this.held = undefined;
     try {
-      this.res.writeHead(200, outgoingHeaders(this.headers));
+      this.res.writeHead(this.status, outgoingHeaders(this.headers!));
       if (held.length === 0) this.res.flushHeaders();
       for (const d of held) this.res.write(d);
     } catch {
       this.res.destroy();
     }
   }
-}
-
-/**
- * True for an origin-form target `/<service>/<method>` that the app's route `/:service/:method`
- * matches as it stands: two non-empty segments of unreserved and sub-delimiter characters (no `%`,
- * so nothing to decode; no dot segments, query, fragment or backslash, so the URL parser keeps it).
- */
-export function isRpcPath(p: string): boolean {
-  const n = p.length;
-  if (n < 4 || p.charCodeAt(0) !== 0x2f) return false;
-  let slash = -1;
-  for (let i = 1; i < n; i++) {
-    const c = p.charCodeAt(i);
-    if (c === 0x2f) {
-      if (slash !== -1) return false;
-      slash = i;
-    } else if (c >= 128 || !pathChar[c]) return false;
-  }
-  if (slash === -1 || slash === 1 || slash === n - 1) return false;
-  return !isDotSegment(p, 1, slash) && !isDotSegment(p, slash + 1, n);
-}
-
-const pathChar = new Uint8Array(128);
-for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@") pathChar[c.charCodeAt(0)] = 1;
-
-function isDotSegment(p: string, start: number, end: number): boolean {
-  const len = end - start;
-  return (len === 1 && p[start] === ".") || (len === 2 && p[start] === "." && p[start + 1] === ".");
 }
 
 /**
@@ -417,17 +395,4 @@ function outgoingHeaders(headers: HeaderList): Record<string, string | string[] 
   }
   if (cookies !== undefined) out["set-cookie"] = cookies;
   return out;
-}
-
-/** Writes the response as @hono/node-server writes a `Response` with a `Headers` and a byte body. */
-function writeResponse(res: ServerResponse, r: UnaryHttpResponse): void {
-  const out = outgoingHeaders(r.headers);
-  out["content-type"] ??= "text/plain; charset=UTF-8";
-  if (!("content-length" in out)) out["Content-Length"] = r.body.byteLength;
-  try {
-    res.writeHead(r.status, out);
-    res.end(r.body);
-  } catch {
-    res.destroy(); // the connection is gone, or broken
-  }
 }
