@@ -1,6 +1,6 @@
 /**
- * The Hono app: the only file that knows every part. Routes RPC paths to the protocol adapters
- * (Connect, gRPC-Web binary/text, grpc-websockets upgrades), serves /healthz, /readyz, /metrics,
+ * The Hono app: the only file that knows every part. Routes RPC paths through the dispatcher to the
+ * protocols (Connect, gRPC-Web binary/text, grpc-websockets upgrades), serves /healthz, /readyz, /metrics,
  * the status page's JSON API and its assets. Runtime-neutral: runtimes plug in the WebSocket
  * upgrade, the client address, Prometheus text and static assets.
  */
@@ -16,11 +16,9 @@ import type { CallStats } from "./observability/call-stats.js";
 import { metricsRefusal, metricsRequestAllowed } from "./observability/metrics-access.js";
 import type { RoomRow } from "./observability/live-rooms.js";
 import type { Logger } from "./observability/logger.js";
-import { allowedHttpMethods, type CallHandler, type ProtocolOptions } from "./protocol/index.js";
-import { defaultPort, parseOrigin } from "./protocol/origin.js";
-import { handleConnect } from "./protocol-connect/index.js";
-import { handleGrpcWeb } from "./protocol-grpc-web/index.js";
-import { checkWebSocketOrigin, isGrpcWebsocketsUpgrade } from "./protocol-grpc-websockets/index.js";
+import { resolveProtocolOptions, type CallHandler, type ProtocolOptions, type ServeContext } from "./protocol/index.js";
+import { dispatch, sendRefusal, serveRpc, type DispatchOptions } from "./protocol/dispatch.js";
+import { fromFetchRequest } from "./protocol/universal-fetch.js";
 
 /** How a runtime upgrades a request to a grpc-websockets session for `handler`. */
 export type WebSocketUpgrader = (c: Context, path: string, handler: CallHandler) => Response | Promise<Response>;
@@ -122,49 +120,51 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   // RPCs: `/<pkg.Service>/<Method>`. The Director validates the path before any subject is built.
-  // The Node entry serves plain Connect unary and gRPC-Web POSTs without the app
-  // (src/runtime/node/fast-path.ts), with the same origin check, CORS and adapters: keep the two in step.
+  // The dispatcher (src/protocol/dispatch.ts) decides what the request is, as it does for the Node
+  // gate; the fetch converter (src/protocol/universal-fetch.ts) puts it on the seam.
+  const dispatchOptions: DispatchOptions = { origins, methods: protocol.methods, assets: deps.assets !== undefined };
+  const o = resolveProtocolOptions(protocol);
+  const ctx: ServeContext = { handler, options: o };
   const rpc = async (c: Context, next: Next) => {
-    const req = c.req.raw;
     const path = "/" + c.req.param("service") + "/" + c.req.param("method");
-    // A plain GET without Connect's `message` parameter is a static asset (`/vendor/x.js`), not an RPC,
-    // unless the schemas know the path's service (then it is a Connect GET of an empty message).
-    if (deps.assets && req.method === "GET" && !isGrpcWebsocketsUpgrade(req) && !new URL(req.url).searchParams.has("message") && protocol.methods?.(path) === undefined) return next();
-    if (isGrpcWebsocketsUpgrade(req)) {
-      const origin = req.headers.get("origin");
-      // Pages the gateway serves itself (status page, examples) are same-origin: allowed, as Go's default check.
-      if (!checkWebSocketOrigin(origin, origins) && !isSameOrigin(origin, req)) {
-        log.warn("websocket origin refused", { origin });
-        return c.text("origin not allowed", 403);
-      }
+    const { request, sink } = fromFetchRequest(
+      c.req.raw,
+      {
+        path,
+        get remoteAddress() {
+          return deps.remoteAddress?.(c);
+        },
+        get closed() {
+          return deps.transportClosed?.(c);
+        },
+      },
+      o.highWaterMarkBytes,
+    );
+    const d = dispatch(request, dispatchOptions);
+    if (d.kind === "pass") return next();
+    if (d.kind === "refuse") {
+      if (d.warn) log.warn(d.warn.msg, d.warn.fields);
+      sendRefusal(sink, d.refuse);
+      return sink.response;
+    }
+    const route = d.route;
+    if (route.protocol === "grpc-websockets") {
       if (!deps.websocket) return c.text("websockets are not supported on this runtime", 501);
       let h = handler;
-      const token = new URL(req.url).searchParams.get("token");
+      const token = route.token;
       // The call object may be a class with getters: delegate to it rather than copying it.
       if (token) h = (call, res) => handler(Object.create(call, { queryToken: { value: token } }), res);
       return deps.websocket(c, path, h);
     }
-    // CORS only hides a response from the page: a cross-site "simple" request (a Connect GET needs no
-    // preflight) would still run the call, with the browser's cookies. An Origin that is neither
-    // allowed nor this host's is refused before any call starts, as for WebSockets.
-    const origin = req.headers.get("origin");
-    if (!checkWebSocketOrigin(origin, origins) && !isSameOrigin(origin, req)) {
-      log.warn("origin refused", { origin, path });
-      return c.text("origin not allowed", 403);
-    }
-    const info = { path, remoteAddress: deps.remoteAddress?.(c), closed: deps.transportClosed?.(c) };
-    const ct = req.headers.get("content-type") ?? "";
-    if (ct.startsWith("application/grpc-web")) return handleGrpcWeb(req, handler, protocol, info);
-    return handleConnect(req, handler, protocol, info);
+    // Native gRPC needs HTTP/2 trailers: a fetch Request never says HTTP/2, so it never comes here.
+    if (route.protocol === "grpc") return c.text("native gRPC is not served on this runtime", 415);
+    serveRpc(route, request, sink, ctx);
+    return sink.response;
   };
   app.on(["POST", "GET"], "/:service/:method", rpc);
   // Other HTTP methods on a path the schemas know: 405 with `Allow` (RFC 9110), as connect-es refuses
-  // them; elsewhere they stay not found.
-  app.on(["PUT", "DELETE", "PATCH"], "/:service/:method", (c, next) => {
-    const spec = protocol.methods?.("/" + c.req.param("service") + "/" + c.req.param("method"));
-    if (spec == null) return next();
-    return c.body(null, 405, { allow: allowedHttpMethods(spec) });
-  });
+  // them; elsewhere they stay not found (the dispatcher passes them).
+  app.on(["PUT", "DELETE", "PATCH"], "/:service/:method", rpc);
 
   if (deps.assets) {
     app.get("*", async (c) => (await deps.assets!(c.req.path, c)) ?? c.notFound());
@@ -183,25 +183,6 @@ export function allowedOrigins(config: Config): readonly string[] | "*" {
  */
 export function appCorsOptions(config: Config): CorsOptions {
   return { allowOrigins: allowedOrigins(config), allowHeaders: "*" };
-}
-
-/**
- * True when the page's `Origin` parses (scheme://host[:port], nothing more) and names the host the
- * request was sent to (`Host`). A malformed Origin is never same-origin.
- */
-function isSameOrigin(origin: string | null, req: Request): boolean {
-  const o = origin ? parseOrigin(origin) : undefined;
-  if (!o) return false;
-  let host = req.headers.get("host");
-  if (host === null) {
-    try {
-      host = new URL(req.url).host;
-    } catch {
-      return false;
-    }
-  }
-  const authority = o.host + (o.port ? ":" + o.port : "");
-  return authority === host.toLowerCase() || authority + ":" + defaultPort(o.scheme) === host.toLowerCase();
 }
 
 /** Prometheus text from the runtime-neutral counters (edge runtimes). */

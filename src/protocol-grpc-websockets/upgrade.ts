@@ -1,6 +1,7 @@
 /**
  * Recognizing a grpc-websockets upgrade, and checking its origin (WebSockets are not CORS-checked).
  */
+import type { RequestHeaders } from "../protocol/header-list.js";
 import { isOriginAllowed } from "../protocol/origin.js";
 
 /** The WebSocket subprotocol of the improbable-eng transport; echo it in the 101 response. */
@@ -10,7 +11,7 @@ export const grpcWebsocketsSubprotocol = "grpc-websockets";
  * True for `Upgrade: websocket` with a `grpc-websockets` token in `Sec-WebSocket-Protocol`
  * (both case-insensitive), as improbable's Go server checks.
  */
-export function isGrpcWebsocketsUpgrade(req: { readonly headers: Headers }): boolean {
+export function isGrpcWebsocketsUpgrade(req: { readonly headers: Pick<RequestHeaders, "get"> }): boolean {
   if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") return false;
   const protocols = req.headers.get("sec-websocket-protocol");
   if (protocols === null) return false;

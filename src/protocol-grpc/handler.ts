@@ -6,9 +6,9 @@
  * messages are read as the call consumes them.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Call, CallHandler, CallResponder } from "../core/call.js";
+import type { Call, CallResponder } from "../core/call.js";
 import type { Metadata } from "../core/metadata.js";
-import type { JsonCodec, ResolvedProtocolOptions } from "../protocol/options.js";
+import type { JsonCodec, ServeContext } from "../protocol/options.js";
 import { abortWith, type ClientWatch } from "../protocol/client-signal.js";
 import { acceptedEncodings, parseRequestEncoding, type Encoding } from "../protocol/compression.js";
 import { encodeEnvelope, encodeEnvelopePrefix, zeroCopyMinBytes } from "../protocol/envelope.js";
@@ -21,19 +21,12 @@ import { clientCancelled, runHandler } from "../protocol/run-handler.js";
 import { responseMessage } from "../protocol/response-message.js";
 import { singleRequestKind } from "../protocol/method-spec.js";
 import type { UniversalRequest, UniversalResponseSink } from "../protocol/universal.js";
+import { grpcContentTypeRe } from "./content-type.js";
 
-const grpcContentTypeRe = /^application\/grpc(?:\+(proto|json))?(?:\s*;.*)?$/i;
-
-/** True for a native gRPC content type (`application/grpc`, `+proto`, `+json`; not gRPC-Web). */
-export function isGrpcContentType(value: string | undefined | null): boolean {
-  return value != null && grpcContentTypeRe.test(value);
-}
+export { isGrpcContentType } from "./content-type.js";
 
 /** What {@link serveGrpc} serves with: the call handler (the Director behind the call limits) and the protocol options. */
-export interface GrpcServeContext {
-  readonly handler: CallHandler;
-  readonly options: ResolvedProtocolOptions;
-}
+export type GrpcServeContext = ServeContext;
 
 /**
  * Serves one native gRPC call: a content type that is not gRPC gets 415, a method other than POST
