@@ -1,4 +1,4 @@
-/** Shared bits of the balancer tests: node records, a seeded PRNG, a fake clock, polling. */
+/** Shared bits of the balancer tests: node records, a seeded PRNG, a fake clock. */
 import type { NodeInfo } from "../../src/core/node-info.js";
 import { createMetadata, type Metadata } from "../../src/core/metadata.js";
 import type { PickContext, PickResult } from "../../src/balancer/index.js";
@@ -58,15 +58,4 @@ export function tally(nids: Iterable<string | undefined>): Map<string | undefine
   const m = new Map<string | undefined, number>();
   for (const n of nids) m.set(n, (m.get(n) ?? 0) + 1);
   return m;
-}
-
-/** Polls `fn` until it returns truthy; throws after `ms` (a generous bound, not a timing assert). */
-export async function eventually<T>(fn: () => T | Promise<T>, what: string, ms = 10_000): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }

@@ -19,7 +19,8 @@ import {
   type PickResult,
   type PlacementStore,
 } from "../../src/balancer/index.js";
-import { ctx, eventually, node, seeded, sync } from "./fixtures.js";
+import { eventually } from "../helpers/wait.js";
+import { ctx, node, seeded, sync } from "./fixtures.js";
 
 const config = parseBalancerConfig({ services: { rtc: { strategy: "sticky" } } });
 const nodes = [node("sfu-a"), node("sfu-b"), node("sfu-c")];
@@ -133,7 +134,7 @@ describe("sticky placement over JetStream KV (two gateways)", () => {
     assert.equal((await store1.get(placementKey("rtc", "room-watch")))?.nid, retry.nid);
 
     // Gateway 2 still sees `placed` live, but the bucket watch tells it the room moved.
-    await eventually(() => sync(g2.pick("rtc", nodes, ctx({ sid: "room-watch" })))?.nid === retry.nid, "gateway 2 to follow the move");
+    await eventually(() => sync(g2.pick("rtc", nodes, ctx({ sid: "room-watch" })))?.nid === retry.nid, 10_000, "gateway 2 to follow the move");
     assert.equal(sync(g1.pick("rtc", nodes, ctx({ sid: "room-watch" })))?.nid, retry.nid);
   });
 
@@ -172,7 +173,7 @@ describe("sticky placement over JetStream KV (two gateways)", () => {
     const rec = await eventually(async () => {
       const r = await store1.get(placementKey("rtc", "room-old"));
       return r && r.revision > rev ? r : undefined;
-    }, "the refresh write");
+    }, 10_000, "the refresh write");
     assert.equal(rec.nid, placed);
   });
 

@@ -8,7 +8,8 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { startNatsServer, type NatsServer } from "../../src/cli/nats-server.js";
 import { createBalancer, openPlacementStore, parseBalancerConfig, placementKey, rendezvousPick, type PlacementStore } from "../../src/balancer/index.js";
-import { ctx, eventually, node, seeded } from "./fixtures.js";
+import { eventually } from "../helpers/wait.js";
+import { ctx, node, seeded } from "./fixtures.js";
 
 const config = parseBalancerConfig({ services: { rtc: { strategy: "sticky" } }, placement: { retry_after_ms: 200, timeout_ms: 500 } });
 const nodes = [node("sfu-a"), node("sfu-b"), node("sfu-c")];
@@ -49,8 +50,8 @@ test("a room first joined during a KV outage keeps its rendezvous node once KV i
       await a.pick("rtc", nodes, ctx({ sid: `probe-${Date.now()}` }));
       return (await storeA.get(placementKey("rtc", room)).catch(() => undefined))?.nid === "sfu-a";
     },
-    "the outage placement written to the bucket",
     20_000,
+    "the outage placement written to the bucket",
   );
   assert.equal((await b.pick("rtc", nodes, ctx({ sid: room })))?.nid, "sfu-a", "gateway B finds it in the bucket instead of choosing its own");
   assert.equal((await a.pick("rtc", nodes, ctx({ sid: room })))?.nid, "sfu-a");

@@ -17,7 +17,8 @@ import {
   type WatchEvent,
   type Watcher,
 } from "../../src/discovery/index.js";
-import { eventually, recordingLog, sleep, tcp } from "./helpers.js";
+import { eventually, tcp } from "../helpers/nats.js";
+import { recordingLog, sleep } from "./helpers.js";
 
 function info(nid: string, service: string, extraInfo: Record<string, unknown> = {}): NodeInfo {
   return { nid, service, dc: "dc1", rpc: { protocol: "nats-grpc", addr: "nats://127.0.0.1:4222", params: {} }, extraInfo, source: "discovery", lastSeen: 0 };

@@ -5,7 +5,8 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { Svcm, type Service } from "@nats-io/services";
 import { startNatsServer, type NatsServer } from "../../src/cli/nats-server.js";
 import { NodeTable, startMicroDiscovery, type MicroDiscovery, type NodeChange } from "../../src/discovery/index.js";
-import { eventually, recordingLog, tcp } from "./helpers.js";
+import { eventually, tcp } from "../helpers/nats.js";
+import { recordingLog } from "./helpers.js";
 
 /** @nats-io/services bundles its own nats-core copy; the connection is the same at runtime. */
 const svcm = (nc: NatsConnection) => new Svcm(nc as unknown as ConstructorParameters<typeof Svcm>[0]);

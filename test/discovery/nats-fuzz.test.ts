@@ -9,7 +9,8 @@ import fc from "fast-check";
 import { createInbox, type NatsConnection } from "@nats-io/nats-core";
 import { startNatsServer, type NatsServer } from "../../src/cli/nats-server.js";
 import { DiscoveryClient, NodeTable, randomNid, startRegistry, syncDiscovery, type Registry, type Watcher } from "../../src/discovery/index.js";
-import { eventually, fromHex, recordingLog, tcp } from "./helpers.js";
+import { eventually, tcp } from "../helpers/nats.js";
+import { fromHex, recordingLog } from "./helpers.js";
 
 const vectors: { hex: string }[] = JSON.parse(readFileSync(new URL("../fixtures/discovery-gob-vectors.json", import.meta.url), "utf8")).vectors;
 const valid = vectors.map((v) => fromHex(v.hex));

@@ -12,8 +12,7 @@ import { resolveConfig } from "../../src/config/index.js";
 import { DiscoveryClient, randomNid, startRegistry, type Registry } from "../../src/discovery/index.js";
 import { createGateway, type Gateway } from "../../src/gateway.js";
 import { connectNats } from "../../src/runtime/node/nats-connect.js";
-import { natsServer, type NatsServer } from "../helpers/nats.js";
-import { eventually } from "./helpers.js";
+import { eventually, natsServer, type NatsServer } from "../helpers/nats.js";
 
 let nats: NatsServer;
 let regConn: NatsConnection;

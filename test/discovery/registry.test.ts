@@ -14,7 +14,8 @@ import {
   type DiscoveryNode,
   type Registry,
 } from "../../src/discovery/index.js";
-import { eventually, fromHex, recordingLog, sleep, tcp, toHex } from "./helpers.js";
+import { eventually, tcp } from "../helpers/nats.js";
+import { fromHex, recordingLog, sleep, toHex } from "./helpers.js";
 
 const vectors: { name: string; hex: string }[] = JSON.parse(readFileSync(new URL("../fixtures/discovery-gob-vectors.json", import.meta.url), "utf8")).vectors;
 const vec = (name: string) => fromHex(vectors.find((v) => v.name === name)!.hex);

@@ -10,8 +10,10 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcWebTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { EchoService, EchoRequestSchema, EchoResponseSchema } from "../../src/gen/demo/v1/echo_pb.js";
 import { createEchoHandler } from "../helpers/echo-handler.js";
+import { envelopes } from "../helpers/grpc-web.js";
+import { eventually } from "../helpers/wait.js";
 import { startServers, type TestServers } from "../helpers/protocol-server.js";
-import { encodeEnvelope, EnvelopeDecoder } from "../../src/protocol/envelope.js";
+import { encodeEnvelope } from "../../src/protocol/envelope.js";
 import { Base64Decoder, base64EncodeToBytes } from "../../src/protocol/base64.js";
 import { handleGrpcWeb } from "../../src/protocol-grpc-web/index.js";
 
@@ -30,16 +32,6 @@ after(async () => {
 
 const client = () => createClient(EchoService, createGrpcWebTransport({ baseUrl: srv.http1Url, httpVersion: "1.1" }));
 const req = (message: string, repeat = 0) => toBinary(EchoRequestSchema, create(EchoRequestSchema, { message, repeat }));
-
-/** Splits a gRPC-Web body into frames. */
-function frames(body: Uint8Array): { flags: number; data: Uint8Array }[] {
-  const d = new EnvelopeDecoder(1 << 30);
-  d.push(body);
-  const out: { flags: number; data: Uint8Array }[] = [];
-  for (let e = d.next(); e; e = d.next()) out.push({ flags: e.flags, data: e.data });
-  d.end();
-  return out;
-}
 
 test("unary and server streaming (connect-node gRPC-Web transport)", async () => {
   const r = await client().echo({ message: "gw" });
@@ -97,7 +89,7 @@ test("errors: trailers-only (status in HTTP headers, empty body) and after a hea
   });
   assert.equal(late.headers.get("grpc-status"), null);
   assert.equal(late.headers.get("x-header"), "h");
-  const f = frames(new Uint8Array(await late.arrayBuffer()));
+  const f = envelopes(new Uint8Array(await late.arrayBuffer()));
   assert.equal(f.length, 1);
   assert.equal(f[0]!.flags, 0x80);
   assert.equal(new TextDecoder().decode(f[0]!.data), "grpc-status: 5\r\ngrpc-message: failed\r\nx-trailer: t\r\n");
@@ -190,7 +182,7 @@ async function readTextResponse(res: Response): Promise<{ flags: number; data: U
     bytes.set(p, o);
     o += p.length;
   }
-  return frames(bytes);
+  return envelopes(bytes);
 }
 
 test("gRPC-Web text: misaligned base64 request chunks, padded base64 segment per response frame (direct)", async () => {
@@ -247,11 +239,12 @@ test("backpressure (direct): a reader that never reads makes responder.message()
     { highWaterMarkBytes: 256 * 1024 },
   );
   const rec = await next;
-  while (rec.stalledAt === undefined) await new Promise((r) => setTimeout(r, 5));
+  await eventually(() => rec.stalledAt !== undefined, 8_000, "responder.message() to stall");
+  const stalledAt = rec.stalledAt!;
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(rec.pendingSettled, false, "nobody reads: the promise stays pending");
   // 256 KiB mark, each 8 KiB chunk counting 8 KiB + 4 KiB: stops at about 22 messages
-  assert.ok(rec.stalledAt <= 32, `stalled after ${rec.stalledAt} messages of 8 KiB`);
+  assert.ok(stalledAt <= 32, `stalled after ${stalledAt} messages of 8 KiB`);
   await res.body!.cancel(); // the client goes away
   await rec.done;
   assert.ok(rec.aborted instanceof ConnectError && rec.aborted.code === Code.Canceled);
@@ -269,9 +262,10 @@ test("backpressure (real server): a client that never reads bounds what the gate
   sock.write(body);
   sock.pause(); // never read
   const rec = await next;
-  while (rec.stalledAt === undefined) await new Promise((r) => setTimeout(r, 10));
+  await eventually(() => rec.stalledAt !== undefined, 15_000, "responder.message() to stall");
+  const stalledAt = rec.stalledAt!;
   // socket buffers on both sides absorb some MiB first; the gateway then stops at its high-water mark
-  assert.ok(rec.stalledAt * 8 * 1024 < 64 * 1024 * 1024, `stalled after ${rec.stalledAt} messages`);
+  assert.ok(stalledAt * 8 * 1024 < 64 * 1024 * 1024, `stalled after ${stalledAt} messages`);
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(rec.pendingSettled, false, "the client does not read: the promise stays pending");
   sock.destroy();

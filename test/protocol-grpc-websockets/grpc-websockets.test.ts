@@ -4,11 +4,12 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { WebSocket } from "ws";
 import { create, toBinary, fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { EchoRequestSchema, EchoResponseSchema } from "../../src/gen/demo/v1/echo_pb.js";
 import { createEchoHandler } from "../helpers/echo-handler.js";
+import { wsDataFrame as dataFrame, wsHalfClose as halfClose, wsHeaderFrame as headerFrame, WsCall, type WsFrame } from "../helpers/grpc-websockets-client.js";
+import { eventually } from "../helpers/wait.js";
 import { allowedOrigin, startServers, type TestServers } from "../helpers/protocol-server.js";
 import { createGrpcWebsocketsSession, isGrpcWebsocketsUpgrade, checkWebSocketOrigin } from "../../src/protocol-grpc-websockets/index.js";
 
@@ -23,101 +24,13 @@ after(async () => {
 });
 
 const enc = new TextEncoder();
-const dec = new TextDecoder();
 const reqBytes = (message: string, repeat = 0) => toBinary(EchoRequestSchema, create(EchoRequestSchema, { message, repeat }));
 
-/** Client frames, byte by byte as the improbable client writes them. */
-const headerFrame = (md: Record<string, string> = {}) =>
-  enc.encode(Object.entries({ "content-type": "application/grpc-web+proto", "x-grpc-web": "1", ...md }).map(([k, v]) => `${k}: ${v}\r\n`).join(""));
-function dataFrame(msg: Uint8Array, flags = 0, lengthDelta = 0): Uint8Array {
-  const f = new Uint8Array(6 + msg.length);
-  f[0] = 0x00;
-  f[1] = flags;
-  new DataView(f.buffer).setUint32(2, msg.length + lengthDelta);
-  f.set(msg, 6);
-  return f;
-}
-const halfClose = Uint8Array.of(0x01);
-
-/** A frame the server sent: its kind and payload, parsed from one WebSocket message. */
-interface ServerFrame {
-  kind: "header" | "data";
-  text?: string;
-  data?: Uint8Array;
-}
-
-function parseMessage(m: Uint8Array): ServerFrame[] {
-  const out: ServerFrame[] = [];
-  for (let i = 0; i < m.length; ) {
-    const flags = m[i]!;
-    const len = new DataView(m.buffer, m.byteOffset + i + 1, 4).getUint32(0);
-    const payload = m.subarray(i + 5, i + 5 + len);
-    assert.equal(payload.length, len, "complete frame in one message");
-    out.push(flags === 0x80 ? { kind: "header", text: dec.decode(payload) } : { kind: "data", data: payload });
-    i += 5 + len;
-  }
-  return out;
-}
-
-/** A `ws` client recording every event in order. */
-class Probe {
-  readonly ws: WebSocket;
-  readonly events: ({ type: "message"; bytes: Uint8Array; binary: boolean } | { type: "close"; code: number; reason: string })[] = [];
-  readonly opened: Promise<void>;
-  readonly closed: Promise<{ code: number; reason: string }>;
-  private waiters: (() => void)[] = [];
-
-  constructor(path: string, origin?: string) {
-    this.ws = new WebSocket(srv.wsUrl + path, ["grpc-websockets"], origin ? { origin } : {});
-    this.opened = new Promise((resolve, reject) => {
-      this.ws.once("open", () => resolve());
-      this.ws.once("error", reject);
-      this.ws.once("unexpected-response", (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
-    });
-    this.ws.on("message", (data, binary) => {
-      this.events.push({ type: "message", bytes: new Uint8Array(data as Buffer), binary });
-      this.wake();
-    });
-    this.closed = new Promise((resolve) =>
-      this.ws.once("close", (code, reason) => {
-        this.events.push({ type: "close", code, reason: reason.toString() });
-        this.wake();
-        resolve({ code, reason: reason.toString() });
-      }),
-    );
-  }
-
-  send(b: Uint8Array | string): void {
-    this.ws.send(b);
-  }
-
-  /** Waits until `n` messages arrived. */
-  async messages(n: number): Promise<Uint8Array[]> {
-    for (;;) {
-      const ms = this.events.filter((e) => e.type === "message") as { bytes: Uint8Array }[];
-      if (ms.length >= n) return ms.map((m) => m.bytes);
-      if (this.events.some((e) => e.type === "close")) throw new Error(`closed after ${ms.length} messages`);
-      await new Promise<void>((r) => this.waiters.push(r));
-    }
-  }
-
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-
-  /** All frames and the close, once closed. */
-  async result(): Promise<{ messages: ServerFrame[][]; close: { code: number; reason: string }; closeLast: boolean }> {
-    const close = await this.closed;
-    const messages = this.events.flatMap((e) => (e.type === "message" ? [parseMessage(e.bytes)] : []));
-    assert.ok(this.events.every((e) => e.type === "close" || e.binary), "all server messages are binary");
-    return { messages, close, closeLast: this.events.at(-1)!.type === "close" };
-  }
-}
+/** A client of the test server, recording every frame of each WebSocket message and the close. */
+const probe = (path: string, origin?: string) => new WsCall(srv.wsUrl + path, origin ? { origin } : {});
 
 const status = (text: string | undefined) => /grpc-status: (\d+)/.exec(text ?? "")?.[1];
-const reply = (f: ServerFrame) => fromBinary(EchoResponseSchema, f.data!).message;
+const reply = (f: WsFrame) => fromBinary(EchoResponseSchema, f.data!).message;
 
 test("isGrpcWebsocketsUpgrade and checkWebSocketOrigin", () => {
   const h = (o: Record<string, string>) => ({ headers: new Headers(o) });
@@ -132,13 +45,13 @@ test("isGrpcWebsocketsUpgrade and checkWebSocketOrigin", () => {
 });
 
 test("unary: header frame is its own message, then data, then trailers, then close 1000", async () => {
-  const p = new Probe("/demo.v1.EchoService/Echo", allowedOrigin);
+  const p = probe("/demo.v1.EchoService/Echo", allowedOrigin);
   await p.opened;
   assert.equal(p.ws.protocol, "grpc-websockets");
-  p.send(headerFrame({ "x-test-mode": "meta", authorization: "tok" }));
-  p.send(dataFrame(reqBytes("ws")));
-  p.send(halfClose);
-  const r = await p.result();
+  p.sendRaw(headerFrame({ "x-test-mode": "meta", authorization: "tok" }));
+  p.sendRaw(dataFrame(reqBytes("ws")));
+  p.sendRaw(halfClose);
+  const r = await p.wire();
   assert.equal(r.close.code, 1000);
   assert.ok(r.closeLast, "trailers arrive before the close");
   assert.equal(r.messages[0]!.length, 1, "the header frame travels alone");
@@ -160,12 +73,12 @@ test("unary: header frame is its own message, then data, then trailers, then clo
 });
 
 test("server streaming", async () => {
-  const p = new Probe("/demo.v1.EchoService/EchoStream");
+  const p = probe("/demo.v1.EchoService/EchoStream");
   await p.opened;
-  p.send(headerFrame());
-  p.send(dataFrame(reqBytes("s", 3)));
-  p.send(halfClose);
-  const r = await p.result();
+  p.sendRaw(headerFrame());
+  p.sendRaw(dataFrame(reqBytes("s", 3)));
+  p.sendRaw(halfClose);
+  const r = await p.wire();
   const frames = r.messages.flat();
   assert.deepEqual(frames.filter((f) => f.kind === "data").map(reply), ["s 0", "s 1", "s 2"]);
   assert.equal(status(frames.at(-1)!.text), "0");
@@ -173,40 +86,40 @@ test("server streaming", async () => {
 });
 
 test("client streaming ends at the half-close (0x01)", async () => {
-  const p = new Probe("/demo.v1.EchoService/EchoClientStream");
+  const p = probe("/demo.v1.EchoService/EchoClientStream");
   await p.opened;
-  p.send(headerFrame());
-  for (const m of ["a", "b", "c"]) p.send(dataFrame(reqBytes(m)));
+  p.sendRaw(headerFrame());
+  for (const m of ["a", "b", "c"]) p.sendRaw(dataFrame(reqBytes(m)));
   await new Promise((r) => setTimeout(r, 20));
-  assert.equal(p.events.filter((e) => e.type === "message").length, 0, "nothing before the half-close");
-  p.send(halfClose);
-  const r = await p.result();
+  assert.equal(p.messages.length, 0, "nothing before the half-close");
+  p.sendRaw(halfClose);
+  const r = await p.wire();
   assert.deepEqual(r.messages.flat().filter((f) => f.kind === "data").map(reply), ["a b c"]);
 });
 
 test("bidi interleaved: each reply arrives before the next request", { timeout: 10_000 }, async () => {
-  const p = new Probe("/demo.v1.EchoService/EchoBidi");
+  const p = probe("/demo.v1.EchoService/EchoBidi");
   await p.opened;
-  p.send(headerFrame());
+  p.sendRaw(headerFrame());
   const got: string[] = [];
   for (const [i, m] of ["one", "two", "three"].entries()) {
-    p.send(dataFrame(reqBytes(m)));
-    const ms = await p.messages(i + 2); // header + i+1 data messages
-    got.push(reply(parseMessage(ms.at(-1)!)[0]!));
+    p.sendRaw(dataFrame(reqBytes(m)));
+    const ms = await p.waitMessages(i + 2); // header + i+1 data messages
+    got.push(reply(ms.at(-1)![0]!));
   }
   assert.deepEqual(got, ["one", "two", "three"]);
-  p.send(halfClose);
-  const r = await p.result();
+  p.sendRaw(halfClose);
+  const r = await p.wire();
   assert.equal(status(r.messages.flat().at(-1)!.text), "0");
   assert.equal(r.close.code, 1000);
 });
 
 test("client close mid-stream aborts the call's signal (CANCELLED)", { timeout: 10_000 }, async () => {
   const next = echo.nextCall();
-  const p = new Probe("/demo.v1.EchoService/EchoBidi");
+  const p = probe("/demo.v1.EchoService/EchoBidi");
   await p.opened;
-  p.send(headerFrame({ "x-test-mode": "sleep" }));
-  p.send(dataFrame(reqBytes("x")));
+  p.sendRaw(headerFrame({ "x-test-mode": "sleep" }));
+  p.sendRaw(dataFrame(reqBytes("x")));
   const rec = await next;
   assert.equal(rec.aborted, undefined);
   p.ws.close();
@@ -216,20 +129,20 @@ test("client close mid-stream aborts the call's signal (CANCELLED)", { timeout: 
 });
 
 test("errors: trailers-only is one 0x80 frame; after a header, a trailer frame; both closed 1000", async () => {
-  const p = new Probe("/demo.v1.EchoService/Echo");
+  const p = probe("/demo.v1.EchoService/Echo");
   await p.opened;
-  p.send(headerFrame({ "x-test-mode": "fail", "x-fail-code": "16", "x-fail-message": "bad%20token%20%C3%BC" }));
-  const r = await p.result();
+  p.sendRaw(headerFrame({ "x-test-mode": "fail", "x-fail-code": "16", "x-fail-message": "bad%20token%20%C3%BC" }));
+  const r = await p.wire();
   assert.equal(r.messages.length, 1);
   assert.equal(r.messages[0]!.length, 1);
   assert.equal(r.messages[0]![0]!.text, "content-type: application/grpc-web+proto\r\ngrpc-status: 16\r\ngrpc-message: bad token %C3%BC\r\nx-trailer: t\r\n");
   assert.equal(decodeURIComponent("bad token %C3%BC"), "bad token ü");
   assert.equal(r.close.code, 1000);
 
-  const q = new Probe("/demo.v1.EchoService/Echo");
+  const q = probe("/demo.v1.EchoService/Echo");
   await q.opened;
-  q.send(headerFrame({ "x-test-mode": "fail", "x-fail-code": "5", "x-fail-after-header": "1" }));
-  const r2 = await q.result();
+  q.sendRaw(headerFrame({ "x-test-mode": "fail", "x-fail-code": "5", "x-fail-after-header": "1" }));
+  const r2 = await q.wire();
   assert.equal(r2.messages.length, 2);
   assert.match(r2.messages[0]![0]!.text!, /^content-type: application\/grpc-web\+proto\r\nx-header: h\r\n$/);
   assert.equal(r2.messages[1]![0]!.text, "grpc-status: 5\r\ngrpc-message: failed\r\nx-trailer: t\r\n");
@@ -238,21 +151,21 @@ test("errors: trailers-only is one 0x80 frame; after a header, a trailer frame; 
 
 test("grpc-timeout in the header block becomes call.timeoutMs", async () => {
   const next = echo.nextCall();
-  const p = new Probe("/demo.v1.EchoService/Echo");
+  const p = probe("/demo.v1.EchoService/Echo");
   await p.opened;
-  p.send(headerFrame({ "x-test-mode": "sleep", "grpc-timeout": "80m" }));
+  p.sendRaw(headerFrame({ "x-test-mode": "sleep", "grpc-timeout": "80m" }));
   const rec = await next;
   assert.equal(rec.call.timeoutMs, 80);
   assert.equal(rec.call.metadata.has("grpc-timeout"), false);
-  const r = await p.result();
+  const r = await p.wire();
   assert.equal(status(r.messages.flat().at(-1)!.text), String(Code.DeadlineExceeded));
 });
 
 async function expectFailure(path: string, frames: (Uint8Array | string)[], code: Code): Promise<string> {
-  const p = new Probe(path);
+  const p = probe(path);
   await p.opened;
-  for (const f of frames) p.send(f);
-  const r = await p.result();
+  for (const f of frames) p.sendRaw(f);
+  const r = await p.wire();
   const last = r.messages.flat().at(-1)!;
   assert.equal(status(last.text), String(code), last.text);
   assert.equal(r.close.code, 1000);
@@ -290,20 +203,21 @@ test("malformed input: CR in a value, bad lines, text frames, compressed flag, w
 });
 
 test("a disallowed Origin cannot upgrade", async () => {
-  const p = new Probe("/demo.v1.EchoService/Echo", "https://evil.test");
+  const p = probe("/demo.v1.EchoService/Echo", "https://evil.test");
   await assert.rejects(p.opened, /HTTP 403/);
 });
 
 test("backpressure (real server): a client that stops reading stalls responder.message()", { timeout: 20_000 }, async () => {
   const next = echo.nextCall();
-  const p = new Probe("/demo.v1.EchoService/EchoStream");
+  const p = probe("/demo.v1.EchoService/EchoStream");
   await p.opened;
-  p.send(headerFrame({ "x-test-mode": "flood" }));
-  p.send(dataFrame(reqBytes("x")));
+  p.sendRaw(headerFrame({ "x-test-mode": "flood" }));
+  p.sendRaw(dataFrame(reqBytes("x")));
   (p.ws as unknown as { _socket: { pause(): void } })._socket.pause(); // stop reading
   const rec = await next;
-  while (rec.stalledAt === undefined) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(rec.stalledAt * 8 * 1024 < 64 * 1024 * 1024, `stalled after ${rec.stalledAt} messages`);
+  await eventually(() => rec.stalledAt !== undefined, 15_000, "responder.message() to stall");
+  const stalledAt = rec.stalledAt!;
+  assert.ok(stalledAt * 8 * 1024 < 64 * 1024 * 1024, `stalled after ${stalledAt} messages`);
   assert.equal(rec.pendingSettled, false);
   p.ws.terminate();
   await rec.done;

@@ -11,6 +11,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, createConnectTransport, Http2SessionManager, compressionGzip } from "@connectrpc/connect-node";
 import { EchoService, EchoRequestSchema } from "../../src/gen/demo/v1/echo_pb.js";
 import { createEchoHandler } from "../helpers/echo-handler.js";
+import { eventually } from "../helpers/wait.js";
 import { startServers, type TestServers } from "../helpers/protocol-server.js";
 import { encodeEnvelope } from "../../src/protocol/envelope.js";
 
@@ -160,8 +161,9 @@ test("backpressure: a client that never reads (HTTP/2 flow control) stalls respo
     req.end(encodeEnvelope(0, toBinary(EchoRequestSchema, create(EchoRequestSchema, { message: "x" }))));
     req.pause(); // never read: the stream's flow-control window closes
     const rec = await next;
-    while (rec.stalledAt === undefined) await new Promise((r) => setTimeout(r, 10));
-    assert.ok(rec.stalledAt * 8 * 1024 < 8 * 1024 * 1024, `stalled after ${rec.stalledAt} messages`);
+    await eventually(() => rec.stalledAt !== undefined, 15_000, "responder.message() to stall");
+    const stalledAt = rec.stalledAt!;
+    assert.ok(stalledAt * 8 * 1024 < 8 * 1024 * 1024, `stalled after ${stalledAt} messages`);
     assert.equal(rec.pendingSettled, false);
     req.close(http2.constants.NGHTTP2_CANCEL);
     await rec.done;

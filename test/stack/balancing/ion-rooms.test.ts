@@ -21,7 +21,8 @@ import { connectNats } from "../../../src/runtime/node/nats-connect.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
 import { startRoomBackend, startRtcBackend, type IonBackend } from "../browser/ion-backends.js";
-import { NrpcSpy, WsCall } from "../gateway/helpers.js";
+import { NrpcSpy } from "../gateway/helpers.js";
+import { WsCall } from "../../helpers/grpc-websockets-client.js";
 
 const jwtKey = "edge-signal-rooms-test-key";
 const RTC = "/rtc.RTC/Signal";

@@ -17,7 +17,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { RequestSchema as RtcRequestSchema } from "../../../src/gen/ion/rtc/rtc_pb.js";
 import { connectNats } from "../../../src/runtime/node/nats-connect.js";
 import { eventually } from "../../helpers/nats.js";
-import { WsCall } from "../gateway/helpers.js";
+import { WsCall } from "../../helpers/grpc-websockets-client.js";
 import { startRtcBackend } from "./ion-backends.js";
 import { launchBrowser, repoRoot, resultsDir, skipBrowser, type TestBrowser } from "./helpers.js";
 

@@ -18,7 +18,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { placementKey } from "../../../src/balancer/placement-key.js";
 import { EchoRequestSchema, EchoResponseSchema, EchoService } from "../../../src/gen/demo/v1/echo_pb.js";
 import { connectNats } from "../../../src/runtime/node/nats-connect.js";
-import { openGrpcWs } from "../../helpers/grpc-websockets-client.js";
+import { WsCall } from "../../helpers/grpc-websockets-client.js";
 import { eventually } from "../../helpers/nats.js";
 import { deployDir, joinRoom, startGateway, startHubServices, startServers, type GatewayProcess, type HubServices, type Servers } from "./topology.js";
 
@@ -95,14 +95,14 @@ describe("calls of every protocol through both gateways, replies back across lea
         }
       }
       // grpc-websockets (ion-sdk-js): full-duplex bidi, one reply per message, then OK.
-      const ws = await openGrpcWs(`${gw.url.replace(/^http/, "ws")}/demo.v1.EchoService/EchoBidi`);
+      const ws = await new WsCall(`${gw.url.replace(/^http/, "ws")}/demo.v1.EchoService/EchoBidi`).start();
       for (const m of ["one", "two"]) {
         ws.send(toBinary(EchoRequestSchema, create(EchoRequestSchema, { message: m })));
         assert.equal(fromBinary(EchoResponseSchema, await ws.nextMessage()).message, m, "grpc-websockets reply");
       }
       ws.halfClose();
-      const done = await ws.done;
-      assert.equal(done.status, 0, `grpc-websockets status ${done.status} ${done.statusMessage}`);
+      const done = await ws.result();
+      assert.equal(done.code, 0, `grpc-websockets status ${done.code} ${done.message}`);
       // A 2 MiB message each way: deploy/'s max_payload (8 MiB) holds the gateway's 4 MiB on every hop.
       const big = "b".repeat(2 << 20);
       const r = await createClient(EchoService, createConnectTransport({ baseUrl: gw.url, httpVersion: "1.1" })).echo({ message: big });

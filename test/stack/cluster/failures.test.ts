@@ -12,7 +12,7 @@ import { Kvm } from "@nats-io/kv";
 import { placementKey } from "../../../src/balancer/placement-key.js";
 import { EchoRequestSchema, EchoResponseSchema } from "../../../src/gen/demo/v1/echo_pb.js";
 import { connectNats } from "../../../src/runtime/node/nats-connect.js";
-import { openGrpcWs, type GrpcWsCall } from "../../helpers/grpc-websockets-client.js";
+import { WsCall } from "../../helpers/grpc-websockets-client.js";
 import { eventually } from "../../helpers/nats.js";
 import { joinRoom, startGateway, startHubServices, startServers, type GatewayProcess, type HubServices, type Servers } from "./topology.js";
 
@@ -80,13 +80,13 @@ test("SIGKILL of the hub server leading the placement bucket, under load through
     const gws = [region, edge, hubGw];
 
     // Streams open through every gateway, one per node (rooms placed on each), echoing before the kill.
-    const streams: { gw: string; nid: string; call: GrpcWsCall }[] = [];
+    const streams: { gw: string; nid: string; call: WsCall }[] = [];
     for (const [gi, gw] of gws.entries()) {
       for (let r = 0; streams.filter((s) => s.gw === gw.url).length < 3 && r < 60; r++) {
         const room = `stream-room-${gi}-${r}`;
         const placed = await joinRoom(gw.url, room);
         if (!placed.node || streams.some((s) => s.gw === gw.url && s.nid === placed.node)) continue;
-        const call = await openGrpcWs(`${gw.url.replace(/^http/, "ws")}/demo.v1.EchoService/EchoBidi`, { sid: room });
+        const call = await new WsCall(`${gw.url.replace(/^http/, "ws")}/demo.v1.EchoService/EchoBidi`).start({ sid: room });
         call.send(toBinary(EchoRequestSchema, create(EchoRequestSchema, { message: "open" })));
         assert.equal(fromBinary(EchoResponseSchema, await call.nextMessage()).node, placed.node);
         streams.push({ gw: gw.url, nid: placed.node, call });
@@ -120,12 +120,15 @@ test("SIGKILL of the hub server leading the placement bucket, under load through
     // Every stream ends UNAVAILABLE (its gateway or its node lost the connection) or still echoes.
     const streamOutcomes = await Promise.all(
       streams.map(async (s) => {
+        const ended = s.call.result().then(
+          (d) => `ended ${d.code}`,
+          (e: Error) => `ended without a status: ${e.message}`,
+        );
         const reply = (async () => {
           s.call.send(toBinary(EchoRequestSchema, create(EchoRequestSchema, { message: "after" })));
           const m = fromBinary(EchoResponseSchema, await s.call.nextMessage());
           return `echoed by ${m.node}`;
-        })();
-        const ended = s.call.done.then((d) => `ended ${d.status}`);
+        })().catch(() => ended); // closed (or no reply within its deadline): the close says how it ended
         const outcome = await Promise.race([reply, ended, new Promise<string>((r) => setTimeout(() => r("hung"), 15_000))]);
         return { ...s, outcome };
       }),
@@ -216,7 +219,7 @@ test("SIGKILL of the hub server leading the placement bucket, under load through
     }
     console.log(`rooms first joined while the bucket was down: ${moved} of ${sample.length} on another node now than at first`);
     assert.equal(moved, 0, "rooms placed during the outage stay on their node");
-    for (const s of streams) s.call.socket.terminate();
+    for (const s of streams) s.call.ws.terminate();
     await kvNc.close();
   } catch (e) {
     for (const [name, g] of [["region", region], ["edge", edge], ["hub", hubGw]] as const) {

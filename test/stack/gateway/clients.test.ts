@@ -9,7 +9,8 @@ import { Code, ConnectError, createClient, type Transport } from "@connectrpc/co
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { EchoService } from "../../../src/gen/demo/v1/echo_pb.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
-import { echoServiceIn, gen, pushable, startProbe, type Probe } from "./helpers.js";
+import { echoServiceIn, startProbe, type Probe } from "./helpers.js";
+import { gen, pushable } from "../../helpers/streams.js";
 
 let stack: Stack;
 let probe: Probe;

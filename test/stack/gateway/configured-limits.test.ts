@@ -17,7 +17,9 @@ import { handleGrpcWeb } from "../../../src/protocol-grpc-web/index.js";
 import { encodeEnvelope } from "../../../src/protocol/index.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
-import { grpcWsFrames, RawWebSocket, within } from "../reliability/helpers.js";
+import { RawWebSocket } from "../reliability/helpers.js";
+import { grpcWsFrames } from "../../helpers/grpc-websockets-client.js";
+import { within } from "../../helpers/wait.js";
 
 const IDLE_MS = 400;
 const MAX_BUFFERED = 64 * 1024;

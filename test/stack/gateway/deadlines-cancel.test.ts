@@ -10,7 +10,9 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
-import { abortCode, b64, echoReq, echoRes, echoServiceIn, envelope, fromGrpcWebText, grpcWebResult, NrpcSpy, startProbe, WsCall, type Probe } from "./helpers.js";
+import { abortCode, echoReq, echoRes, echoServiceIn, NrpcSpy, startProbe, type Probe } from "./helpers.js";
+import { b64, envelope, fromGrpcWebText, grpcWebResult } from "../../helpers/grpc-web.js";
+import { WsCall } from "../../helpers/grpc-websockets-client.js";
 
 let stack: Stack;
 let probe: Probe;

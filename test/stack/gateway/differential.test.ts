@@ -22,7 +22,8 @@ import { compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
 import { echoServiceImpl } from "../../../src/demo/echo-service.js";
 import { EchoRequestSchema, EchoResponseSchema, EchoService } from "../../../src/gen/demo/v1/echo_pb.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
-import { connectCode, descriptorSet, envelope, envelopes, renamedEchoFile, startProbe, type Probe } from "./helpers.js";
+import { connectCode, descriptorSet, renamedEchoFile, startProbe, type Probe } from "./helpers.js";
+import { b64url, envelope, envelopes, headerBlock } from "../../helpers/grpc-web.js";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -222,7 +223,7 @@ function normalize(r: Req, raw: Raw): Answer {
     if (r.kind === "grpc-web-text") body = Buffer.from(dec.decode(body).replace(/\s/g, "").split(/(?<==)(?=[A-Za-z0-9+/])/).map((s) => Buffer.from(s, "base64").toString("binary")).join(""), "binary");
     let trailers: Record<string, string> = r.kind === "grpc" ? raw.trailers : {};
     for (const f of envelopes(body)) {
-      if (f.flags & 0x80) trailers = trailerFrame(f.data);
+      if (f.flags & 0x80) trailers = Object.fromEntries(headerBlock(f.data));
       else messages.push(messageOf(f.flags & 0x01 ? gunzipSync(f.data) : f.data, r.json));
     }
     const trailersOnly = h["grpc-status"] !== undefined;
@@ -238,23 +239,12 @@ function normalize(r: Req, raw: Raw): Answer {
   return a;
 }
 
-/** A gRPC-Web trailer frame's `key: value` lines (read from the spec, not with the gateway's parser). */
-function trailerFrame(data: Uint8Array): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of dec.decode(data).split(/\r?\n/)) {
-    const i = line.indexOf(":");
-    if (i > 0) out[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
-  }
-  return out;
-}
-
 // ---------------------------------------------------------------------------------------------
 // The requests.
 
 const req = (message: string, repeat = 0) => toBinary(EchoRequestSchema, create(EchoRequestSchema, { message, repeat }));
 const json = (message: string, repeat = 0) => enc.encode(JSON.stringify(repeat ? { message, repeat } : { message }));
 const cat = (...parts: Uint8Array[]) => Buffer.concat(parts);
-const b64url = (b: Uint8Array) => Buffer.from(b).toString("base64url");
 const S = "/demo.v1.EchoService/";
 const proto = { "content-type": "application/proto" };
 const cjson = { "content-type": "application/json" };

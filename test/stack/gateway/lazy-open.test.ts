@@ -12,7 +12,9 @@ import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
-import { echoReq, echoRes, echoServiceIn, envelope, NrpcSpy, startProbe, WsCall, type Probe } from "./helpers.js";
+import { echoReq, echoRes, echoServiceIn, NrpcSpy, startProbe, type Probe } from "./helpers.js";
+import { envelope } from "../../helpers/grpc-web.js";
+import { WsCall } from "../../helpers/grpc-websockets-client.js";
 
 let stack: Stack;
 let probe: Probe;

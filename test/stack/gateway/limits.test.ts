@@ -13,21 +13,9 @@ import { createConnectTransport, createGrpcTransport, createGrpcWebTransport, Ht
 import { EchoService } from "../../../src/gen/demo/v1/echo_pb.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
-import {
-  abortCode,
-  b64,
-  echoReq,
-  echoServiceIn,
-  envelope,
-  envelopes,
-  fromGrpcWebText,
-  grpcWebResult,
-  NrpcSpy,
-  startProbe,
-  WsCall,
-  wsCall,
-  type Probe,
-} from "./helpers.js";
+import { abortCode, echoReq, echoServiceIn, NrpcSpy, startProbe, type Probe } from "./helpers.js";
+import { b64, envelope, envelopes, fromGrpcWebText, grpcWebResult } from "../../helpers/grpc-web.js";
+import { WsCall, wsCall } from "../../helpers/grpc-websockets-client.js";
 
 const MAX_MESSAGE = 64 * 1024;
 const MAX_METADATA = 4096;

@@ -20,7 +20,8 @@ import { startNodeGateway, type NodeGateway } from "../../../src/runtime/node/in
 import { isRpcPath } from "../../../src/runtime/node/fast-path.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
-import { abortCode, echoReq, envelope, envelopes, startProbe, type Probe } from "./helpers.js";
+import { abortCode, echoReq, startProbe, type Probe } from "./helpers.js";
+import { envelope, envelopes } from "../../helpers/grpc-web.js";
 
 const allowed = "https://app.test";
 let stack: Stack;
@@ -38,11 +39,7 @@ before(async () => {
   slowNc = await connectNats(stack.nats.wsUrl, { name: "test-gateway-slow" });
   slow = await startNodeGateway({ config: { ...stack.config }, nc: slowNc, log: silentLogger, processMetrics: false, unaryFastPath: false });
   for (const g of [stack.gw, slow]) {
-    const deadline = Date.now() + 10_000;
-    while (g.gateway.table.nodes("probe").length === 0 || g.gateway.table.nodes("demo").length === 0) {
-      if (Date.now() > deadline) throw new Error("gateway tables not synced");
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await eventually(() => g.gateway.table.nodes("probe").length > 0 && g.gateway.table.nodes("demo").length > 0, 10_000, "gateway tables synced");
   }
 });
 after(async () => {
@@ -349,7 +346,5 @@ test("a client that goes away cancels the call at the backend", async () => {
   const call = await probe.call("Echo", "sleep:30000");
   assert.equal(stack.gw.fastPath!.served - served, 1);
   req.destroy();
-  const deadline = Date.now() + 5000;
-  while (!call.signal.aborted && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  assert.ok(call.signal.aborted, "the backend's call was cancelled");
+  await eventually(() => call.signal.aborted, 5000, "the backend's call cancelled");
 });

@@ -10,21 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code } from "@connectrpc/connect";
 import { startStack, type Stack } from "../../helpers/gateway.js";
-import {
-  b64,
-  b64url,
-  connectCode,
-  descriptorSet,
-  echoReq,
-  echoRes,
-  envelope,
-  envelopes,
-  fromGrpcWebText,
-  grpcWebResult,
-  renamedEchoFile,
-  startProbe,
-  type Probe,
-} from "./helpers.js";
+import { connectCode, descriptorSet, echoReq, echoRes, renamedEchoFile, startProbe, type Probe } from "./helpers.js";
+import { b64, b64url, envelope, envelopes, fromGrpcWebText, grpcWebResult } from "../../helpers/grpc-web.js";
 
 let stack: Stack;
 let probe: Probe;

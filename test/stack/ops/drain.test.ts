@@ -6,7 +6,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { EchoRequestSchema } from "../../../src/gen/demo/v1/echo_pb.js";
 import { eventually } from "../../helpers/nats.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
-import { openGrpcWs, type GrpcWsCall } from "../../helpers/grpc-websockets-client.js";
+import { WsCall } from "../../helpers/grpc-websockets-client.js";
 
 let stack: Stack;
 before(async () => {
@@ -20,8 +20,8 @@ const req = (message: string) => toBinary(EchoRequestSchema, create(EchoRequestS
 
 test("drain: 100 open streams end with a status, a short call finishes, nothing stays open", async () => {
   const url = `${stack.wsUrl}/demo.v1.EchoService/EchoBidi`;
-  const calls: GrpcWsCall[] = [];
-  for (let i = 0; i < 100; i++) calls.push(await openGrpcWs(url));
+  const calls: WsCall[] = [];
+  for (let i = 0; i < 100; i++) calls.push(await new WsCall(url).start());
   for (const [i, c] of calls.entries()) c.send(req(`s${i}`));
   await Promise.all(calls.map((c) => c.nextMessage()));
   const backendStreams = () => stack.nodes.reduce((n, { node }) => n + node.server.streamCount, 0);
@@ -54,10 +54,10 @@ test("drain: 100 open streams end with a status, a short call finishes, nothing 
   assert.equal((await slowRes.json()).message, "sleep:300");
 
   await closing;
-  const results = await Promise.all(calls.map((c) => c.done));
+  const results = await Promise.all(calls.map((c) => c.result()));
   for (const r of results) {
-    assert.equal(r.status, 14, "each stream ended with UNAVAILABLE");
-    assert.equal(r.closeCode, 1000);
+    assert.equal(r.code, 14, "each stream ended with UNAVAILABLE");
+    assert.equal(r.close, 1000);
   }
   assert.equal(stack.gw.gateway.director.inFlight, 0);
   await eventually(() => backendStreams() === 0, 3000, "backend streams cancelled");

@@ -6,7 +6,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { EchoRequestSchema } from "../../../src/gen/demo/v1/echo_pb.js";
 import { eventually } from "../../helpers/nats.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
-import { openGrpcWs } from "../../helpers/grpc-websockets-client.js";
+import { WsCall } from "../../helpers/grpc-websockets-client.js";
 
 let stack: Stack;
 before(async () => {
@@ -28,7 +28,7 @@ test("nats-server restart: fast UNAVAILABLE while down, service resumes after", 
   assert.equal(ok.status, 200);
   await ok.json();
 
-  const stream = await openGrpcWs(`${stack.wsUrl}/demo.v1.EchoService/EchoBidi`);
+  const stream = await new WsCall(`${stack.wsUrl}/demo.v1.EchoService/EchoBidi`).start();
   stream.send(toBinary(EchoRequestSchema, create(EchoRequestSchema, { message: "open" })));
   await stream.nextMessage();
 
@@ -39,8 +39,8 @@ test("nats-server restart: fast UNAVAILABLE while down, service resumes after", 
   await gone;
 
   const t0 = Date.now();
-  const r = await stream.done;
-  assert.equal(r.status, 14, "the open stream ended with UNAVAILABLE");
+  const r = await stream.result();
+  assert.equal(r.code, 14, "the open stream ended with UNAVAILABLE");
   assert.ok(Date.now() - t0 < 10_000);
 
   await eventually(async () => {

@@ -17,7 +17,7 @@ import { startRegistry, type Registry } from "../../../src/discovery/index.js";
 import { EchoRequestSchema } from "../../../src/gen/demo/v1/echo_pb.js";
 import { connectNats } from "../../../src/runtime/node/nats-connect.js";
 import { runCli, type CliProcess } from "../../helpers/cli.js";
-import { openGrpcWs } from "../../helpers/grpc-websockets-client.js";
+import { WsCall } from "../../helpers/grpc-websockets-client.js";
 import { eventually, natsServer, type NatsServer } from "../../helpers/nats.js";
 
 const DRAIN_MS = 3000;
@@ -52,7 +52,7 @@ async function withStack(mode: "serve" | "demo", fault: "kill" | "stop"): Promis
 
     // Open streams, each answered once: calls in flight when NATS goes.
     const calls = [];
-    for (let i = 0; i < 5; i++) calls.push(await openGrpcWs(`${url.replace("http", "ws")}/demo.v1.EchoService/EchoBidi`));
+    for (let i = 0; i < 5; i++) calls.push(await new WsCall(`${url.replace("http", "ws")}/demo.v1.EchoService/EchoBidi`).start());
     for (const [i, c] of calls.entries()) c.send(toBinary(EchoRequestSchema, create(EchoRequestSchema, { message: `s${i}` })));
     await Promise.all(calls.map((c) => c.nextMessage()));
 
@@ -74,7 +74,7 @@ async function withStack(mode: "serve" | "demo", fault: "kill" | "stop"): Promis
     console.log(`# ${mode}, nats-server ${fault === "kill" ? "killed" : "stopped (SIGSTOP)"}: ${code === "late" ? "still running" : "exited"} ${ms} ms after SIGTERM (drain_timeout_ms ${DRAIN_MS})`);
     assert.notEqual(code, "late", `${mode}: still running ${deadline} ms after SIGTERM\n${err().slice(-3000)}`);
     assert.equal(code, 0, err().slice(-3000));
-    for (const r of await Promise.all(calls.map((c) => c.done))) assert.equal(r.status, 14, `every stream ended UNAVAILABLE (${JSON.stringify(r.statusMessage)})`);
+    for (const r of await Promise.all(calls.map((c) => c.result()))) assert.equal(r.code, 14, `every stream ended UNAVAILABLE (${JSON.stringify(r.message)})`);
   } finally {
     if (p && p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
     if (fault === "stop" && nats.process.exitCode === null) nats.process.kill("SIGCONT");

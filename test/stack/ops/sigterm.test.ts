@@ -8,7 +8,7 @@ import { EchoRequestSchema } from "../../../src/gen/demo/v1/echo_pb.js";
 import { runCli, servingGateway } from "../../helpers/cli.js";
 import { startBackends, type Backends } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
-import { openGrpcWs, type GrpcWsCall } from "../../helpers/grpc-websockets-client.js";
+import { WsCall } from "../../helpers/grpc-websockets-client.js";
 
 let backends: Backends;
 
@@ -24,16 +24,16 @@ test("SIGTERM during 100 open streams: all end with a status, no backend stream 
   const { child, err, exit: exited } = cli;
   try {
     const url = await servingGateway(cli, 2);
-    const calls: GrpcWsCall[] = [];
-    for (let i = 0; i < 100; i++) calls.push(await openGrpcWs(`${url.replace("http", "ws")}/demo.v1.EchoService/EchoBidi`));
+    const calls: WsCall[] = [];
+    for (let i = 0; i < 100; i++) calls.push(await new WsCall(`${url.replace("http", "ws")}/demo.v1.EchoService/EchoBidi`).start());
     for (const [i, c] of calls.entries()) c.send(toBinary(EchoRequestSchema, create(EchoRequestSchema, { message: `s${i}` })));
     await Promise.all(calls.map((c) => c.nextMessage()));
     const backend = () => backends.nodes.reduce((n, d) => n + d.server.streamCount, 0);
     assert.equal(backend(), 100);
 
     child.kill("SIGTERM");
-    const results = await Promise.all(calls.map((c) => c.done));
-    for (const r of results) assert.equal(r.status, 14, "UNAVAILABLE");
+    const results = await Promise.all(calls.map((c) => c.result()));
+    for (const r of results) assert.equal(r.code, 14, "UNAVAILABLE");
     assert.equal(await exited, 0, err());
     await eventually(() => backend() === 0, 5000, "backend streams cancelled");
   } finally {

@@ -13,7 +13,9 @@ import http2 from "node:http2";
 import { Code } from "@connectrpc/connect";
 import { SignJWT, exportSPKI, generateKeyPair, exportJWK } from "jose";
 import { startStack, type Stack } from "../../helpers/gateway.js";
-import { b64, echoReq, echoRes, envelope, fromGrpcWebText, grpcWebResult, NrpcSpy, startProbe, WsCall, type Probe } from "../gateway/helpers.js";
+import { echoReq, echoRes, NrpcSpy, startProbe, type Probe } from "../gateway/helpers.js";
+import { b64, b64url, envelope, fromGrpcWebText, grpcWebResult } from "../../helpers/grpc-web.js";
+import { WsCall } from "../../helpers/grpc-websockets-client.js";
 
 const SECRET = "ion-signal-shared-secret-0123456789abcdef";
 const AUD = "edge-signal";
@@ -74,7 +76,6 @@ function sign(alg: string, key: CryptoKey | Uint8Array, claims: Record<string, u
   return new SignJWT(claims).setProtectedHeader({ alg, typ: "JWT", ...header }).sign(key);
 }
 const hs = (claims: Record<string, unknown>, secret = SECRET) => sign("HS256", enc.encode(secret), claims);
-const b64url = (s: string | Uint8Array) => Buffer.from(s).toString("base64url");
 
 /** The result of one call on one protocol: a gRPC code (0 = OK), the reply, and the HTTP status when there is one. */
 type Outcome = { code: Code | 0; message: string; reply?: string; http?: number };

@@ -22,7 +22,8 @@ import { NrpcServer, type ServerCall } from "../../../src/nrpc/index.js";
 import type { Metadata } from "../../../src/core/metadata.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
-import { echoReq, WsCall } from "../gateway/helpers.js";
+import { echoReq } from "../gateway/helpers.js";
+import { WsCall } from "../../helpers/grpc-websockets-client.js";
 import { assertNoLeaks, baseline, rawCall, RawWebSocket, summary, wireProtocols, type Baseline } from "./helpers.js";
 
 const SECRET = "reliability-secret";

@@ -21,7 +21,8 @@ import { NrpcServer, type ServerCall } from "../../../src/nrpc/index.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
 import { echoReq, echoRes } from "../gateway/helpers.js";
-import { assertNoLeaks, baseline, rawCall, summary, wireProtocols, within, type Baseline, type WireName } from "./helpers.js";
+import { assertNoLeaks, baseline, rawCall, summary, wireProtocols, type Baseline, type WireName } from "./helpers.js";
+import { within } from "../../helpers/wait.js";
 
 const DEFAULT_TIMEOUT_MS = 500;
 const MAX_TIMEOUT_MS = 1000;

@@ -16,8 +16,10 @@ import net from "node:net";
 import { Code } from "@connectrpc/connect";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
+import { envelope } from "../../helpers/grpc-web.js";
 import { echoReq, echoRes } from "../gateway/helpers.js";
-import { assertNoLeaks, baseline, grpcWsFrames, httpRequest, RawWebSocket, summary, type Baseline } from "./helpers.js";
+import { assertNoLeaks, baseline, httpRequest, RawWebSocket, summary, type Baseline } from "./helpers.js";
+import { grpcWsFrames } from "../../helpers/grpc-websockets-client.js";
 
 const PER_IP = 4;
 const TOTAL = 8;
@@ -37,13 +39,6 @@ after(async () => {
 
 const inFlight = () => stack.gw.gateway.director.inFlight;
 const backendStreams = () => stack.nodes.reduce((n, { node }) => n + node.server.streamCount, 0);
-const envelope = (m: Uint8Array, flags = 0) => {
-  const f = Buffer.alloc(5 + m.length);
-  f[0] = flags;
-  f.writeUInt32BE(m.length, 1);
-  f.set(m, 5);
-  return f;
-};
 
 type Proto = "connect-h1" | "grpc-web-h1" | "grpc-websockets" | "grpc-h2c" | "connect-stream-h2c";
 const protos: Proto[] = ["connect-h1", "grpc-web-h1", "grpc-websockets", "grpc-h2c", "connect-stream-h2c"];

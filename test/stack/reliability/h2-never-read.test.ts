@@ -26,7 +26,8 @@ import { Code } from "@connectrpc/connect";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
 import { echoReq } from "../gateway/helpers.js";
-import { grpcEnvelope, RawH2 } from "./raw-h2.js";
+import { envelope } from "../../helpers/grpc-web.js";
+import { RawH2 } from "./raw-h2.js";
 import { summary } from "./helpers.js";
 import { startGatewayProcess, type GatewayProcess } from "./gateway-process.js";
 
@@ -92,7 +93,7 @@ async function probe(from: string): Promise<number> {
     req.on("response", (h) => h["grpc-status"] !== undefined && (status = Number(h["grpc-status"])));
     req.on("trailers", (t) => (status = Number(t["grpc-status"])));
     req.resume();
-    req.end(grpcEnvelope(echoReq("probe")));
+    req.end(envelope(echoReq("probe")));
     await new Promise<void>((resolve) => req.once("close", () => resolve()));
     return status;
   } finally {
@@ -113,7 +114,7 @@ const open: RawH2[] = [];
 async function neverRead(tag: string, conn?: RawH2): Promise<{ conn: RawH2; id: number }> {
   const c = conn ?? (await RawH2.connect(port, { initialWindowSize: 1 }));
   if (!conn) open.push(c);
-  const id = c.request(PATH, { "content-type": "application/grpc", te: "trailers", "x-case": tag }, grpcEnvelope(echoReq("flood")));
+  const id = c.request(PATH, { "content-type": "application/grpc", te: "trailers", "x-case": tag }, envelope(echoReq("flood")));
   return { conn: c, id };
 }
 
@@ -190,7 +191,7 @@ test(`Connect streaming over h2c through the app: ${PER_IP} never-reading stream
   for (let i = 0; i < PER_IP; i++) {
     const c = await RawH2.connect(port, { initialWindowSize: 1, localAddress: from });
     conns.push(c);
-    c.request(PATH, { "content-type": "application/connect+proto", "x-case": `connect-${i}` }, grpcEnvelope(echoReq("flood")));
+    c.request(PATH, { "content-type": "application/connect+proto", "x-case": `connect-${i}` }, envelope(echoReq("flood")));
   }
   for (const c of conns) await c.until(() => c.streams.get(1)!.headers, 30_000, "response headers on each stream");
   await eventually(async () => (await mem()).inFlight === 0, 60_000, "every call ended at its buffer limit");

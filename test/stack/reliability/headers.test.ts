@@ -18,8 +18,10 @@ import { Code } from "@connectrpc/connect";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { connectNats } from "../../../src/runtime/node/nats-connect.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
-import { echoReq, WsCall } from "../gateway/helpers.js";
-import { assertNoLeaks, baseline, grpcWsFrames, rawCall, rawExchange, RawWebSocket, summary, type Baseline } from "./helpers.js";
+import { echoReq } from "../gateway/helpers.js";
+import { WsCall } from "../../helpers/grpc-websockets-client.js";
+import { assertNoLeaks, baseline, rawCall, rawExchange, RawWebSocket, summary, type Baseline } from "./helpers.js";
+import { grpcWsFrames } from "../../helpers/grpc-websockets-client.js";
 
 const MAX_METADATA = 4096;
 const MAX_MESSAGE = 64 * 1024;

@@ -13,7 +13,8 @@ import net from "node:net";
 import { Code } from "@connectrpc/connect";
 import type { Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
-import { WsCall } from "../gateway/helpers.js";
+import { b64, envelope, envelopes, fromGrpcWebText, grpcWebResult } from "../../helpers/grpc-web.js";
+import { WsCall } from "../../helpers/grpc-websockets-client.js";
 
 /** The subjects of the subscriptions nats-server holds for the stack's first gateway, sorted. */
 export async function gatewaySubscriptions(stack: Stack, connName = "test-gateway-0"): Promise<string[]> {
@@ -277,28 +278,6 @@ export class RawWebSocket {
   }
 }
 
-/** grpc-websockets server frames (0x80 header/trailer blocks, 0x00 data) from the server's binary messages. */
-export function grpcWsFrames(messages: Uint8Array[]): { trailers: Map<string, string> | undefined; data: Uint8Array[] } {
-  const all = Buffer.concat(messages.map((m) => Buffer.from(m)));
-  let trailers: Map<string, string> | undefined;
-  const data: Uint8Array[] = [];
-  for (let i = 0; i + 5 <= all.length; ) {
-    const flags = all[i]!;
-    const len = all.readUInt32BE(i + 1);
-    const body = all.subarray(i + 5, i + 5 + len);
-    i += 5 + len;
-    if (flags & 0x80) {
-      const md = new Map<string, string>();
-      for (const line of body.toString("latin1").split("\r\n")) {
-        const c = line.indexOf(":");
-        if (c > 0) md.set(line.slice(0, c).trim().toLowerCase(), line.slice(c + 1).trim());
-      }
-      if (md.has("grpc-status")) trailers = md;
-    } else data.push(body);
-  }
-  return { trailers, data };
-}
-
 // ---------------------------------------------------------------------------------------------
 // One raw unary-shaped call on each wire protocol (what a browser or a plain client sends).
 
@@ -322,38 +301,10 @@ const codeByName = (name: string): number => {
   return (Code[camel] as number | undefined) ?? -1;
 };
 
-function frames(body: Uint8Array): { flags: number; data: Uint8Array }[] {
-  const out: { flags: number; data: Uint8Array }[] = [];
-  const b = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  for (let i = 0; i + 5 <= b.length; ) {
-    const len = b.readUInt32BE(i + 1);
-    out.push({ flags: b[i]!, data: new Uint8Array(b.subarray(i + 5, i + 5 + len)) });
-    i += 5 + len;
-  }
-  return out;
-}
-
 /** A gRPC-Web body (binary) → messages and status (trailer frame, or the headers when trailers-only). */
 export function grpcWebOutcome(headers: Headers, body: Uint8Array): Outcome {
-  const fs = frames(body);
-  const t = fs.find((f) => f.flags & 0x80);
-  const md = new Map<string, string>();
-  if (t) {
-    for (const line of Buffer.from(t.data).toString("latin1").split("\r\n")) {
-      const c = line.indexOf(":");
-      if (c > 0) md.set(line.slice(0, c).trim().toLowerCase(), line.slice(c + 1).trim());
-    }
-  } else headers.forEach((v, k) => md.set(k, v));
-  const s = md.get("grpc-status");
-  return { code: s === undefined ? -1 : Number(s), message: decodeURIComponent(md.get("grpc-message") ?? ""), data: fs.filter((f) => !(f.flags & 0x80)).map((f) => f.data) };
-}
-
-function envelope(data: Uint8Array, flags = 0): Uint8Array<ArrayBuffer> {
-  const f = new Uint8Array(5 + data.length);
-  f[0] = flags;
-  new DataView(f.buffer).setUint32(1, data.length);
-  f.set(data, 5);
-  return f;
+  const r = grpcWebResult(headers, body);
+  return { code: r.status ? r.code : -1, message: r.message, data: r.data };
 }
 
 /**
@@ -375,7 +326,7 @@ export async function rawCall(protocol: WireName, baseUrl: string, path: string,
       const r = await fetch(url, { method: "POST", headers: { "content-type": "application/connect+proto", ...headers }, body: envelope(msg), signal });
       const body = new Uint8Array(await r.arrayBuffer());
       if (r.status !== 200) return { http: r.status };
-      const fs = frames(body);
+      const fs = envelopes(body);
       const end = fs.at(-1);
       if (!end || !(end.flags & 0x02)) return { http: 200, code: -1 };
       const j = JSON.parse(new TextDecoder().decode(end.data)) as { error?: { code: string; message?: string } };
@@ -388,11 +339,10 @@ export async function rawCall(protocol: WireName, baseUrl: string, path: string,
       return { http: 200, ...grpcWebOutcome(r.headers, body) };
     }
     case "grpc-web-text": {
-      const r = await fetch(url, { method: "POST", headers: { "content-type": "application/grpc-web-text", "x-grpc-web": "1", ...headers }, body: Buffer.from(envelope(msg)).toString("base64"), signal });
+      const r = await fetch(url, { method: "POST", headers: { "content-type": "application/grpc-web-text", "x-grpc-web": "1", ...headers }, body: b64(envelope(msg)), signal });
       const text = await r.text();
       if (r.status !== 200) return { http: r.status };
-      const parts = text.match(/[^=]+=*/g) ?? [];
-      return { http: 200, ...grpcWebOutcome(r.headers, new Uint8Array(Buffer.concat(parts.map((p) => Buffer.from(p, "base64"))))) };
+      return { http: 200, ...grpcWebOutcome(r.headers, fromGrpcWebText(text)) };
     }
     case "grpc-websockets": {
       const c = new WsCall(baseUrl.replace(/^http/, "ws") + path);
@@ -412,7 +362,7 @@ export async function rawCall(protocol: WireName, baseUrl: string, path: string,
       const session = http2.connect(baseUrl);
       session.on("error", () => {});
       try {
-        return await new Promise<Outcome>((resolve) => {
+        return await new Promise<Outcome>((resolve, reject) => {
           const req = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers", ...headers }, { signal });
           let out: Outcome = { code: -1 };
           const chunks: Buffer[] = [];
@@ -424,7 +374,13 @@ export async function rawCall(protocol: WireName, baseUrl: string, path: string,
             out = { http: 200, code: Number(t["grpc-status"]), message: decodeURIComponent(String(t["grpc-message"] ?? "")) };
           });
           req.on("data", (c: Buffer) => chunks.push(c));
-          req.on("end", () => resolve({ ...out, data: frames(new Uint8Array(Buffer.concat(chunks))).map((f) => f.data) }));
+          req.on("end", () => {
+            try {
+              resolve({ ...out, data: envelopes(new Uint8Array(Buffer.concat(chunks))).map((f) => f.data) });
+            } catch (e) {
+              reject(e); // a truncated envelope: the call fails visibly
+            }
+          });
           req.on("error", (e) => resolve({ http: -1, message: String(e) }));
           req.end(envelope(msg));
         });
@@ -432,16 +388,6 @@ export async function rawCall(protocol: WireName, baseUrl: string, path: string,
         session.close();
       }
     }
-  }
-}
-
-/** `p`, or a rejection after `ms` (a hang guard whose timer never outlives it). */
-export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

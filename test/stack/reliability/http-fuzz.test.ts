@@ -13,7 +13,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { EchoRequestSchema } from "../../../src/gen/demo/v1/echo_pb.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
-import { WsCall } from "../gateway/helpers.js";
+import { WsCall } from "../../helpers/grpc-websockets-client.js";
 import { assertNoLeaks, baseline, budget, grpcWebOutcome, scaled, summary, type Baseline } from "./helpers.js";
 
 let stack: Stack;

@@ -14,7 +14,9 @@ import { Code } from "@connectrpc/connect";
 import type { CallHandler } from "../../../src/core/call.js";
 import { createGrpcH2cServer } from "../../../src/runtime/node/server.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
-import { assertNoLeaks, baseline, grpcWsFrames, RawWebSocket, summary, within, type Baseline } from "./helpers.js";
+import { assertNoLeaks, baseline, RawWebSocket, summary, type Baseline } from "./helpers.js";
+import { grpcWsFrames } from "../../helpers/grpc-websockets-client.js";
+import { within } from "../../helpers/wait.js";
 
 let stack: Stack;
 let base: Baseline;

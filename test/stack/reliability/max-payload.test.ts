@@ -24,7 +24,10 @@ import { NrpcServer } from "../../../src/nrpc/index.js";
 import { createLogger } from "../../../src/observability/logger.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
-import { abortCode, descriptorSet, echoReq, echoRes, echoServiceIn, envelope, envelopes, NrpcSpy, pushable, renamedEchoFile, startProbe, WsCall, type Probe } from "../gateway/helpers.js";
+import { abortCode, descriptorSet, echoReq, echoRes, echoServiceIn, NrpcSpy, renamedEchoFile, startProbe, type Probe } from "../gateway/helpers.js";
+import { envelope, envelopes } from "../../helpers/grpc-web.js";
+import { WsCall } from "../../helpers/grpc-websockets-client.js";
+import { pushable } from "../../helpers/streams.js";
 
 const MAX_PAYLOAD = Number(process.env.EDGE_TEST_MAX_PAYLOAD ?? 64 * 1024);
 /** The largest request message the gateway can publish (Data envelope included). */

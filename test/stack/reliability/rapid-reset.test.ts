@@ -18,7 +18,8 @@ import net from "node:net";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
 import { echoReq, NrpcSpy } from "../gateway/helpers.js";
-import { grpcEnvelope, RawH2 } from "./raw-h2.js";
+import { envelope } from "../../helpers/grpc-web.js";
+import { RawH2 } from "./raw-h2.js";
 import { summary } from "./helpers.js";
 import { startGatewayProcess, type GatewayProcess } from "./gateway-process.js";
 
@@ -74,7 +75,7 @@ function prober(everyMs: number, from = "127.0.0.2"): { stop(): Promise<{ ms: nu
         req.on("trailers", (t) => (status = Number(t["grpc-status"])));
         req.resume();
         req.once("close", () => resolve(status));
-        req.end(grpcEnvelope(echoReq("probe")));
+        req.end(envelope(echoReq("probe")));
       });
       ms.push(performance.now() - t0);
       codes.push(code);

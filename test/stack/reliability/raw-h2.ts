@@ -69,14 +69,6 @@ function hpack(headers: [string, string][]): Buffer {
   return Buffer.concat(parts);
 }
 
-/** A gRPC message envelope (uncompressed). */
-export function grpcEnvelope(message: Uint8Array): Buffer {
-  const b = Buffer.alloc(5 + message.length);
-  b.writeUInt32BE(message.length, 1);
-  b.set(message, 5);
-  return b;
-}
-
 /** One hand-framed HTTP/2 connection (h2c, prior knowledge). */
 export class RawH2 {
   /** Per stream id: what the server sent. */

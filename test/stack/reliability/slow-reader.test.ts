@@ -21,7 +21,9 @@ import vm from "node:vm";
 import { Code } from "@connectrpc/connect";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
-import { echoReq, WsCall } from "../gateway/helpers.js";
+import { envelope, envelopes } from "../../helpers/grpc-web.js";
+import { echoReq } from "../gateway/helpers.js";
+import { WsCall } from "../../helpers/grpc-websockets-client.js";
 import { assertNoLeaks, baseline, grpcWebOutcome, summary, type Baseline } from "./helpers.js";
 
 v8.setFlagsFromString("--expose-gc");
@@ -69,12 +71,6 @@ after(async () => {
 });
 
 const PATH = "/flood.v1.EchoService/EchoStream";
-const envelope = (data: Uint8Array) => {
-  const f = Buffer.alloc(5 + data.length);
-  f.writeUInt32BE(data.length, 1);
-  f.set(data, 5);
-  return f;
-};
 
 /** A client that stopped reading; `resume()` reads everything and returns the final status. */
 interface SlowClient {
@@ -121,13 +117,7 @@ async function slowHttp1(kind: "connect-stream" | "grpc-web"): Promise<SlowClien
         return grpcWebOutcome(h, body).code ?? -1;
       }
       // Connect streaming: the last envelope (flag 0x02) holds the end-stream JSON.
-      let i = 0;
-      let end: Uint8Array | undefined;
-      while (i + 5 <= body.length) {
-        const len = Buffer.from(body.buffer, body.byteOffset).readUInt32BE(i + 1);
-        if (body[i]! & 0x02) end = body.subarray(i + 5, i + 5 + len);
-        i += 5 + len;
-      }
+      const end = envelopes(body).filter((f) => f.flags & 0x02).at(-1)?.data;
       const j = JSON.parse(new TextDecoder().decode(end)) as { error?: { code: string } };
       return j.error?.code === "resource_exhausted" ? Code.ResourceExhausted : j.error ? -1 : 0;
     },

@@ -12,7 +12,8 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { echoReq } from "../gateway/helpers.js";
-import { assertNoLeaks, baseline, httpRequest, summary, within, type Baseline } from "./helpers.js";
+import { assertNoLeaks, baseline, httpRequest, summary, type Baseline } from "./helpers.js";
+import { within } from "../../helpers/wait.js";
 
 const HEADER_MS = 1000;
 const REQUEST_MS = 2500;

@@ -8,10 +8,10 @@ import assert from "node:assert/strict";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import { WebSocket } from "ws";
 import { mintToken, parseAuthConfig } from "../../../src/auth/index.js";
 import { EchoRequestSchema, EchoResponseSchema, EchoService } from "../../../src/gen/demo/v1/echo_pb.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
+import { WsCall } from "../../helpers/grpc-websockets-client.js";
 
 /** The HS256 key every runtime is configured with. */
 export const jwtKey = "runtime-suite-hs256-key-0123456789abcdef";
@@ -31,90 +31,9 @@ export interface Target {
  */
 export type StartTarget = (stack: Stack, env: Record<string, string>) => Promise<Target>;
 
-const enc = new TextEncoder();
-const dec = new TextDecoder();
+/** A target's base URL for WebSockets. */
+const wsUrl = (target: Target) => target.url.replace(/^http/, "ws");
 const reqBytes = (message: string) => toBinary(EchoRequestSchema, create(EchoRequestSchema, { message }));
-
-/** One grpc-websockets call, frame by frame as improbable's client writes them. */
-class WsCall {
-  readonly ws: WebSocket;
-  /** The subprotocol of the 101 response. */
-  readonly protocol: Promise<string | undefined>;
-  private readonly opened: Promise<void>;
-  private readonly frames: { kind: "header" | "data"; bytes: Uint8Array }[] = [];
-  private closeInfo: { code: number; reason: string } | undefined;
-  private wake: (() => void) | undefined;
-
-  constructor(url: string, path: string) {
-    this.ws = new WebSocket(url.replace(/^http/, "ws") + path, ["grpc-websockets"]);
-    this.protocol = new Promise((resolve, reject) => {
-      this.ws.once("upgrade", (res) => resolve(res.headers["sec-websocket-protocol"] as string | undefined));
-      this.ws.once("error", reject);
-      this.ws.once("unexpected-response", (_q, res) => reject(new Error(`HTTP ${res.statusCode}`)));
-    });
-    this.opened = new Promise((resolve, reject) => {
-      this.ws.once("open", () => resolve());
-      this.ws.once("error", reject);
-    });
-    this.protocol.catch(() => {});
-    this.opened.catch(() => {});
-    this.ws.on("message", (data: Buffer) => {
-      const m = new Uint8Array(data);
-      for (let i = 0; i < m.length; ) {
-        const len = new DataView(m.buffer, m.byteOffset + i + 1, 4).getUint32(0);
-        this.frames.push({ kind: m[i] === 0x80 ? "header" : "data", bytes: m.slice(i + 5, i + 5 + len) });
-        i += 5 + len;
-      }
-      this.wake?.();
-    });
-    this.ws.on("close", (code, reason) => {
-      this.closeInfo = { code, reason: reason.toString() };
-      this.wake?.();
-    });
-  }
-
-  async open(md: Record<string, string>): Promise<void> {
-    await this.opened;
-    const lines = Object.entries({ "content-type": "application/grpc-web+proto", "x-grpc-web": "1", ...md }).map(([k, v]) => `${k}: ${v}\r\n`);
-    this.ws.send(enc.encode(lines.join("")));
-  }
-
-  send(message: string): void {
-    const msg = reqBytes(message);
-    const f = new Uint8Array(6 + msg.length);
-    new DataView(f.buffer).setUint32(2, msg.length);
-    f.set(msg, 6);
-    this.ws.send(f);
-  }
-
-  halfClose(): void {
-    this.ws.send(Uint8Array.of(0x01));
-  }
-
-  /** The next frame the server sent (waits up to 20 s). */
-  async next(): Promise<{ kind: "header" | "data" | "closed"; text?: string; bytes?: Uint8Array }> {
-    const end = Date.now() + 20_000;
-    while (this.frames.length === 0 && !this.closeInfo) {
-      if (Date.now() > end) throw new Error("no frame from the server");
-      await new Promise<void>((r) => {
-        this.wake = r;
-        setTimeout(r, 200);
-      });
-    }
-    const f = this.frames.shift();
-    if (!f) return { kind: "closed" };
-    return { kind: f.kind, bytes: f.bytes, text: f.kind === "header" ? dec.decode(f.bytes) : undefined };
-  }
-
-  async closed(): Promise<{ code: number; reason: string }> {
-    const end = Date.now() + 20_000;
-    while (!this.closeInfo) {
-      if (Date.now() > end) throw new Error("the server did not close the WebSocket");
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    return this.closeInfo;
-  }
-}
 
 /** What a runtime's own extra tests can use (valid once `before` has run). */
 export interface SuiteContext {
@@ -214,25 +133,26 @@ export function runtimeSuite(name: string, start: StartTarget, opts: RuntimeSuit
     });
 
     test("grpc-websockets bidi: subprotocol echoed, interleaved messages, trailers, close 1000", t, async () => {
-      const call = new WsCall(target.url, "/demo.v1.EchoService/EchoBidi");
-      assert.equal(await call.protocol, "grpc-websockets");
-      await call.open({ authorization: `Bearer ${token}` });
-      call.send("one");
+      const call = new WsCall(wsUrl(target) + "/demo.v1.EchoService/EchoBidi");
+      await call.start({ authorization: `Bearer ${token}` });
+      assert.equal(call.ws.protocol, "grpc-websockets");
+      call.send(reqBytes("one"));
       const header = await call.next();
-      assert.equal(header.kind, "header");
-      assert.match(header.text!, /content-type: application\/grpc-web\+proto/i);
+      assert.ok(header?.kind === "header", `a header frame, got ${header?.kind ?? "the close"}`);
+      assert.match(header.text, /content-type: application\/grpc-web\+proto/i);
       const r1 = await call.next();
-      assert.equal(r1.kind, "data");
-      assert.equal(fromBinary(EchoResponseSchema, r1.bytes!).message, "one");
+      assert.ok(r1?.kind === "data", `a data frame, got ${r1?.kind ?? "the close"}`);
+      assert.equal(fromBinary(EchoResponseSchema, r1.data).message, "one");
       // The second request goes out only after the first answer: full duplex, not batched.
-      call.send("two");
+      call.send(reqBytes("two"));
       const r2 = await call.next();
-      assert.equal(fromBinary(EchoResponseSchema, r2.bytes!).message, "two");
+      assert.ok(r2?.kind === "data", `a data frame, got ${r2?.kind ?? "the close"}`);
+      assert.equal(fromBinary(EchoResponseSchema, r2.data).message, "two");
       call.halfClose();
       const trailers = await call.next();
-      assert.equal(trailers.kind, "header");
-      assert.match(trailers.text!, /grpc-status: 0\r\n/);
-      assert.equal((await call.closed()).code, 1000);
+      assert.ok(trailers?.kind === "header", `a header frame, got ${trailers?.kind ?? "the close"}`);
+      assert.match(trailers.text, /grpc-status: 0\r\n/);
+      assert.equal((await call.result()).close, 1000);
     });
 
     test("JWT: a valid HS256 token is accepted; none or a forged one is UNAUTHENTICATED", t, async () => {
@@ -248,13 +168,13 @@ export function runtimeSuite(name: string, start: StartTarget, opts: RuntimeSuit
       await assert.rejects(connect([forgedAuth]).echo({ message: "forged" }), (e: unknown) => ConnectError.from(e).code === Code.Unauthenticated);
 
       // grpc-websockets without a token: a trailers-only frame with status 16, then close.
-      const call = new WsCall(target.url, "/demo.v1.EchoService/EchoBidi");
-      await call.open({});
-      call.send("no token");
+      const call = new WsCall(wsUrl(target) + "/demo.v1.EchoService/EchoBidi");
+      await call.start({});
+      call.send(reqBytes("no token"));
       const f = await call.next();
-      assert.equal(f.kind, "header");
-      assert.match(f.text!, /grpc-status: 16\r\n/);
-      await call.closed();
+      assert.ok(f?.kind === "header", `a header frame, got ${f?.kind ?? "the close"}`);
+      assert.match(f.text, /grpc-status: 16\r\n/);
+      await call.result();
     });
 
     opts.more?.(ctx);
