@@ -67,13 +67,13 @@ export function createBalancer(config: BalancerConfig, deps: BalancerDeps = {}):
   const readerOf = (service: string, method: string) => readers.get(service)?.get(method);
 
   const defaultStrategy = strategies[config.default];
-  const sticky = new StickyPlacement(
-    deps.store,
-    (service, nodes, exclude) => spread(defaultStrategy, service, nodes, exclude),
-    config.placement,
+  const sticky = new StickyPlacement({
+    store: deps.store,
+    choose: (service, nodes, exclude) => spread(defaultStrategy, service, nodes, exclude),
+    config: config.placement,
     now,
     onError,
-  );
+  });
 
   return {
     pinHeader: config.pinHeader,

@@ -45,6 +45,19 @@ interface Cached {
 /** How many create / compare-and-set rounds to try before giving up on KV for one pick. */
 const MAX_ROUNDS = 8;
 
+/** What a {@link StickyPlacement} works with. */
+export interface StickyPlacementOptions {
+  /** The shared placements (JetStream KV); undefined: rendezvous hashing only. */
+  readonly store: PlacementStore | undefined;
+  /** Picks the node of a new or moved placement. */
+  readonly choose: PlacementChooser;
+  readonly config: PlacementConfig;
+  /** The clock (ms), replaceable in tests. */
+  readonly now: () => number;
+  /** Told about handled KV errors. */
+  readonly onError: (err: unknown, context: string) => void;
+}
+
 /** Places sticky keys on nodes; see the module comment. */
 export class StickyPlacement {
   private readonly cache = new Map<string, Cached>();
@@ -63,14 +76,19 @@ export class StickyPlacement {
   private readonly unwritten = new Map<string, string>();
   private flushing = false;
 
-  constructor(
-    private readonly store: PlacementStore | undefined,
-    private readonly choose: PlacementChooser,
-    private readonly config: PlacementConfig,
-    private readonly now: () => number,
-    private readonly onError: (err: unknown, context: string) => void,
-  ) {
-    this.unwatch = store?.watch((key, rec) => this.onWatch(key, rec));
+  private readonly store: PlacementStore | undefined;
+  private readonly choose: PlacementChooser;
+  private readonly config: PlacementConfig;
+  private readonly now: () => number;
+  private readonly onError: (err: unknown, context: string) => void;
+
+  constructor(o: StickyPlacementOptions) {
+    this.store = o.store;
+    this.choose = o.choose;
+    this.config = o.config;
+    this.now = o.now;
+    this.onError = o.onError;
+    this.unwatch = o.store?.watch((key, rec) => this.onWatch(key, rec));
   }
 
   /** `keyToken(service)`, memoised (a handful of services). */

@@ -205,7 +205,7 @@ export class NrpcServer {
           return;
         }
         const c = req.type.value;
-        const s = new ServerStream(this, reply, service, method, fromWireMetadata(c.metadata), c.nid, this.opts.maxQueuedRequests);
+        const s = new ServerStream(this, { reply, service, method, metadata: fromWireMetadata(c.metadata), peerNid: c.nid, maxQueued: this.opts.maxQueuedRequests });
         this.streams.set(reply, s);
         s.run(handler, this.opts.onError);
         return;
@@ -231,8 +231,28 @@ export class NrpcServer {
 /** What a finished stream's request queue and signal end with (shared: made once, not per call). */
 const streamFinished = new ConnectError("stream finished", Code.Canceled);
 
+/** What one {@link ServerStream} is made of (from the Call envelope that opened it). */
+interface ServerStreamOptions {
+  /** The caller's inbox for this call: every response envelope goes there. */
+  readonly reply: string;
+  /** Full service name (`pkg.Service`) and method, from the subject. */
+  readonly service: string;
+  readonly method: string;
+  /** Request metadata of the Call envelope. */
+  readonly metadata: Metadata;
+  /** The caller's node id (`Call.nid`): {@link NrpcServer.closeStreams} cancels its streams by it. */
+  readonly peerNid: string;
+  /** Request messages queued before the handler reads them (default 1024). */
+  readonly maxQueued?: number;
+}
+
 class ServerStream implements ServerCall {
   readonly requests: RequestQueue;
+  readonly service: string;
+  readonly method: string;
+  readonly metadata: Metadata;
+  readonly peerNid: string;
+  private readonly reply: string;
   /** Made on first use of `signal`: most unary handlers never look at it. */
   private ac: AbortController | undefined;
   private abortReason: unknown;
@@ -243,14 +263,14 @@ class ServerStream implements ServerCall {
 
   constructor(
     private readonly server: NrpcServer,
-    private readonly reply: string,
-    readonly service: string,
-    readonly method: string,
-    readonly metadata: Metadata,
-    readonly peerNid: string,
-    maxQueued = 1024,
+    o: ServerStreamOptions,
   ) {
-    this.requests = new RequestQueue(maxQueued);
+    this.reply = o.reply;
+    this.service = o.service;
+    this.method = o.method;
+    this.metadata = o.metadata;
+    this.peerNid = o.peerNid;
+    this.requests = new RequestQueue(o.maxQueued ?? 1024);
   }
 
   get signal(): AbortSignal {
