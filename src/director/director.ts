@@ -11,6 +11,7 @@ import { propagateTrace } from "./trace-context.js";
 import type { Call, CallHandler, CallResponder } from "../core/call.js";
 import type { Metadata } from "../core/metadata.js";
 import type { RouteTable } from "./route.js";
+import { hopRecorder } from "../observability/bench-hooks.js";
 import type { CallInfo, DirectorAuthenticator, DirectorBalancer, DirectorNodeSource, DirectorObserver } from "./types.js";
 
 /** Options of {@link createDirector}. */
@@ -431,6 +432,7 @@ class LiveCall {
     // The call's signal is watched by run(), not by the nrpc client: the abort reason picks the status.
     // The deadline counts from the call's start (auth, the wait for the first message, a retry included).
     const timeoutMs = o.call.timeoutMs === undefined ? undefined : Math.max(1, o.call.timeoutMs - (Date.now() - o.info.start));
+    hopRecorder?.("director-done");
     const stream = o.client.open(node.nid, o.procService, o.method, { metadata: o.md, timeoutMs, singleRequest: o.singleRequest, goNode: o.goNode(node) }, {
       onHeader: (md) => this.sendHeader(md),
       onMessage: (data) => this.onMessage(data),

@@ -15,6 +15,7 @@ import { decodeResponse, encodeCall, encodeData, encodeRequestEnd, fromWireMetad
 import { InboxMux } from "./inbox.js";
 import { Outbox, type PublishErrorHandler } from "./outbox.js";
 import { callSubject } from "./subject.js";
+import { hopRecorder } from "../observability/bench-hooks.js";
 
 /** What a client stream reports, in order: [header], message*, end (exactly once). */
 export interface ClientStreamEvents {
@@ -476,6 +477,7 @@ class StreamImpl implements ClientStream {
 
   receive(msg: Msg): void {
     if (this.ended) return;
+    hopRecorder?.("reply-received");
     const data = msg.data;
     if (data.length === 0) {
       // A NATS status message (e.g. 503 no responders) or an empty payload: Go ignores empty

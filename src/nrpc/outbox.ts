@@ -17,6 +17,7 @@
  */
 import type { NatsConnection } from "@nats-io/nats-core";
 import { MaxPayloadError } from "./errors.js";
+import { hopRecorder, type Hop } from "../observability/bench-hooks.js";
 
 type Defer = (fn: () => void) => void;
 
@@ -40,7 +41,11 @@ export class Outbox {
   private bytes = 0;
   private scheduled = false;
 
-  constructor(private readonly nc: NatsConnection) {}
+  /** @param hop the bench hop a flush marks (src/observability/bench-hooks.ts): `published` for a client, `node-replied` for a server. */
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly hop: Hop = "published",
+  ) {}
 
   /**
    * The connected server's `max_payload` (the largest message it takes, in bytes), or 0 while it is
@@ -109,5 +114,6 @@ export class Outbox {
         }
       }
     }
+    hopRecorder?.(this.hop);
   };
 }

@@ -20,6 +20,7 @@ import { decodeRequest, encodeBegin, encodeData, encodeResponseEnd, fromWireMeta
 import { MaxPayloadError } from "./errors.js";
 import { Outbox, type PublishErrorHandler } from "./outbox.js";
 import { RequestQueue } from "./request-queue.js";
+import { hopRecorder } from "../observability/bench-hooks.js";
 import { isServiceName, isSubjectToken, servicePrefix } from "./subject.js";
 
 /** The server side of one call, as a handler sees it. */
@@ -74,7 +75,7 @@ export class NrpcServer {
   ) {
     if (!isSubjectToken(opts.nid)) throw new Error(`invalid nid ${JSON.stringify(opts.nid)}`);
     this.nid = opts.nid;
-    this.outbox = new Outbox(nc);
+    this.outbox = new Outbox(nc, "node-replied");
     void this.watchStatus();
   }
 
@@ -198,6 +199,7 @@ export class NrpcServer {
     switch (req.type.case) {
       case "call": {
         if (existing) return; // a duplicate Call is ignored
+        hopRecorder?.("node-received");
         const method = msg.subject.length > prefix.length + 1 ? msg.subject.slice(prefix.length + 1) : "";
         const handler = methods.get(method);
         if (!handler) {
@@ -369,6 +371,7 @@ class ServerStream implements ServerCall {
 
   private complete(e: unknown, onError?: (err: unknown, call: ServerCall) => void): void {
     if (this.finished) return; // cancelled: Go sends no End either
+    hopRecorder?.("node-handler-done");
     this.finished = true;
     this.server.forget(this.reply);
     this.requests.fail(streamFinished);
