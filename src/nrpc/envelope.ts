@@ -15,6 +15,7 @@ import {
   type Response,
 } from "../gen/nrpc/nrpc_pb.js";
 import type { Metadata } from "../core/metadata.js";
+import { headroomOf } from "../protocol/message-buffer.js";
 
 export type { Request, Response } from "../gen/nrpc/nrpc_pb.js";
 
@@ -159,10 +160,21 @@ function writeString(b: Uint8Array, pos: number, tag: number, s: string, len: nu
  * Request.data / Response.data share one shape: field 3 holding Data{data}. Written by hand (one per
  * message on every call, where reflection showed in the bench profile); the bytes are what
  * protobuf-es writes: `1a <len> [0a <len> data]`, the inner field omitted for empty data (proto3).
+ * A message with spare bytes in front (src/protocol/message-buffer.ts: a body read in pieces) gets
+ * its header written there and is not copied: the envelope is a view over the same buffer.
  */
 export function encodeData(data: Uint8Array): Uint8Array {
   const n = data.byteLength;
   const inner = n === 0 ? 0 : 1 + varintSize(n) + n;
+  const head = 1 + varintSize(inner) + inner - n;
+  if (n > 0 && headroomOf(data) >= head) {
+    const out = new Uint8Array(data.buffer, data.byteOffset - head, head + n);
+    out[0] = 0x1a;
+    const p = writeVarint(out, 1, inner);
+    out[p] = 0x0a;
+    writeVarint(out, p + 1, n);
+    return out;
+  }
   const out = new Uint8Array(1 + varintSize(inner) + inner);
   out[0] = 0x1a;
   let p = writeVarint(out, 1, inner);

@@ -3,6 +3,7 @@
  * decompression bounded by a size limit, and encoding negotiation.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
+import { allocMessage } from "./message-buffer.js";
 import { discardBody } from "./discard-body.js";
 
 /** The encodings this gateway can decode and produce besides identity. */
@@ -76,7 +77,7 @@ async function collect(ts: CompressionStream | DecompressionStream, data: Uint8A
 /** Concatenates chunks (returns the only chunk as is). */
 export function concatBytes(chunks: Uint8Array[], total?: number): Uint8Array {
   if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total ?? chunks.reduce((n, c) => n + c.byteLength, 0));
+  const out = allocMessage(total ?? chunks.reduce((n, c) => n + c.byteLength, 0)); // nrpc writes its header in front: no second copy
   let o = 0;
   for (const c of chunks) {
     out.set(c, o);

@@ -3,6 +3,7 @@
  * one flags byte, a uint32 big-endian length, then the payload.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
+import { allocMessage } from "./message-buffer.js";
 
 /** One framed message. */
 export interface Envelope {
@@ -57,7 +58,7 @@ const empty = new Uint8Array(0);
  * An incremental envelope parser. Feed it chunks as they arrive ({@link push}) and take envelopes out
  * ({@link next}) until it returns undefined, then push the next chunk. An envelope that lies within one
  * chunk is returned as a `subarray` (no copy); one split across chunks is assembled into a buffer of
- * exactly its length. A declared length above `maxMessageBytes` fails with RESOURCE_EXHAUSTED as soon
+ * exactly its length (with spare bytes in front, see src/protocol/message-buffer.ts). A declared length above `maxMessageBytes` fails with RESOURCE_EXHAUSTED as soon
  * as the prefix is read, before any of the payload is buffered.
  *
  * Every error it throws is a {@link ConnectError}.
@@ -113,7 +114,7 @@ export class EnvelopeDecoder {
         this.pos += length;
         return { flags: this.flags, data };
       }
-      this.body = new Uint8Array(length);
+      this.body = allocMessage(length); // room for the nrpc header in front: published without another copy
       this.bodyFill = 0;
     }
     const body = this.body;

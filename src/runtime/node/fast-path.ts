@@ -30,7 +30,7 @@ import type { Config } from "../../config/index.js";
 import { createCorsPolicy } from "../../cors/index.js";
 import type { CallHandler } from "../../core/call.js";
 import type { ClientWatch } from "../../protocol/client-signal.js";
-import { messageTooLarge } from "../../protocol/compression.js";
+import { concatBytes, messageTooLarge } from "../../protocol/compression.js";
 import { maxDiscardBytes } from "../../protocol/discard-body.js";
 import { HeaderList } from "../../protocol/header-list.js";
 import { resolveProtocolOptions, type ProtocolOptions, type ServeContext } from "../../protocol/options.js";
@@ -321,7 +321,7 @@ function readBody(req: IncomingMessage, res: ServerResponse, maxBytes: number): 
     };
     const onEnd = () => {
       cleanup();
-      resolve(chunks.length === 1 ? chunks[0]! : chunks.length === 0 ? new Uint8Array(0) : Buffer.concat(chunks, total));
+      resolve(chunks.length === 0 ? new Uint8Array(0) : concatBytes(chunks, total)); // several chunks: one copy, none more in nrpc
     };
     const onError = (e: Error) => {
       cleanup();
