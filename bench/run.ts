@@ -2,14 +2,17 @@
  * `npm run bench`: the benchmarks, measured side by side on loopback, then a report.
  *
  * Starts nats-server and one process for each part: the responder (registry, demo node over
- * nats-grpc, raw NATS echo; TCP), the gateway, connect-node direct (baseline b), the naive Hono
- * forwarder (baseline c), and the load drivers (autocannon for HTTP, a `ws` grpc-websockets driver, a
- * raw NATS driver). Reads each process's CPU time from /proc around every measured window. Writes
+ * nats-grpc, raw NATS echo; TCP), the gateway (NATS over TCP, and a second one over WebSocket),
+ * connect-node direct, the naive forwarders (node:http over TCP and over WebSocket — the best naive
+ * forwarder — and Hono on @hono/node-server), the Deno and Workers (workerd) entries, and the load
+ * drivers (autocannon for HTTP, a `ws` grpc-websockets driver, raw NATS drivers over TCP and
+ * WebSocket). Reads each process's CPU time from /proc around every measured window. Writes
  * `bench/results/<date>.md` and `.svg`, and stops everything.
  *
- *   npm run bench                  full run (~6-8 min on 2 cores)
- *   npm run bench -- --quick       ~2 min: fewer in-flight levels, shorter windows
- *   npm run bench -- --only=ws     only scenarios whose group matches (unary|grpc-web|stream|ws|jwt|idle|startup|profile)
+ *   npm run bench                  full run (under 10 min on 2 cores)
+ *   npm run bench -- --quick       ~3 min: fewer in-flight levels, shorter windows
+ *   npm run bench -- --only=ws     only scenarios whose group matches
+ *                                  (unary|hono|breakdown|large|runtimes|grpc-web|stream|ws|jwt|idle|startup|profile)
  *   npm run bench -- --no-profile  skip the --cpu-prof run
  *   npm run bench -- --compare=bench/.build/gateway-old.mjs   also run a saved gateway bundle (A/B)
  *   npm run bench -- --duration-ms=5000 --warmup-ms=1000 --rounds=2
@@ -28,8 +31,10 @@ import { mintToken, parseAuthConfig } from "../src/auth/index.js";
 import { EchoRequestSchema, EchoResponseSchema } from "../src/gen/demo/v1/echo_pb.js";
 import type { LoadResult } from "./lib/latency.js";
 import { sleep } from "./lib/latency.js";
-import { cpuMicrosOf, rssOf, startProc, type Proc } from "./lib/proc.js";
-import { writeReport, type BenchRun, type IdleResult, type ReportInput, type StartupResult } from "./lib/report.js";
+import type { SegmentSummary } from "./lib/hops.js";
+import { cpuMicrosOf, cpuMicrosOfGroup, rssOf, startProc, type Proc } from "./lib/proc.js";
+import { writeReport, type BenchRun, type Breakdown, type CopyCount, type IdleResult, type ReportInput, type RuntimeInfo, type StartupResult } from "./lib/report.js";
+import { startRuntime, type RuntimeTarget } from "./lib/runtimes.js";
 import { summarizeProfile, type ProfileSummary } from "./profile-summary.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -39,12 +44,16 @@ const kv = Object.fromEntries(process.argv.slice(2).filter((a) => a.includes("="
 const quick = args.has("--quick");
 const only = kv["only"] ? new RegExp(kv["only"]) : undefined;
 const want = (group: string) => !only || only.test(group);
-const warmupMs = Number(kv["warmup-ms"] ?? (quick ? 500 : 600));
-const durationMs = Number(kv["duration-ms"] ?? (quick ? 1500 : 3000));
+const warmupMs = Number(kv["warmup-ms"] ?? (quick ? 400 : 400));
+const durationMs = Number(kv["duration-ms"] ?? (quick ? 1200 : 1600));
 const inflights = quick ? [1, 64] : [1, 16, 64, 256];
 /** Interleaved passes per Connect unary cell (merged in the report). */
 const rounds = Number(kv["rounds"] ?? (quick ? 1 : 2));
 const sizes = [64, 16 * 1024];
+/** In-flight levels where every target runs (both NATS transports, the Hono forwarder); the others run the core four. */
+const wideInflights = new Set([1, 64]);
+/** The large message: 1 MiB (the bench's nats-server takes 2 MiB payloads for it). */
+const largeSize = 1024 * 1024;
 
 /** V8 flags of the server processes (gateway, forwarder, connect-node) — the same for all three. */
 const serverFlags = ["--no-memory-reducer"];
@@ -52,6 +61,17 @@ const gatewayFlags = [...serverFlags, "--expose-gc"];
 const driverFlags = ["--no-memory-reducer"];
 
 const log = (s: string) => process.stderr.write(s + "\n");
+
+/** Wall time per section (the `bench: <section>` log lines), for the report: what the 10-minute budget goes to. */
+const sections: { name: string; start: number; ms: number }[] = [];
+/** Starts timing a section (ends the previous one) and logs its name. */
+function section(name: string): void {
+  const now = performance.now();
+  const last = sections[sections.length - 1];
+  if (last) last.ms = now - last.start;
+  sections.push({ name, start: now, ms: NaN });
+  log(`bench: ${name}`);
+}
 
 /** EchoRequest bytes of exactly `size` bytes (message of 'x'), with `repeat`. */
 function echoRequest(size: number, repeat = 0): Uint8Array {
@@ -93,7 +113,11 @@ async function bundle(): Promise<Record<string, string>> {
 interface Watched {
   name: string;
   pid: number;
+  /** `pid` is a process group: sum the CPU of all its processes (wrangler → workerd). */
+  group?: boolean;
 }
+
+const cpuOf = (w: Watched) => (w.group ? cpuMicrosOfGroup(w.pid) : cpuMicrosOf(w.pid));
 
 async function main(): Promise<void> {
   const t0 = performance.now();
@@ -111,8 +135,11 @@ async function main(): Promise<void> {
   const runs: BenchRun[] = [];
   let idle: IdleResult[] = [];
   let startup: StartupResult | undefined;
-  let profile: { file: string; summary: ProfileSummary; rate: number } | undefined;
-  // --prof-procs=responder,forwarder,…: those processes run under --cpu-prof for the whole run.
+  const profiles: { title: string; file: string; summary: ProfileSummary; rate: number }[] = [];
+  const breakdowns: Breakdown[] = [];
+  const copies: CopyCount[] = [];
+  const runtimes: RuntimeInfo[] = [];
+  // --prof-procs=responder,forwarder-hono,…: those processes run under --cpu-prof for the whole run.
   const profProcs = new Set((kv["prof-procs"] ?? "").split(",").filter(Boolean));
   const start = async (name: string, file: string, a: string[], flags: string[]) => {
     if (profProcs.has(name)) flags = [...flags, "--cpu-prof", `--cpu-prof-dir=${join(here, "results")}`, `--cpu-prof-name=${name}-${stamp}.cpuprofile`];
@@ -124,32 +151,59 @@ async function main(): Promise<void> {
     await p.stop();
     procs.splice(procs.indexOf(p), 1);
   };
+  const others: RuntimeTarget[] = [];
+  let startingRuntimes: Promise<PromiseSettledResult<RuntimeTarget>[]> = Promise.resolve([]);
 
   try {
-    nats = await startNatsServer();
+    section("start processes");
+    // 2 MiB payloads: a 1 MiB message plus its envelopes (the default 1 MiB would refuse it).
+    nats = await startNatsServer({ maxPayload: 2 * 1024 * 1024 });
     const natsProc: Watched = { name: "nats-server", pid: nats.process.pid! };
+    // Deno and wrangler/workerd take seconds to start: begin now, beside the Node processes.
+    const wantRuntimes = want("runtimes") && !args.has("--no-runtimes");
+    const probeUrl = async (url: string) => {
+      const r = await fetch(`${url}/demo.v1.EchoService/Echo`, { method: "POST", headers: { "content-type": "application/proto", "connect-protocol-version": "1" }, body: echoRequest(64) as Uint8Array<ArrayBuffer>, signal: AbortSignal.timeout(10_000) });
+      const body = new Uint8Array(await r.arrayBuffer());
+      return r.status === 200 && fromBinary(EchoResponseSchema, body).message === "x".repeat(62);
+    };
+    if (wantRuntimes) startingRuntimes = Promise.allSettled((["deno", "workerd"] as const).map((n) => startRuntime(n, nats!.wsUrl, probeUrl)));
     const responder = await start("responder", files["responder"]!, [`--nats=${nats.url}`], serverFlags);
-    const gw = await start("gateway", files["gateway"]!, [`--nats=${nats.wsUrl}`], gatewayFlags);
+    const gw = await start("gateway", files["gateway"]!, [`--nats=${nats.url}`], gatewayFlags);
+    const gwWsProc = await start("gateway-ws", files["gateway"]!, [`--nats=${nats.wsUrl}`], gatewayFlags);
     const direct = await start("connect-direct", files["connect-direct"]!, [], serverFlags);
-    const fwd = await start("forwarder", files["forwarder"]!, [`--nats=${nats.wsUrl}`], serverFlags);
+    const fwd = await start("forwarder", files["forwarder"]!, [`--nats=${nats.url}`, "--kind=plain"], serverFlags);
+    const fwdWs = await start("forwarder-ws", files["forwarder"]!, [`--nats=${nats.wsUrl}`, "--kind=plain"], serverFlags);
+    const fwdHono = await start("forwarder-hono", files["forwarder"]!, [`--nats=${nats.url}`, "--kind=hono"], serverFlags);
     const http = await start("load-http", files["load-http"]!, [], driverFlags);
-    const natsLoad = await start("load-nats", files["load-nats"]!, [`--nats=${nats.wsUrl}`], driverFlags);
+    const natsLoad = await start("load-nats", files["load-nats"]!, [`--nats=${nats.url}`], driverFlags);
+    const natsLoadWs = await start("load-nats-ws", files["load-nats"]!, [`--nats=${nats.wsUrl}`], driverFlags);
     const wsLoad = await start("load-ws", files["load-ws"]!, [], driverFlags);
     const gwUrl = gw.info["url"] as string;
     const gwWs = gwUrl.replace(/^http/, "ws");
     const directUrl = direct.info["url"] as string;
     const fwdUrl = fwd.info["url"] as string;
-    log(`bench: gateway ${gwUrl}, connect-node ${directUrl}, forwarder ${fwdUrl}, nats ${nats.url} / ${nats.wsUrl}`);
+    log(`bench: gateway ${gwUrl} (NATS TCP), gateway-ws ${gwWsProc.info["url"]} (NATS WebSocket), connect-node ${directUrl}, forwarder ${fwdUrl}, nats ${nats.url} / ${nats.wsUrl}`);
 
-    const servers: Record<string, Proc> = { gateway: gw, direct, forwarder: fwd };
+    const servers: Record<string, Proc> = { gateway: gw, "gateway-ws": gwWsProc, direct, forwarder: fwd, "forwarder-ws": fwdWs, "forwarder-hono": fwdHono };
     // --compare=<bundle.mjs>: a second gateway from a saved bundle (e.g. before a change), run as
-    // target "gateway-b" next to "gateway" in the unary scenarios.
+    // target "gateway-b" next to "gateway" (both NATS over TCP) in the unary scenarios.
     const compare = kv["compare"];
     if (compare) {
-      servers["gateway-b"] = await start("gateway-b", compare, [`--nats=${nats.wsUrl}`], gatewayFlags);
+      servers["gateway-b"] = await start("gateway-b", compare, [`--nats=${nats.url}`], gatewayFlags);
       log(`bench: gateway-b from ${compare} at ${servers["gateway-b"].info["url"]}`);
     }
-    const unaryTargets = ["forwarder", "direct", "gateway", ...(compare ? ["gateway-b"] : [])];
+    const floors: Record<string, Proc> = { nats: natsLoad, "nats-ws": natsLoadWs };
+    /** The Connect unary targets of one cell: the core four everywhere, the rest where {@link wideInflights} says. */
+    const unaryTargets = (n: number) => [
+      "nats",
+      ...(wideInflights.has(n) ? ["nats-ws"] : []),
+      "forwarder",
+      ...(wideInflights.has(n) ? ["forwarder-ws", "forwarder-hono"] : []),
+      "direct",
+      "gateway",
+      ...(wideInflights.has(n) ? ["gateway-ws"] : []),
+      ...(compare ? ["gateway-b"] : []),
+    ];
 
     /** Runs one measured command on `driver`, reading the CPU time of `watched` around the window. */
     const measure = async (driver: Proc, cmd: string, a: unknown, watched: Watched[]): Promise<{ res: LoadResult; cpuUs: Record<string, number> }> => {
@@ -157,10 +211,10 @@ async function main(): Promise<void> {
       let before: number[] | undefined;
       let after: number[] | undefined;
       driver.onEvent = (ev) => {
-        if (ev === "measure-start") before = all.map((w) => cpuMicrosOf(w.pid));
-        else if (ev === "measure-end") after = all.map((w) => cpuMicrosOf(w.pid));
+        if (ev === "measure-start") before = all.map(cpuOf);
+        else if (ev === "measure-end") after = all.map(cpuOf);
       };
-      const res = await driver.call<LoadResult>(cmd, a, 120_000);
+      const res = await driver.call<LoadResult>(cmd, a, 180_000);
       driver.onEvent = undefined;
       // NaN travels as null over IPC
       for (const k of Object.keys(res.lat) as (keyof LoadResult["lat"])[]) res.lat[k] = res.lat[k] ?? NaN;
@@ -178,18 +232,16 @@ async function main(): Promise<void> {
       runs.push(run);
       const l = r.result.lat;
       log(
-        `  ${r.label.padEnd(44)} ${run.opsPerSec.toFixed(0).padStart(8)} ${r.unit}  p50 ${fx(l.p50)} p99 ${fx(l.p99)} ms` +
+        `  ${r.label.padEnd(52)} ${run.opsPerSec.toFixed(0).padStart(8)} ${r.unit}  p50 ${fx(l.p50)} p99 ${fx(l.p99)} ms` +
           `  cpu µs/op ${Object.entries(cpuPerOp).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(", ")}${r.result.errors ? `  ERRORS ${r.result.errors}` : ""}`,
       );
+      return run;
     };
 
     // --- sanity: every target answers the same call correctly
     const probe = echoRequest(64);
-    for (const [name, url] of [["gateway", gwUrl], ["connect-node", directUrl], ["forwarder", fwdUrl]] as const) {
-      const r = await fetch(`${url}/demo.v1.EchoService/Echo`, { method: "POST", headers: { "content-type": "application/proto", "connect-protocol-version": "1" }, body: probe as Uint8Array<ArrayBuffer> });
-      const body = new Uint8Array(await r.arrayBuffer());
-      const msg = fromBinary(EchoResponseSchema, body).message;
-      if (r.status !== 200 || msg !== "x".repeat(62)) throw new Error(`sanity: ${name} answered ${r.status} ${JSON.stringify(msg).slice(0, 80)}`);
+    for (const [name, p] of Object.entries(servers)) {
+      if (!(await probeUrl(p.info["url"] as string))) throw new Error(`sanity: ${name} did not echo the probe`);
     }
     {
       const r = await fetch(`${gwUrl}/demo.v1.EchoService/Echo`, { method: "POST", headers: { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" }, body: envelope(probe) as Uint8Array<ArrayBuffer> });
@@ -206,17 +258,25 @@ async function main(): Promise<void> {
       warmupMs,
       durationMs,
     });
+    /** One measured Connect unary run of `target` (a server, or a raw NATS floor) at `size` × `n`. */
+    const unaryRun = (target: string, body: Uint8Array, n: number, extra: Watched[] = []) => {
+      const floor = floors[target];
+      if (floor) return measure(floor, "run", { subject: "bench.echo", payload: b64(body), concurrency: n, warmupMs, durationMs }, extra);
+      const srv = servers[target]!;
+      return measure(http, "run", httpRun(srv.info["url"] as string, body, n), [{ name: "server", pid: srv.pid }, ...extra]);
+    };
+    const unaryLabel = (target: string, size: number, n: number) => `${targetLabel(target)}${target.startsWith("nats") ? "" : " Connect"} ${sizeLabel(size)} ×${n}`;
 
     // --- global warm-up: JIT every server on the unary path
-    log("bench: warm-up");
+    section("warm-up");
     for (const url of Object.values(servers).map((p) => p.info["url"] as string)) {
-      await http.call("run", { ...httpRun(url, probe, 16), warmupMs: 200, durationMs: quick ? 800 : 2000 });
+      await http.call("run", { ...httpRun(url, probe, 16), warmupMs: 200, durationMs: quick ? 600 : 1200 });
     }
-    await natsLoad.call("run", { subject: "bench.echo", payload: b64(probe), concurrency: 16, warmupMs: 200, durationMs: quick ? 500 : 1000 });
+    for (const f of Object.values(floors)) await f.call("run", { subject: "bench.echo", payload: b64(probe), concurrency: 16, warmupMs: 200, durationMs: quick ? 400 : 800 });
 
-    // --- 1. Connect unary: floor, forwarder, connect-node, gateway at each size × in flight
+    // --- 1. Connect unary: floors, forwarders, connect-node, gateways at each size × in flight
     if (want("unary")) {
-      log("bench: Connect unary");
+      section("Connect unary");
       for (const size of sizes) {
         const body = echoRequest(size);
         for (const n of inflights) {
@@ -225,26 +285,126 @@ async function main(): Promise<void> {
           // drift from other load on the machine then hits every target alike.
           const acc = new Map<string, { res: LoadResult; cpuUs: Record<string, number> }[]>();
           for (let round = 0; round < rounds; round++) {
-            const m = await measure(natsLoad, "run", { subject: "bench.echo", payload: b64(body), concurrency: n, warmupMs, durationMs }, []);
-            acc.set("nats", [...(acc.get("nats") ?? []), m]);
-            for (const target of unaryTargets) {
-              const srv = servers[target]!;
-              const r = await measure(http, "run", httpRun(srv.info["url"] as string, body, n), [{ name: "server", pid: srv.pid }]);
-              acc.set(target, [...(acc.get(target) ?? []), r]);
-            }
+            for (const target of unaryTargets(n)) acc.set(target, [...(acc.get(target) ?? []), await unaryRun(target, body, n)]);
           }
           for (const [target, list] of acc) {
             const { res, cpuUs } = mergeRounds(list);
-            const label = target === "nats" ? `raw NATS req/reply ${sizeLabel(size)} ×${n}` : `${targetLabel(target)} Connect ${sizeLabel(size)} ×${n}`;
-            record({ ...base, target, label, result: res }, cpuUs);
+            record({ ...base, target, label: unaryLabel(target, size, n), result: res }, cpuUs);
           }
         }
       }
     }
 
+    // --- 1b. What @hono/node-server costs: the same Hono forwarder with the body read through the
+    // fetch Request (c.req.arrayBuffer()) and from Node's IncomingMessage, beside node:http.
+    if (want("hono")) {
+      section("Hono forwarder, with and without the fetch Request");
+      const honoNode = await start("forwarder-hono-node", files["forwarder"]!, [`--nats=${nats.url}`, "--kind=hono-node"], serverFlags);
+      servers["forwarder-hono-node"] = honoNode;
+      await http.call("run", { ...httpRun(honoNode.info["url"] as string, probe, 16), warmupMs: 200, durationMs: quick ? 600 : 1200 });
+      const n = 64;
+      const acc = new Map<string, { res: LoadResult; cpuUs: Record<string, number> }[]>();
+      for (let round = 0; round < rounds; round++) {
+        for (const target of ["forwarder", "forwarder-hono", "forwarder-hono-node"]) acc.set(target, [...(acc.get(target) ?? []), await unaryRun(target, probe, n)]);
+      }
+      for (const [target, list] of acc) {
+        const { res, cpuUs } = mergeRounds(list);
+        record({ group: "hono", size: 64, inflight: n, unit: "req/s", target, label: unaryLabel(target, 64, n), result: res }, cpuUs);
+      }
+      delete servers["forwarder-hono-node"];
+      await stopProc(honoNode);
+    }
+
+    // --- 1c. Where one call's time goes: hop timestamps at 1 in flight, gateway (NATS over TCP) and
+    // demo node, beside the TCP floor in the same minute.
+    if (want("breakdown")) {
+      section("latency breakdown at 1 in flight");
+      const echo = await start("http-echo", files["forwarder"]!, [`--nats=${nats.url}`, "--kind=echo"], serverFlags);
+      servers["http-echo"] = echo;
+      await http.call("run", { ...httpRun(echo.info["url"] as string, probe, 1), warmupMs: 200, durationMs: quick ? 400 : 800 });
+      for (const size of sizes) {
+        const body = echoRequest(size);
+        const floor = await unaryRun("nats", body, 1);
+        const floorRun = record({ group: "breakdown", size, inflight: 1, unit: "req/s", target: "nats", label: `${unaryLabel("nats", size, 1)} (breakdown)`, result: floor.res }, floor.cpuUs);
+        const he = await unaryRun("http-echo", body, 1);
+        const echoRun = record({ group: "breakdown", size, inflight: 1, unit: "req/s", target: "http-echo", label: `${unaryLabel("http-echo", size, 1)} (breakdown)`, result: he.res }, he.cpuUs);
+        await gw.call("hopsOn");
+        await responder.call("hopsOn");
+        const m = await unaryRun("gateway", body, 1);
+        const gateway = await gw.call<SegmentSummary[]>("hopsGet");
+        const node = await responder.call<SegmentSummary[]>("hopsGet");
+        const gwRun = record({ group: "breakdown", size, inflight: 1, unit: "req/s", target: "gateway", label: `${unaryLabel("gateway", size, 1)} (hops recorded)`, result: m.res }, m.cpuUs);
+        breakdowns.push({ size, gatewayP50: gwRun.result.lat.p50, floorP50: floorRun.result.lat.p50, httpEchoP50: echoRun.result.lat.p50, gateway, node });
+        log(`  ${sizeLabel(size)}: ${[...gateway, ...node].map((x) => `${x.from}→${x.to} ${x.p50Us.toFixed(0)} µs (${x.count})`).join(", ")}`);
+      }
+      delete servers["http-echo"];
+      await stopProc(echo);
+    }
+
+    // --- 1d. Large messages: 1 MiB Connect unary, and the bytes the gateway copies per call
+    if (want("large")) {
+      section("large messages (1 MiB)");
+      const body = echoRequest(largeSize);
+      for (const n of quick ? [1] : [1, 16]) {
+        const acc = new Map<string, { res: LoadResult; cpuUs: Record<string, number> }[]>();
+        for (const target of ["nats", "forwarder", "direct", "gateway", "gateway-ws"]) acc.set(target, [await unaryRun(target, body, n)]);
+        for (const [target, list] of acc) {
+          const { res, cpuUs } = mergeRounds(list);
+          record({ group: "large", size: largeSize, inflight: n, unit: "req/s", target, label: unaryLabel(target, largeSize, n), result: res }, cpuUs);
+        }
+      }
+      for (const size of [64, 16 * 1024, largeSize]) {
+        for (const target of ["gateway", "gateway-ws"]) {
+          const srv = servers[target]!;
+          await srv.call("copiesOn");
+          const { res } = await measure(http, "run", { ...httpRun(srv.info["url"] as string, echoRequest(size), 1), warmupMs: 100, durationMs: quick ? 400 : 800 }, []);
+          const c = await srv.call<{ calls: number; sites: Record<string, number> }>("copiesGet");
+          copies.push({ size, target, calls: c.calls, answered: res.count, sites: c.sites });
+          const per = Object.entries(c.sites).map(([k, v]) => `${k} ${(v / Math.max(1, c.calls)).toFixed(0)}`);
+          log(`  copies ${targetLabel(target)} ${sizeLabel(size)}: ${c.calls} calls; bytes/call ${per.join(", ")}`);
+        }
+      }
+    }
+
+    // --- 1e. Every runtime: Connect unary and grpc-websockets against the Deno and workerd entries,
+    // beside the Node gateway on the same NATS transport (WebSocket), interleaved.
+    if (wantRuntimes) {
+      section("runtimes (Node, Deno, workerd)");
+      const settled = await startingRuntimes;
+      const ready: { target: string; url: string; watched: Watched }[] = [{ target: "gateway-ws", url: gwWsProc.info["url"] as string, watched: { name: "server", pid: gwWsProc.pid } }];
+      for (const [i, s] of settled.entries()) {
+        const name = (["deno", "workerd"] as const)[i]!;
+        if (s.status === "fulfilled") {
+          others.push(s.value);
+          ready.push({ target: name, url: s.value.url, watched: { name: "server", pid: s.value.pgid, group: true } });
+          runtimes.push({ name, readyMs: s.value.readyMs });
+          log(`  ${name} ready at ${s.value.url} in ${(s.value.readyMs / 1000).toFixed(1)} s`);
+        } else {
+          runtimes.push({ name, readyMs: NaN, error: String((s.reason as Error)?.message ?? s.reason).slice(0, 500) });
+          log(`  ${name} did not start: ${String((s.reason as Error)?.message ?? s.reason).slice(0, 300)}`);
+        }
+      }
+      for (const r of ready.slice(1)) await http.call("run", { ...httpRun(r.url, probe, 16), warmupMs: 200, durationMs: quick ? 600 : 1200 });
+      const payload = b64(probe);
+      for (const n of [1, 64]) {
+        for (const r of ready) {
+          const { res, cpuUs } = await measure(http, "run", httpRun(r.url, probe, n), [r.watched]);
+          record({ group: "runtimes", size: 64, inflight: n, unit: "req/s", target: r.target, label: `${runtimeLabel(r.target)} Connect 64 B ×${n}`, result: res }, cpuUs);
+        }
+      }
+      for (const [streams, window] of [[1, 1], [64, 16]] as const) {
+        for (const r of ready) {
+          const { res, cpuUs } = await measure(wsLoad, "bidi", { url: r.url.replace(/^http/, "ws"), streams, payload, window, warmupMs, durationMs }, [r.watched]);
+          const label = window === 1 ? `grpc-websockets ping-pong, ${streams} stream` : `grpc-websockets bidi ${window} in flight/stream, ${streams} streams`;
+          record({ group: "runtimes", size: 64, inflight: streams * window, unit: "msg/s", target: r.target, label: `${runtimeLabel(r.target)} ${label}`, result: res, note: "msg/s each way" }, cpuUs);
+        }
+      }
+      for (const o of others.splice(0)) await o.process.stop();
+    }
+
     // --- 2. gRPC-Web unary (binary): gateway vs connect-node
     if (want("grpc-web")) {
-      log("bench: gRPC-Web unary");
+      section("gRPC-Web unary");
       const grpcWebHeaders = { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" };
       for (const n of [1, 64]) {
         for (const target of ["direct", "gateway"] as const) {
@@ -257,7 +417,7 @@ async function main(): Promise<void> {
 
     // --- 3. Connect server streaming: EchoStream repeat N
     if (want("stream")) {
-      log("bench: Connect server streaming");
+      section("Connect server streaming");
       const repeat = 1000;
       const body = envelope(echoRequest(64, repeat));
       const headers = { "content-type": "application/connect+proto", "connect-protocol-version": "1" };
@@ -271,7 +431,7 @@ async function main(): Promise<void> {
 
     // --- 4. grpc-websockets: bidi ping-pong, bidi pipelined (each way), server → client one way
     if (want("ws")) {
-      log("bench: grpc-websockets");
+      section("grpc-websockets");
       const payload = b64(echoRequest(64));
       const gwW: Watched[] = [{ name: "server", pid: gw.pid }];
       for (const streams of [1, 64]) {
@@ -284,7 +444,7 @@ async function main(): Promise<void> {
       }
       // The same pipelined bidi through the Go-compatible sender (forced on for the demo node): each
       // stream's request frames leave go_frame_gap_ms apart, so one stream carries at most 1000/gap msg/s.
-      const gwGo = await start("gateway-go", files["gateway"]!, [`--nats=${nats.wsUrl}`, "--go-nodes=on"], gatewayFlags);
+      const gwGo = await start("gateway-go", files["gateway"]!, [`--nats=${nats.url}`, "--go-nodes=on"], gatewayFlags);
       const gwGoWs = (gwGo.info["url"] as string).replace(/^http/, "ws");
       for (const streams of quick ? [64] : [1, 64]) {
         const { res, cpuUs } = await measure(wsLoad, "bidi", { url: gwGoWs, streams, payload, window: 16, warmupMs, durationMs }, [{ name: "server", pid: gwGo.pid }]);
@@ -299,9 +459,9 @@ async function main(): Promise<void> {
 
     // --- 5. JWT-protected unary (cached HS256 token) vs unauthenticated, interleaved
     if (want("jwt")) {
-      log("bench: JWT");
+      section("JWT");
       const key = "bench-secret-0123456789abcdef0123456789abcdef";
-      const gwAuth = await start("gateway-auth", files["gateway"]!, [`--nats=${nats.wsUrl}`, `--auth-key=${key}`], gatewayFlags);
+      const gwAuth = await start("gateway-auth", files["gateway"]!, [`--nats=${nats.url}`, `--auth-key=${key}`], gatewayFlags);
       const token = await mintToken(parseAuthConfig({ enabled: true, key_type: "HMAC", key }), { uid: "bench", sid: "bench", services: ["demo"] });
       const authUrl = gwAuth.info["url"] as string;
       const authHeaders = { ...connectHeaders, authorization: `Bearer ${token}` };
@@ -325,23 +485,34 @@ async function main(): Promise<void> {
       await stopProc(gwAuth);
     }
 
-    // --- 6. profile: --cpu-prof on a separate gateway during Connect unary 64 B / 64 in flight
+    // --- 6. profiles: --cpu-prof on separate processes, one per scenario: the gateway (NATS over TCP)
+    // at 64 B ×64 (the forwarder ratio), 16 KiB ×16 (the connect-node ratio) and 1 MiB ×1 (copies), and
+    // the Hono forwarder at 64 B ×64 (what @hono/node-server costs).
     if (want("profile") && !args.has("--no-profile")) {
-      log("bench: profile (gateway with --cpu-prof, Connect unary 64 B ×64)");
       const dir = join(here, "results");
-      const name = `gateway-${stamp}${quick ? "-quick" : ""}.cpuprofile`;
-      const gwProf = await start("gateway-prof", files["gateway"]!, [`--nats=${nats.wsUrl}`], [...gatewayFlags, "--cpu-prof", `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}`]);
-      const url = gwProf.info["url"] as string;
-      await http.call("run", { ...httpRun(url, probe, 64), warmupMs: 200, durationMs: quick ? 800 : 2000 });
-      const { res } = await measure(http, "run", httpRun(url, probe, 64), [{ name: "server", pid: gwProf.pid }]);
-      await stopProc(gwProf);
-      profile = { file: join(dir, name), summary: summarizeProfile(join(dir, name), 25), rate: res.rate };
-      log(`  profiled: ${res.rate.toFixed(0)} req/s under the profiler; ${profile.file}`);
+      const scenarios: { title: string; proc: string; file: string; args: string[]; size: number; n: number }[] = [
+        { title: "gateway, Connect unary 64 B × 64 in flight", proc: "gateway", file: files["gateway"]!, args: [`--nats=${nats.url}`], size: 64, n: 64 },
+        { title: "gateway, Connect unary 16 KiB × 16 in flight", proc: "gateway", file: files["gateway"]!, args: [`--nats=${nats.url}`], size: 16 * 1024, n: 16 },
+        { title: "gateway, Connect unary 1 MiB × 1 in flight", proc: "gateway", file: files["gateway"]!, args: [`--nats=${nats.url}`], size: largeSize, n: 1 },
+        { title: "Hono forwarder (@hono/node-server), 64 B × 64 in flight", proc: "forwarder-hono", file: files["forwarder"]!, args: [`--nats=${nats.url}`, "--kind=hono"], size: 64, n: 64 },
+      ];
+      for (const [i, sc] of scenarios.entries()) {
+        section(`profile (${sc.title})`);
+        const name = `${sc.proc}-${stamp}${quick ? "-quick" : ""}-${i + 1}.cpuprofile`;
+        const p = await start(`${sc.proc}-prof`, sc.file, sc.args, [...(sc.proc === "gateway" ? gatewayFlags : serverFlags), "--cpu-prof", `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}`]);
+        const url = p.info["url"] as string;
+        const body = echoRequest(sc.size);
+        await http.call("run", { ...httpRun(url, body, sc.n), warmupMs: 200, durationMs: quick ? 500 : 1000 });
+        const { res } = await measure(http, "run", httpRun(url, body, sc.n), [{ name: "server", pid: p.pid }]);
+        await stopProc(p);
+        profiles.push({ title: sc.title, file: join(dir, name), summary: summarizeProfile(join(dir, name), 15), rate: res.rate });
+        log(`  profiled: ${res.rate.toFixed(0)} req/s under the profiler; ${join(dir, name)}`);
+      }
     }
 
     // --- 7. idle grpc-websockets streams: gateway memory per stream
     if (want("idle")) {
-      log("bench: idle streams");
+      section("idle streams");
       const before = await gw.call<{ rss: number; heapUsed: number }>("gc");
       const responderBefore = rssOf(responder.pid);
       let opened = 0;
@@ -373,12 +544,12 @@ async function main(): Promise<void> {
 
     // --- 8. start-up: spawn to /readyz 200
     if (want("startup")) {
-      log("bench: start-up");
+      section("start-up");
       const times: number[] = [];
       for (let i = 0; i < (quick ? 1 : 3); i++) {
         const port = await freePort();
         const t = performance.now();
-        const p = start("gateway-startup", files["gateway"]!, [`--nats=${nats.wsUrl}`, `--port=${port}`], gatewayFlags);
+        const p = start("gateway-startup", files["gateway"]!, [`--nats=${nats.url}`, `--port=${port}`], gatewayFlags);
         let readyMs = NaN;
         for (;;) {
           try {
@@ -401,10 +572,13 @@ async function main(): Promise<void> {
       log(`  spawn → /readyz 200: ${times.map((t) => t.toFixed(0)).join(", ")} ms`);
     }
   } finally {
+    for (const s of await startingRuntimes) if (s.status === "fulfilled") await s.value.process.stop().catch(() => {});
     for (const p of [...procs].reverse()) await p.stop().catch(() => {});
     await nats?.stop();
   }
 
+  section("stop");
+  sections.pop();
   const totalS = (performance.now() - t0) / 1000;
   const input: ReportInput = {
     date: date.toISOString(),
@@ -431,7 +605,11 @@ async function main(): Promise<void> {
     runs,
     idle,
     startup,
-    profile,
+    profiles,
+    breakdowns,
+    copies,
+    runtimes,
+    sections: sections.map((x) => ({ name: x.name, ms: x.ms })),
     command: `npm run bench${process.argv.slice(2).length ? " -- " + process.argv.slice(2).join(" ") : ""}`,
   };
   const out = writeReport(join(here, "results"), input);
@@ -476,8 +654,27 @@ export function sizeLabel(size: number): string {
   return size >= 1024 ? `${size / 1024} KiB` : `${size} B`;
 }
 
+/** What each target is, as the report and the log name it. */
+export const targetLabels: Record<string, string> = {
+  nats: "raw NATS req/reply (TCP)",
+  "nats-ws": "raw NATS req/reply (WebSocket)",
+  forwarder: "naive forwarder node:http (NATS TCP)",
+  "forwarder-ws": "naive forwarder node:http (NATS WebSocket)",
+  "forwarder-hono": "naive forwarder Hono (NATS TCP)",
+  "forwarder-hono-node": "Hono forwarder, body from IncomingMessage (NATS TCP)",
+  "http-echo": "node:http echo, no NATS (HTTP floor)",
+  direct: "connect-node direct",
+  gateway: "gateway (NATS TCP)",
+  "gateway-ws": "gateway (NATS WebSocket)",
+  "gateway-b": "gateway-b (--compare, NATS TCP)",
+};
+
 export function targetLabel(t: string): string {
-  return t === "direct" ? "connect-node direct" : t === "forwarder" ? "naive forwarder" : t === "gateway-b" ? "gateway-b (--compare)" : t;
+  return targetLabels[t] ?? t;
+}
+
+function runtimeLabel(t: string): string {
+  return t === "gateway-ws" ? "Node (NATS WebSocket)" : t === "deno" ? "Deno" : t === "workerd" ? "workerd (wrangler dev)" : t;
 }
 
 main().catch((e) => {

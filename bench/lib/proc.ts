@@ -4,7 +4,7 @@
  * numbers read from /proc: CPU time (utime + stime) and RSS.
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
 
 const clkTck = (() => {
   try {
@@ -20,6 +20,28 @@ export function cpuMicrosOf(pid: number): number {
   const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
   // after "pid (comm) ": state is field 3, utime 14, stime 15 → indexes 11 and 12 here
   return ((Number(f[11]) + Number(f[12])) * 1e6) / clkTck;
+}
+
+/**
+ * CPU time (user + system, µs) of every live process in process group `pgid`: a runtime started
+ * detached with its helpers (wrangler → workerd, esbuild). A process that exits inside the window
+ * takes its CPU time with it (not counted).
+ */
+export function cpuMicrosOfGroup(pgid: number): number {
+  let total = 0;
+  for (const d of readdirSync("/proc")) {
+    if (d.charCodeAt(0) < 48 || d.charCodeAt(0) > 57) continue;
+    let s: string;
+    try {
+      s = readFileSync(`/proc/${d}/stat`, "utf8");
+    } catch {
+      continue; // gone meanwhile
+    }
+    const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+    // after "pid (comm) ": pgrp is field 5 → index 2; utime 14, stime 15 → 11, 12
+    if (Number(f[2]) === pgid) total += ((Number(f[11]) + Number(f[12])) * 1e6) / clkTck;
+  }
+  return total;
 }
 
 /** Resident set size of `pid` in bytes (/proc/<pid>/status VmRSS). */

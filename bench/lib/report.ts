@@ -6,9 +6,12 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { LoadResult } from "./latency.js";
 import type { ProfileSummary } from "../profile-summary.js";
+import type { SegmentSummary } from "./hops.js";
+import { evaluateGoals } from "./goals.js";
+import { breakdownSection, honoSection, largeSection, profilesSection, runtimesSection } from "./report-sections.js";
 
 export interface BenchRun {
-  group: "unary" | "grpc-web" | "stream" | "ws" | "jwt";
+  group: "unary" | "hono" | "breakdown" | "large" | "runtimes" | "grpc-web" | "stream" | "ws" | "jwt";
   target: string;
   label: string;
   size: number;
@@ -37,6 +40,40 @@ export interface StartupResult {
   medianMs: number;
 }
 
+/** The latency breakdown of one size at 1 in flight (gateway over NATS TCP, demo node). */
+export interface Breakdown {
+  size: number;
+  /** Driver-side p50 of the gateway run with hops recorded, and of the TCP floor just before it (ms). */
+  gatewayP50: number;
+  floorP50: number;
+  /** Driver-side p50 of a node:http server answering the body itself (the HTTP round trip alone), ms. */
+  httpEchoP50: number;
+  /** Segments between the gateway's hops (bench/lib/hops.ts gatewayHops), µs. */
+  gateway: SegmentSummary[];
+  /** Segments between the demo node's hops (nodeHops), µs. */
+  node: SegmentSummary[];
+}
+
+/** Bytes copied in JS by one gateway per call, by site (bench/lib/copies.ts). */
+export interface CopyCount {
+  size: number;
+  /** gateway (NATS TCP) or gateway-ws. */
+  target: string;
+  /** Requests the gateway took while counting. */
+  calls: number;
+  /** Requests the driver saw answered in its window. */
+  answered: number;
+  sites: Record<string, number>;
+}
+
+/** A runtime started for the runtimes section. */
+export interface RuntimeInfo {
+  name: string;
+  /** Spawn to its first good answer, ms (NaN if it did not start). */
+  readyMs: number;
+  error?: string;
+}
+
 export interface ReportInput {
   date: string;
   stamp: string;
@@ -51,7 +88,12 @@ export interface ReportInput {
   runs: BenchRun[];
   idle: IdleResult[];
   startup: StartupResult | undefined;
-  profile: { file: string; summary: ProfileSummary; rate: number } | undefined;
+  profiles: { title: string; file: string; summary: ProfileSummary; rate: number }[];
+  breakdowns: Breakdown[];
+  copies: CopyCount[];
+  runtimes: RuntimeInfo[];
+  /** Wall time per section of the run (ms). */
+  sections: { name: string; ms: number }[];
   command: string;
 }
 
@@ -59,7 +101,7 @@ const f0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : "–");
 const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : "–");
 const ms = (n: number) => (Number.isFinite(n) ? (n < 10 ? n.toFixed(3) : n.toFixed(1)) : "–");
-const sizeLabel = (size: number) => (size >= 1024 ? `${size / 1024} KiB` : `${size} B`);
+const sizeLabel = (size: number) => (size >= 1024 * 1024 ? `${size / 1024 / 1024} MiB` : size >= 1024 ? `${size / 1024} KiB` : `${size} B`);
 const ok = (b: boolean | undefined) => (b === undefined ? "–" : b ? "**yes**" : "no");
 
 function find(runs: BenchRun[], group: string, target: string, size: number, inflight: number): BenchRun | undefined {
@@ -70,17 +112,33 @@ function find(runs: BenchRun[], group: string, target: string, size: number, inf
 export interface UnaryCell {
   size: number;
   inflight: number;
+  /** Gateway, NATS over TCP. */
   gw?: BenchRun;
+  /** Gateway, NATS over WebSocket. */
+  gwWs?: BenchRun;
+  /** The best naive forwarder: node:http, NATS over TCP (and over WebSocket). */
   fwd?: BenchRun;
+  fwdWs?: BenchRun;
+  /** The Hono forwarder (NATS over TCP). */
+  fwdHono?: BenchRun;
   direct?: BenchRun;
+  /** Raw NATS floors, TCP and WebSocket. */
   floor?: BenchRun;
+  floorWs?: BenchRun;
   /** `--compare` gateway (a saved bundle), when run. */
   gwB?: BenchRun;
+  /** gateway ÷ best naive forwarder, same NATS transport (TCP; WebSocket). */
   vsFwd: number;
+  vsFwdWs: number;
+  /** gateway ÷ the Hono forwarder (both NATS over TCP). */
+  vsHono: number;
   /** gateway ÷ gateway-b */
   vsB: number;
   vsDirect: number;
+  /** gateway p50 − floor p50, same transport (TCP; WebSocket). */
   addedP50: number;
+  addedP50Ws: number;
+  /** gateway p99 ÷ best naive forwarder p99 (TCP). */
   p99VsFwd: number;
 }
 
@@ -89,23 +147,29 @@ export function unaryCells(runs: BenchRun[]): UnaryCell[] {
   const keys = new Set(runs.filter((r) => r.group === "unary").map((r) => `${r.size}|${r.inflight}`));
   for (const k of keys) {
     const [size, inflight] = k.split("|").map(Number) as [number, number];
-    const gw = find(runs, "unary", "gateway", size, inflight);
-    const fwd = find(runs, "unary", "forwarder", size, inflight);
-    const direct = find(runs, "unary", "direct", size, inflight);
-    const floor = find(runs, "unary", "nats", size, inflight);
-    const gwB = find(runs, "unary", "gateway-b", size, inflight);
+    const get = (target: string) => find(runs, "unary", target, size, inflight);
+    const [gw, gwWs, fwd, fwdWs, fwdHono, direct, floor, floorWs, gwB] = ["gateway", "gateway-ws", "forwarder", "forwarder-ws", "forwarder-hono", "direct", "nats", "nats-ws", "gateway-b"].map(get);
+    const rate = (a?: BenchRun, b?: BenchRun) => (a && b ? a.opsPerSec / b.opsPerSec : NaN);
+    const added = (a?: BenchRun, b?: BenchRun) => (a && b ? a.result.lat.p50 - b.result.lat.p50 : NaN);
     cells.push({
-      gwB,
-      vsB: gw && gwB ? gw.opsPerSec / gwB.opsPerSec : NaN,
       size,
       inflight,
       gw,
+      gwWs,
       fwd,
+      fwdWs,
+      fwdHono,
       direct,
       floor,
-      vsFwd: gw && fwd ? gw.opsPerSec / fwd.opsPerSec : NaN,
-      vsDirect: gw && direct ? gw.opsPerSec / direct.opsPerSec : NaN,
-      addedP50: gw && floor ? gw.result.lat.p50 - floor.result.lat.p50 : NaN,
+      floorWs,
+      gwB,
+      vsB: rate(gw, gwB),
+      vsFwd: rate(gw, fwd),
+      vsFwdWs: rate(gwWs, fwdWs),
+      vsHono: rate(gw, fwdHono),
+      vsDirect: rate(gw, direct),
+      addedP50: added(gw, floor),
+      addedP50Ws: added(gwWs, floorWs),
       p99VsFwd: gw && fwd ? gw.result.lat.p99 / fwd.result.lat.p99 : NaN,
     });
   }
@@ -128,7 +192,7 @@ export function evaluateTargets(input: ReportInput): Target[] {
   const vsFwd = fin(cells.map((c) => c.vsFwd));
   const worstFwd = cells.filter((c) => Number.isFinite(c.vsFwd)).sort((a, b) => a.vsFwd - b.vsFwd)[0];
   t.push({
-    name: "full gateway ≥ 0.9× the naive forwarder at every size / in flight",
+    name: "full gateway ≥ 0.9× the best naive forwarder (node:http, NATS TCP) at every size / in flight",
     measured: vsFwd.length ? `min ${f2(minOf(vsFwd))}× (${sizeLabel(worstFwd!.size)} ×${worstFwd!.inflight}); max ${f2(maxOf(vsFwd))}×` : "not run",
     met: vsFwd.length ? minOf(vsFwd) >= 0.9 : undefined,
   });
@@ -204,25 +268,33 @@ export function renderMarkdown(input: ReportInput): string {
   L.push(`# edge-signal benchmarks — ${input.stamp}`, "");
   L.push(`- Command: \`${input.command}\` (${input.quick ? "quick" : "full"} mode), ${input.date}, took ${f0(input.totalS)} s.`);
   L.push(`- Machine: ${m.cpus} × ${m.cpuModel}, Node ${m.node}, ${m.natsServer}; /proc/loadavg at the end: \`${m.loadavg}\`. Shared with other work: absolute numbers are noisy, **ratios within this run** are what to compare.`);
-  L.push(`- Each run: ${input.warmupMs} ms warm-up, then ${input.durationMs} ms measured. Every part is its own process on loopback: nats-server, responder (registry + demo node over nats-grpc + raw NATS echo; NATS over TCP), gateway, connect-node direct, naive forwarder, and the load drivers (autocannon for HTTP, a \`ws\` grpc-websockets driver, a raw NATS driver).`);
-  L.push(`- NATS: the gateway, the forwarder and the floor driver connect over **WebSocket** (as the edge runtimes do); the responder over TCP.`);
+  L.push(`- Each run: ${input.warmupMs} ms warm-up, then ${input.durationMs} ms measured. Every part is its own process on loopback: nats-server, responder (registry + demo node over nats-grpc + raw NATS echo; NATS over TCP), the gateway (NATS over TCP, and a second over WebSocket), connect-node direct, the naive forwarders (node:http over TCP and WebSocket, Hono over TCP), the Deno and workerd entries, and the load drivers (autocannon for HTTP, a \`ws\` grpc-websockets driver, raw NATS drivers over TCP and WebSocket).`);
+  L.push(`- NATS: "gateway" and "forwarder" without a transport named connect over **TCP** (how Node deployments connect); the "WebSocket" rows over WebSocket (what Deno and Workers must use); the responder over TCP. The ratio columns compare like with like: gateway ÷ the best naive forwarder (node:http + one \`nc.request\`) on the same transport.`);
   L.push(`- V8 flags: gateway \`${input.flags.gateway.join(" ")}\` (\`--expose-gc\` only for the idle-stream memory reading); forwarder, connect-node and responder \`${input.flags.server.join(" ")}\`; drivers \`${input.flags.driver.join(" ")}\`.`);
   L.push(`- CPU µs/op: (utime + stime) from \`/proc/<pid>/stat\` over the measured window ÷ operations (requests, or messages for streams); the driver's own from \`process.cpuUsage\`. "server" is the HTTP server under test (gateway, connect-node or forwarder).`);
   L.push("");
 
-  L.push("## Targets", "", "| target | measured | met |", "|---|---|---|");
+  const cells = unaryCells(input.runs);
+  L.push("## Goals (issue 20)", "", "| goal | measured | met | cause (from this run's breakdown, copies and profiles) |", "|---|---|---|---|");
+  for (const g of evaluateGoals(input, cells)) L.push(`| ${g.goal} | ${g.measured} | ${ok(g.met)} | ${g.cause || (g.met === undefined ? "not measured in this run" : "")} |`);
+  L.push("");
+  L.push("## Earlier targets", "", "| target | measured | met |", "|---|---|---|");
   for (const t of evaluateTargets(input)) L.push(`| ${t.name} | ${t.measured} | ${ok(t.met)} |`);
   L.push("");
 
-  const cells = unaryCells(input.runs);
   if (cells.length) {
     L.push("## Connect unary (POST application/proto)", "");
-    L.push(`Each cell: ${input.rounds} interleaved round${input.rounds > 1 ? "s" : ""} over the targets (floor, forwarder, connect-node, gateway${cells.some((c) => c.gwB) ? ", gateway-b" : ""}), merged: ops and CPU summed, latency percentiles averaged.`, "");
-    L.push("Floor = raw NATS request/reply over WebSocket to the TCP responder with the same payload bytes (no HTTP). Forwarder = Hono + one `nc.request` to a raw echo. connect-node = the echo served in-process by `connectNodeAdapter` on node:http (no NATS hop). Gateway = the full path (Connect adapter → Director → nats-grpc → demo node).", "");
-    L.push("| size | in flight | floor req/s | forwarder | connect-node | **gateway** | gw ÷ fwd | gw ÷ connect-node | gw p50 − floor p50 | gw p99 ÷ fwd p99 |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    L.push(`Each cell: ${input.rounds} interleaved round${input.rounds > 1 ? "s" : ""} over the targets, merged: ops and CPU summed, latency percentiles averaged. At 1 and 64 in flight every target runs; at 16 and 256 the TCP four (floor, forwarder, connect-node, gateway).`, "");
+    L.push("Floor = raw NATS request/reply to the TCP responder with the same payload bytes (no HTTP). Forwarder = the best naive forwarder: node:http + one `nc.request` to a raw echo (the Hono one beside it). connect-node = the echo served in-process by `connectNodeAdapter` on node:http (no NATS hop). Gateway = the full path (Connect on the Node fast path → Director → nats-grpc → demo node).", "");
+    L.push(
+      "| size | in flight | floor req/s | forwarder | Hono fwd | connect-node | **gateway** | gw ÷ fwd | gw ÷ connect-node | gw p50 − floor p50 | gw p99 ÷ fwd p99 | WS: floor | WS: fwd | WS: gateway | WS: gw ÷ fwd | WS: gw p50 − floor p50 |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    );
+    const added = (n: number) => (Number.isFinite(n) ? (n >= 0 ? "+" : "") + ms(n) + " ms" : "–");
+    const rate = (r?: BenchRun) => f0(r?.opsPerSec ?? NaN);
     for (const c of cells) {
       L.push(
-        `| ${sizeLabel(c.size)} | ${c.inflight} | ${f0(c.floor?.opsPerSec ?? NaN)} | ${f0(c.fwd?.opsPerSec ?? NaN)} | ${f0(c.direct?.opsPerSec ?? NaN)} | **${f0(c.gw?.opsPerSec ?? NaN)}** | ${f2(c.vsFwd)} | ${f2(c.vsDirect)} | ${Number.isFinite(c.addedP50) ? (c.addedP50 >= 0 ? "+" : "") + ms(c.addedP50) + " ms" : "–"} | ${f2(c.p99VsFwd)} |`,
+        `| ${sizeLabel(c.size)} | ${c.inflight} | ${rate(c.floor)} | ${rate(c.fwd)} | ${rate(c.fwdHono)} | ${rate(c.direct)} | **${rate(c.gw)}** | ${f2(c.vsFwd)} | ${f2(c.vsDirect)} | ${added(c.addedP50)} | ${f2(c.p99VsFwd)} | ${rate(c.floorWs)} | ${rate(c.fwdWs)} | ${rate(c.gwWs)} | ${f2(c.vsFwdWs)} | ${added(c.addedP50Ws)} |`,
       );
     }
     if (cells.some((c) => c.gwB)) {
@@ -234,6 +306,7 @@ export function renderMarkdown(input: ReportInput): string {
     }
     L.push("", "All unary runs:", "", ...runTable(input.runs.filter((r) => r.group === "unary")), "");
   }
+  L.push(...honoSection(input), ...breakdownSection(input), ...largeSection(input, (rs) => runTable(rs)), ...runtimesSection(input));
   const sections: [BenchRun["group"], string, string][] = [
     ["grpc-web", "gRPC-Web unary (binary)", "Gateway vs connect-node serving gRPC-Web itself, 64 B."],
     ["stream", "Connect server streaming", "EchoStream with repeat 1000 over HTTP/1.1 (autocannon: each request reads the whole stream); throughput in messages/s, latency per whole stream, CPU per message."],
@@ -273,15 +346,10 @@ export function renderMarkdown(input: ReportInput): string {
   if (input.startup) {
     L.push("## Gateway start-up", "", `Spawn of the (esbuild-bundled) gateway process to the first \`/readyz\` 200 (NATS connected over WebSocket, discovery synced): median **${f0(input.startup.medianMs)} ms** (runs: ${input.startup.runsMs.map(f0).join(", ")} ms).`, "");
   }
-  if (input.profile) {
-    const p = input.profile;
-    L.push("## Profile: gateway, Connect unary 64 B × 64 in flight", "");
-    L.push(`\`node --cpu-prof\` on a separate gateway process (${f0(p.rate)} req/s under the profiler); whole process life, ${f0(p.summary.busyMs)} ms busy of ${f0(p.summary.totalMs)} ms. Summarized by \`bench/profile-summary.ts\`.`, "");
-    L.push("V8 samples by wall clock: on a busy machine the time the gateway spends descheduled right after a socket write (the write wakes nats-server or the client, which may take the core) is charged to `writeBuffer`/`writev`, so their share overstates their CPU cost; the /proc CPU figures above are CPU time.", "");
-    L.push("Top self time:", "", "| self ms | % busy | function | where |", "|---:|---:|---|---|");
-    for (const r of p.summary.top) L.push(`| ${f1(r.selfMs)} | ${f1(r.pct)} | \`${r.name}\` | ${r.where ? `\`${r.where}\`` : ""} |`);
-    L.push("", "Self time by module:", "", "| self ms | % busy | module |", "|---:|---:|---|");
-    for (const r of p.summary.byModule) L.push(`| ${f1(r.selfMs)} | ${f1(r.pct)} | \`${r.name}\` |`);
+  L.push(...profilesSection(input));
+  if (input.sections?.length) {
+    L.push("## Where the run's time went", "", "| section | s |", "|---|---:|");
+    for (const x of input.sections) L.push(`| ${x.name} | ${f1(x.ms / 1000)} |`);
     L.push("");
   }
   L.push("## Chart", "", `![throughput and latency per scenario](${input.stamp}.svg)`, "");
@@ -290,11 +358,48 @@ export function renderMarkdown(input: ReportInput): string {
 
 const colors: Record<string, string> = {
   nats: "#8c8c8c",
+  "nats-ws": "#bdbdbd",
   forwarder: "#e08a2c",
+  "forwarder-ws": "#f2b872",
+  "forwarder-hono": "#b5651d",
+  "forwarder-hono-node": "#d9a066",
+  "http-echo": "#dddddd",
   direct: "#3a78c2",
   gateway: "#2e9e5b",
+  "gateway-ws": "#7cc79a",
   "gateway-jwt": "#1b6e6e",
   "gateway-b": "#9b59b6",
+  deno: "#222222",
+  workerd: "#f38020",
+};
+
+const legend: Record<string, string> = {
+  nats: "raw NATS floor (TCP)",
+  "nats-ws": "raw NATS floor (WS)",
+  forwarder: "naive fwd node:http (TCP)",
+  "forwarder-ws": "naive fwd node:http (WS)",
+  "forwarder-hono": "naive fwd Hono (TCP)",
+  "forwarder-hono-node": "Hono fwd, Node body",
+  "http-echo": "HTTP echo (no NATS)",
+  direct: "connect-node direct",
+  gateway: "gateway (TCP)",
+  "gateway-ws": "gateway (WS)",
+  "gateway-jwt": "gateway, cached JWT",
+  "gateway-b": "gateway-b (--compare)",
+  deno: "Deno",
+  workerd: "workerd",
+};
+
+const groupTitles: Record<BenchRun["group"], string> = {
+  unary: "Connect unary",
+  hono: "What @hono/node-server costs (64 B ×64)",
+  breakdown: "Latency breakdown runs (1 in flight)",
+  large: "Large messages (1 MiB)",
+  runtimes: "Every runtime (NATS over WebSocket)",
+  "grpc-web": "gRPC-Web unary",
+  stream: "Connect server streaming",
+  ws: "grpc-websockets",
+  jwt: "JWT vs no auth",
 };
 
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
@@ -312,11 +417,32 @@ export function renderSvg(input: ReportInput): string {
   const groups = [...new Set(runs.map((r) => r.group))];
   const rows: ({ kind: "head"; text: string } | { kind: "run"; run: BenchRun })[] = [];
   for (const g of groups) {
-    rows.push({ kind: "head", text: g === "unary" ? "Connect unary" : g === "grpc-web" ? "gRPC-Web unary" : g === "stream" ? "Connect server streaming" : g === "ws" ? "grpc-websockets" : "JWT vs no auth" });
+    rows.push({ kind: "head", text: groupTitles[g] });
     for (const r of runs.filter((x) => x.group === g)) rows.push({ kind: "run", run: r });
   }
-  const top = 74;
-  const height = top + rows.length * rowH + 30;
+  // legend, laid out first: it may take more than one line
+  const present = new Set(runs.map((r) => r.target));
+  const legendItems: { x: number; row: number; text: string; color: string }[] = [];
+  {
+    let lgx = 10;
+    let row = 0;
+    for (const [k, c] of Object.entries(colors)) {
+      if (!present.has(k)) continue;
+      const text = legend[k] ?? k;
+      const w = 30 + text.length * 6.5;
+      if (lgx + w > width - 10) {
+        lgx = 10;
+        row++;
+      }
+      legendItems.push({ x: lgx, row, text, color: c });
+      lgx += w;
+    }
+  }
+  const extra = 14 * Math.max(0, (legendItems[legendItems.length - 1]?.row ?? 0));
+  const top = 74 + extra;
+  const bdTop = top + rows.length * rowH + 40;
+  const bdRowH = 34;
+  const height = (input.breakdowns.length ? bdTop + 40 + input.breakdowns.length * bdRowH : top + rows.length * rowH) + 30;
   const maxBy: Record<string, number> = {};
   for (const r of runs) maxBy[r.unit] = Math.max(maxBy[r.unit] ?? 0, r.opsPerSec);
   const lats = runs.flatMap((r) => [r.result.lat.p50, r.result.lat.p99]).filter((x) => Number.isFinite(x) && x > 0);
@@ -327,17 +453,13 @@ export function renderSvg(input: ReportInput): string {
   o.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Arial, sans-serif" font-size="11">`);
   o.push(`<rect width="100%" height="100%" fill="#ffffff"/>`);
   o.push(`<text x="10" y="18" font-size="14" font-weight="bold">edge-signal benchmarks ${esc(input.stamp)} — throughput and latency per scenario (same run)</text>`);
-  o.push(`<text x="${tpX}" y="60" font-weight="bold">throughput (req/s or msg/s; one scale per unit)</text>`);
-  o.push(`<text x="${latX}" y="60" font-weight="bold">latency, log scale: p50 dark, p99 light (ms)</text>`);
-  // legend
-  let lgx = 10;
-  const present = new Set(runs.map((r) => r.target));
-  for (const [k, c] of Object.entries(colors)) {
-    if (!present.has(k)) continue;
-    const text = k === "nats" ? "raw NATS floor" : k === "direct" ? "connect-node direct" : k === "forwarder" ? "naive forwarder" : k === "gateway-jwt" ? "gateway, cached JWT" : k === "gateway-b" ? "gateway-b (--compare)" : k;
-    o.push(`<rect x="${lgx}" y="31" width="10" height="10" fill="${c}"/><text x="${lgx + 14}" y="40">${esc(text)}</text>`);
-    lgx += 30 + text.length * 6.5;
+  o.push(`<text x="${tpX}" y="${60 + extra}" font-weight="bold">throughput (req/s or msg/s; one scale per unit)</text>`);
+  o.push(`<text x="${latX}" y="${60 + extra}" font-weight="bold">latency, log scale: p50 dark, p99 light (ms)</text>`);
+  for (const it of legendItems) {
+    const y = 31 + 14 * it.row;
+    o.push(`<rect x="${it.x}" y="${y}" width="10" height="10" fill="${it.color}"/><text x="${it.x + 14}" y="${y + 9}">${esc(it.text)}</text>`);
   }
+  if (input.breakdowns.length) o.push(...breakdownBars(input, bdTop, bdRowH, width));
   // latency grid
   let lastTick = -Infinity;
   for (const v of [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]) {
@@ -345,8 +467,8 @@ export function renderSvg(input: ReportInput): string {
     const x = lx(v);
     if (x - lastTick < 24) continue;
     lastTick = x;
-    o.push(`<line x1="${x.toFixed(1)}" y1="${top - 6}" x2="${x.toFixed(1)}" y2="${height - 24}" stroke="#e4e4e4"/>`);
-    o.push(`<text x="${x.toFixed(1)}" y="${height - 10}" text-anchor="middle" fill="#666">${v}</text>`);
+    o.push(`<line x1="${x.toFixed(1)}" y1="${top - 6}" x2="${x.toFixed(1)}" y2="${top + rows.length * rowH + 4}" stroke="#e4e4e4"/>`);
+    o.push(`<text x="${x.toFixed(1)}" y="${top + rows.length * rowH + 16}" text-anchor="middle" fill="#666">${v}</text>`);
   }
   rows.forEach((row, i) => {
     const y = top + i * rowH;
@@ -371,6 +493,54 @@ export function renderSvg(input: ReportInput): string {
   });
   o.push(`</svg>`);
   return o.join("\n");
+}
+
+/**
+ * The latency breakdown as stacked bars, one per size: the gateway's segments in hop order, its wait
+ * for NATS split into the node's span and the rest (NATS both ways), then the client side; the raw
+ * NATS floor's p50 as a line. µs, linear.
+ */
+function breakdownBars(input: ReportInput, y0: number, rowH: number, width: number): string[] {
+  const o: string[] = [];
+  const x0 = 130;
+  const w = width - x0 - 30;
+  const palette = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f"];
+  const bars = input.breakdowns.map((b) => {
+    const parts: { name: string; us: number }[] = [];
+    const nodeSpan = b.node.reduce((a, s) => a + s.p50Us, 0);
+    let gwSpan = 0;
+    for (const s of b.gateway) {
+      gwSpan += s.p50Us;
+      if (s.from === "published" && s.to === "reply-received") {
+        parts.push({ name: "NATS both ways", us: Math.max(0, s.p50Us - nodeSpan) });
+        parts.push({ name: "demo node", us: nodeSpan });
+      } else parts.push({ name: `${s.from}→${s.to}`, us: s.p50Us });
+    }
+    parts.push({ name: "HTTP client + loopback", us: Math.max(0, b.gatewayP50 * 1000 - gwSpan) });
+    return { b, parts, total: parts.reduce((a, p) => a + p.us, 0) };
+  });
+  const max = Math.max(...bars.map((x) => Math.max(x.total, x.b.floorP50 * 1000))) * 1.05;
+  o.push(`<text x="10" y="${y0}" font-weight="bold" font-size="12">Where one call's time goes at 1 in flight (gateway, NATS over TCP; medians, µs; | = raw NATS floor p50)</text>`);
+  const names = [...new Set(bars.flatMap((x) => x.parts.map((p) => p.name)))];
+  let lgx = 10;
+  names.forEach((n, i) => {
+    o.push(`<rect x="${lgx}" y="${y0 + 8}" width="10" height="10" fill="${palette[i % palette.length]}"/><text x="${lgx + 13}" y="${y0 + 17}" font-size="10">${esc(n)}</text>`);
+    lgx += 22 + n.length * 5.6;
+  });
+  bars.forEach((x, i) => {
+    const y = y0 + 30 + i * rowH;
+    o.push(`<text x="${x0 - 8}" y="${y + 14}" text-anchor="end">${esc(`${x.b.size >= 1024 ? x.b.size / 1024 + " KiB" : x.b.size + " B"} (${Math.round(x.total)} µs)`)}</text>`);
+    let at = x0;
+    for (const p of x.parts) {
+      const pw = (w * p.us) / max;
+      o.push(`<rect x="${at.toFixed(1)}" y="${y + 2}" width="${Math.max(0.5, pw).toFixed(1)}" height="${rowH - 12}" fill="${palette[names.indexOf(p.name) % palette.length]}"><title>${esc(`${p.name}: ${Math.round(p.us)} µs`)}</title></rect>`);
+      if (pw > 28) o.push(`<text x="${(at + pw / 2).toFixed(1)}" y="${y + 16}" text-anchor="middle" font-size="9" fill="#fff">${Math.round(p.us)}</text>`);
+      at += pw;
+    }
+    const fx = x0 + (w * x.b.floorP50 * 1000) / max;
+    o.push(`<line x1="${fx.toFixed(1)}" y1="${y - 1}" x2="${fx.toFixed(1)}" y2="${y + rowH - 7}" stroke="#000" stroke-width="2"/>`);
+  });
+  return o;
 }
 
 /** Writes `<dir>/<stamp>.md` and `<dir>/<stamp>.svg`. */

@@ -1,5 +1,5 @@
 /**
- * The raw NATS floor: request/reply over WebSocket (`wsconnect`, like the gateway) to the TCP
+ * The raw NATS floor: request/reply over TCP or WebSocket (by the `--nats` URL, as the gateway) to the TCP
  * responder's `bench.echo`, `concurrency` requests in flight, with the same payload bytes.
  */
 import { performance } from "node:perf_hooks";

@@ -16,6 +16,8 @@ export const root = fileURLToPath(new URL("../../../", import.meta.url));
 /** A gateway running in a child process. */
 export interface RuntimeProcess {
   readonly url: string;
+  /** The child's pid, also its process group id (it and its descendants: workerd, esbuild). */
+  readonly pid: number;
   /** Everything the process wrote so far (for failure messages). */
   output(): string;
   stop(): Promise<void>;
@@ -72,7 +74,7 @@ export async function spawnGateway(cmd: string, args: string[], env: Record<stri
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { url, output: () => out, stop };
+  return { url, pid: child.pid!, output: () => out, stop };
 }
 
 /**
