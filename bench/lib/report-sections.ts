@@ -43,7 +43,7 @@ export function breakdownSection(input: ReportInput): string[] {
   if (!input.breakdowns.length) return [];
   const L = ["## Where one call's time goes (1 in flight)", ""];
   L.push(
-    "Hop timestamps of every call in one measured window at 1 in flight, gateway (NATS over TCP) and demo node (TCP), from `performance.now()` of each process (segments never span two clocks). The gateway's HTTP hops come from Node's events (the request listener, the body's `end`, the response's `finish`), the others from one-line hooks in the director and nrpc code (`src/observability/bench-hooks.ts`; off = one variable read). `published` = the call's envelopes handed to nats.js at the outbox's end-of-turn flush; nats.js writes the socket on its next microtask. Medians (p50) and p90 per segment, µs; the floor ran just before, in the same minute.",
+    "Hop timestamps of every call in one measured window at 1 in flight, gateway (NATS over TCP) and demo node (TCP), from `performance.now()` of each process (segments never span two clocks). The gateway's HTTP hops come from Node's objects (the request listener runs, the body's `end`, `res.end` called), the others from one-line hooks in the director and nrpc code (`src/nrpc/bench-hooks.ts`; off = one variable read). `published` = the call's envelopes handed to nats.js at the outbox's end-of-turn flush; nats.js writes the socket on its next microtask. Medians (p50) and p90 per segment, µs; the floor ran just before, in the same minute.",
     "",
   );
   for (const b of input.breakdowns) L.push(...breakdownTable(b));

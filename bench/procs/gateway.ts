@@ -12,7 +12,7 @@ import { resolveConfig } from "../../src/config/index.js";
 import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import { silentLogger } from "../../src/observability/logger.js";
 import { startNodeGateway } from "../../src/runtime/node/index.js";
-import { setHopRecorder } from "../../src/observability/bench-hooks.js";
+import { setHopRecorder } from "../../src/nrpc/bench-hooks.js";
 import { argv, serveCommands } from "../lib/child.js";
 import { startCopyCount, type CopySites } from "../lib/copies.js";
 import { gatewayHops, HopLog } from "../lib/hops.js";

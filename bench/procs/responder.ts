@@ -7,7 +7,7 @@
 import { startDemoNode } from "../../src/demo/node.js";
 import { startRegistry } from "../../src/discovery/index.js";
 import { connectNats } from "../../src/runtime/node/nats-connect.js";
-import { setHopRecorder } from "../../src/observability/bench-hooks.js";
+import { setHopRecorder } from "../../src/nrpc/bench-hooks.js";
 import { argv, serveCommands } from "../lib/child.js";
 import { HopLog, nodeHops } from "../lib/hops.js";
 

@@ -11,7 +11,7 @@ import { propagateTrace } from "./trace-context.js";
 import type { Call, CallHandler, CallResponder } from "../core/call.js";
 import type { Metadata } from "../core/metadata.js";
 import type { RouteTable } from "./route.js";
-import { hopRecorder } from "../observability/bench-hooks.js";
+import { hopRecorder } from "../nrpc/bench-hooks.js";
 import type { CallInfo, DirectorAuthenticator, DirectorBalancer, DirectorNodeSource, DirectorObserver } from "./types.js";
 
 /** Options of {@link createDirector}. */

@@ -15,7 +15,7 @@ import { decodeResponse, encodeCall, encodeData, encodeRequestEnd, fromWireMetad
 import { InboxMux } from "./inbox.js";
 import { Outbox, type PublishErrorHandler } from "./outbox.js";
 import { callSubject } from "./subject.js";
-import { hopRecorder } from "../observability/bench-hooks.js";
+import { hopRecorder } from "./bench-hooks.js";
 
 /** What a client stream reports, in order: [header], message*, end (exactly once). */
 export interface ClientStreamEvents {

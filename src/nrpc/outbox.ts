@@ -17,7 +17,7 @@
  */
 import type { NatsConnection } from "@nats-io/nats-core";
 import { MaxPayloadError } from "./errors.js";
-import { hopRecorder, type Hop } from "../observability/bench-hooks.js";
+import { hopRecorder, type Hop } from "./bench-hooks.js";
 
 type Defer = (fn: () => void) => void;
 
@@ -41,7 +41,7 @@ export class Outbox {
   private bytes = 0;
   private scheduled = false;
 
-  /** @param hop the bench hop a flush marks (src/observability/bench-hooks.ts): `published` for a client, `node-replied` for a server. */
+  /** @param hop the bench hop a flush marks (./bench-hooks.ts): `published` for a client, `node-replied` for a server. */
   constructor(
     private readonly nc: NatsConnection,
     private readonly hop: Hop = "published",

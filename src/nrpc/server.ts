@@ -20,7 +20,7 @@ import { decodeRequest, encodeBegin, encodeData, encodeResponseEnd, fromWireMeta
 import { MaxPayloadError } from "./errors.js";
 import { Outbox, type PublishErrorHandler } from "./outbox.js";
 import { RequestQueue } from "./request-queue.js";
-import { hopRecorder } from "../observability/bench-hooks.js";
+import { hopRecorder } from "./bench-hooks.js";
 import { isServiceName, isSubjectToken, servicePrefix } from "./subject.js";
 
 /** The server side of one call, as a handler sees it. */
