@@ -40,6 +40,8 @@ export class Outbox {
   private onErrors: (PublishErrorHandler | undefined)[] = [];
   private bytes = 0;
   private scheduled = false;
+  /** Told once the messages queued before them have been handed to nats.js (see {@link afterFlush}). */
+  private flushed: (() => void)[] = [];
 
   /** @param hop the bench hop a flush marks (./bench-hooks.ts): `published` for a client, `node-replied` for a server. */
   constructor(
@@ -81,6 +83,17 @@ export class Outbox {
     }
   }
 
+  /**
+   * Calls `fn` once everything queued so far has been handed to nats.js (which writes it to the socket
+   * on the next microtask): at the next flush, or at once if nothing is queued. The paced sender to Go
+   * nodes counts its gap from here, not from when it queued the message (the turn can run on for
+   * milliseconds before the flush, and the gap would be spent before the message left).
+   */
+  afterFlush(fn: () => void): void {
+    if (this.subjects.length === 0) fn();
+    else this.flushed.push(fn);
+  }
+
   private readonly onTick = (): void => {
     this.scheduled = false;
     this.flush();
@@ -115,5 +128,10 @@ export class Outbox {
       }
     }
     hopRecorder?.(this.hop);
+    if (this.flushed.length) {
+      const flushed = this.flushed;
+      this.flushed = [];
+      for (const fn of flushed) fn();
+    }
   };
 }

@@ -23,10 +23,21 @@ export interface CellResult {
 /** Result of {@link runSingleCalls}. */
 export type SingleResults = Record<string, CellResult>;
 /**
- * Result of {@link runBursts}: per cell, bursts complete and in order out of those run, and the first
- * message of each failed burst (unique per burst: `<cell>#<run>`).
+ * Result of {@link runBursts}: per cell, bursts complete and in order out of those counted, the bursts
+ * a {@link BurstJudge} voided, and the first message of each failed burst (unique per burst:
+ * `<cell>#<run>`).
  */
-export type BurstResults = Record<string, { inOrder: number; runs: number; samples: string[]; failed: string[] }>;
+export type BurstResults = Record<string, { inOrder: number; runs: number; voided: number; samples: string[]; failed: string[] }>;
+
+/**
+ * Says whether a burst counts: `before` is awaited before it is sent, `counts` after its result.
+ * A burst that does not count is run again (up to twice as many extra runs as asked, then the cell
+ * reports fewer runs).
+ */
+export interface BurstJudge {
+  before(): Promise<void>;
+  counts(): Promise<boolean>;
+}
 
 /** Transports of the matrix against one gateway. */
 export interface MatrixClients {
@@ -154,29 +165,36 @@ function burstCells(c: MatrixClients): Record<string, Burst> {
 
 /**
  * `runs` bursts of `size` messages per cell, one burst at a time (`parallel`: the cells side by side,
- * each cell's bursts one after another).
+ * each cell's bursts one after another). With a `judge`, only the bursts it says count are counted.
  */
-export async function runBursts(c: MatrixClients, runs: number, size = 20, parallel = false): Promise<BurstResults> {
+export async function runBursts(c: MatrixClients, runs: number, size = 20, parallel = false, judge?: BurstJudge): Promise<BurstResults> {
   const out: BurstResults = {};
   const cells = Object.entries(burstCells(c));
   const each = <T>(f: (x: [string, Burst]) => Promise<T>) => (parallel ? Promise.all(cells.map(f)) : cells.reduce<Promise<unknown>>((p, x) => p.then(() => f(x)), Promise.resolve()));
   await each(async ([name, fn]) => {
-      const r = (out[name] = { inOrder: 0, runs, samples: [] as string[], failed: [] as string[] });
-      for (let i = 0; i < runs; i++) {
-        const msgs = Array.from({ length: size }, (_, k) => (k === 0 ? `${name}#${i}` : `b${k}`));
-        const want = msgs.join(" ");
-        try {
-          const got = (await fn(msgs)).join(" ");
-          if (got === want) r.inOrder++;
-          else {
-            r.failed.push(msgs[0]!);
-            if (r.samples.length < 2) r.samples.push(got);
-          }
-        } catch (e) {
-          r.failed.push(msgs[0]!);
-          if (r.samples.length < 2) r.samples.push(String(e));
-        }
+    const r = (out[name] = { inOrder: 0, runs: 0, voided: 0, samples: [] as string[], failed: [] as string[] });
+    for (let i = 0; r.runs < runs && i < runs * 3; i++) {
+      const msgs = Array.from({ length: size }, (_, k) => (k === 0 ? `${name}#${i}` : `b${k}`));
+      const want = msgs.join(" ");
+      await judge?.before();
+      let failure: string | undefined;
+      try {
+        const got = (await fn(msgs)).join(" ");
+        if (got !== want) failure = got;
+      } catch (e) {
+        failure = String(e);
       }
+      if (judge && !(await judge.counts())) {
+        r.voided++;
+        continue;
+      }
+      r.runs++;
+      if (failure === undefined) r.inOrder++;
+      else {
+        r.failed.push(msgs[0]!);
+        if (r.samples.length < 2) r.samples.push(failure);
+      }
+    }
   });
   return out;
 }
@@ -185,6 +203,6 @@ export async function runBursts(c: MatrixClients, runs: number, size = 20, paral
 export function formatMatrix(single: SingleResults, bursts: BurstResults): string {
   const lines: string[] = [];
   for (const [k, v] of Object.entries(single)) lines.push(`  ${k.padEnd(32)} ok ${v.ok}  EOF ${v.eof}  other ${v.other}${v.samples.length ? "  e.g. " + v.samples[0] : ""}`);
-  for (const [k, v] of Object.entries(bursts)) lines.push(`  ${k.padEnd(32)} bursts in order ${v.inOrder}/${v.runs}${v.samples.length ? "  e.g. " + v.samples[0]!.slice(0, 80) : ""}`);
+  for (const [k, v] of Object.entries(bursts)) lines.push(`  ${k.padEnd(32)} bursts in order ${v.inOrder}/${v.runs}${v.voided ? ` (${v.voided} voided)` : ""}${v.samples.length ? "  e.g. " + v.samples[0]!.slice(0, 80) : ""}`);
   return lines.join("\n");
 }

@@ -13,17 +13,20 @@
  *   stream that arrive together are reordered; frames that arrive apart stay in order — as measured in
  *   Go (spec §1.10). A loaded node reads more frames together, and so reorders more, as Go does;
  * - a stream is created by its first message of any type (a Data before its Call is buffered);
- * - the handler's receive queue holds one message; a Data that finds it full waits. An `End{}` that
- *   closes the queue while a Data waits is Go's `panic: send on closed channel` (counted in
- *   `stats.panics`, the data dropped; Go would lose the whole process); a Data after the `End{}` is
- *   dropped ("data received after client closeSend", `stats.dropped`);
+ * - the handler's receive queue holds one message; a Data that finds it full waits in line (Go's
+ *   channel send queue is FIFO). `End{}` sends nil into the queue the same way, behind the Data already
+ *   waiting, and closes it once the nil is in (`processEnd`); a Data that comes while the End waits is
+ *   closed on — Go's `panic: send on closed channel` (counted in `stats.panics`, the data dropped; Go
+ *   loses the whole process); a Data after the close is dropped ("data received after client
+ *   closeSend", `stats.dropped`);
  * - a Data whose `data` is absent (a 0-byte message: proto3 drops an empty `bytes` field) is read as
  *   end of stream: a unary or server-streaming handler answers `End{UNKNOWN "EOF"}` (`stats.eof`);
  * - unary handlers get the Call metadata; stream handlers get none;
  * - an unknown method of the served service → `End{12 "Unimplemented"}`; a service it does not serve
  *   has no subscriber (NATS "no responders");
- * - `End{status}` cancels (no End back); after its final End a stream is forgotten, and later frames
- *   for the same reply create an orphan entry with no handler, as Go's map does.
+ * - `End{status}` cancels (no End back; senders waiting on the queue block for ever, nothing panics);
+ *   after its final End a stream is forgotten, and later frames for the same reply create an orphan
+ *   entry with no handler, as Go's map does.
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -31,7 +34,7 @@ import type { Msg, Subscription } from "@nats-io/nats-core";
 import { Worker } from "node:worker_threads";
 import { echoServiceImpl } from "../../src/demo/echo-service.js";
 import { DiscoveryClient, randomNid, type KeepAliveHandle } from "../../src/discovery/index.js";
-import { EchoRequestSchema, EchoService } from "../../src/gen/demo/v1/echo_pb.js";
+import { EchoService } from "../../src/gen/demo/v1/echo_pb.js";
 import { RequestSchema, ResponseSchema } from "../../src/gen/nrpc/nrpc_pb.js";
 import { connectNats } from "../../src/runtime/node/nats-connect.js";
 import { encodeBegin, encodeData, encodeResponseEnd, fromWireMetadata } from "../../src/nrpc/envelope.js";
@@ -64,36 +67,30 @@ export interface GoModelStats {
   orphans: number;
   /**
    * Frames read together with an earlier frame of their stream (the Call and first Data excepted):
-   * the node may reorder them whatever the sender's gap — on a loaded machine the node's reads bunch up.
+   * the node may reorder them whatever the sender's gap (a node not scheduled for longer than the gap
+   * reads what came meanwhile at once, as a Go node does). For the report, not a failure in itself.
    */
   coalesced: number;
-  /** Panics and drops on streams none of whose frames was coalesced: these the sender caused. */
-  senderPanics: number;
-  senderDropped: number;
 }
 
 /** A model node running in this thread. */
 export interface GoModelServer {
   readonly nid: string;
   readonly stats: GoModelStats;
-  /** The first request message (EchoRequest.message) of each stream that had a coalesced frame. */
-  readonly coalescedStreams: Set<string>;
   /** Metadata each call's handler saw, by method name (stream handlers: always empty). */
   readonly metadataSeen: { method: string; metadata: Metadata }[];
   /** Zeroes the counters. */
   reset(): void;
+  /**
+   * Since the last call: of the reads that held frames of a stream together (counted in
+   * `stats.coalesced`), the longest time the node's thread had gone without running before one (ms;
+   * 0 if none). A node not scheduled for longer than the sender's gap reads the frames that came
+   * meanwhile at once and reorders them, whatever the sender did — as a starved Go process does; frames
+   * read together after no such stall came together.
+   */
+  coalescedStallMs(): number;
   /** Deregisters and closes. */
   close(): Promise<void>;
-}
-
-/** The EchoRequest.message of a `Request.data` envelope ("" if it is not one). */
-function echoMessage(envelope: Uint8Array): string {
-  try {
-    const req = fromBinary(RequestSchema, envelope);
-    return req.type.case === "data" ? fromBinary(EchoRequestSchema, req.type.value.data).message : "";
-  } catch {
-    return "";
-  }
 }
 
 /**
@@ -107,6 +104,11 @@ class GoScheduler {
   private scheduled = false;
   /** Frames per stream (reply subject) in the batch being collected. */
   private keys = new Map<string, number>();
+
+  /** True while a batch (one socket read) is being collected. */
+  get collecting(): boolean {
+    return this.scheduled;
+  }
 
   /** `go fn()` for a frame of stream `key`; returns how many frames of it the batch held before. */
   go(key: string, fn: () => void): number {
@@ -135,62 +137,90 @@ class GoScheduler {
   };
 }
 
-/** One Go server stream: a receive queue of capacity 1, blocked senders, a closed flag. */
+/**
+ * One Go server stream: `recvCh` (capacity 1) and the senders waiting on it, in line (Go's channel
+ * `sendq` is FIFO). A Data task sends its payload (`s.recvWrite <- data`); `End{}` sends nil the same
+ * way and closes the channel once the nil is in (`processEnd`), so Data already waiting go first.
+ */
 class GoStream {
   handler = false;
+  /** `End{}` is in line or done: Data sent after it would be closed on (Go's `send on closed channel`). */
+  ending = false;
+  /** The channel is closed (`recvWrite == nil`): later Data is dropped ("data received after client closeSend"). */
   closed = false;
   cancelled = false;
   finished = false;
   readonly ac = new AbortController();
   private readonly buf: (Uint8Array | undefined)[] = [];
-  private readonly blocked: Uint8Array[] = [];
+  /** Senders waiting for room, oldest first; `undefined` is the End's nil. */
+  private readonly sendq: (Uint8Array | undefined)[] = [];
   private reader: ((v: Uint8Array | undefined) => void) | undefined;
 
   constructor(private readonly stats: GoModelStats) {}
 
-  /** A Data task hands its payload over (`s.recvCh <- data`); `undefined` = absent data (EOF). */
+  /** A Data task hands its payload over; `undefined` = absent data (read as EOF by the handler). */
   push(data: Uint8Array | undefined): void {
     if (this.closed || this.cancelled) {
+      // Go: after close, or after a cancel (then the sender blocks forever: the data is lost either way).
       this.stats.dropped++;
       return;
     }
+    if (this.ending) {
+      // In line behind the End's nil: the channel is closed under it (Go crashes the process).
+      this.stats.panics++;
+      return;
+    }
+    this.send(data ?? new Uint8Array(0));
+  }
+
+  /** `End{}`: nil into the channel, in line, then `close(s.recvWrite)`. A second End finds it nil. */
+  close(): void {
+    if (this.ending || this.cancelled) return;
+    this.ending = true;
+    this.send(undefined);
+  }
+
+  /** `ch <- v`: to a waiting reader, else the buffer, else in line. */
+  private send(v: Uint8Array | undefined): void {
     if (this.reader) {
       const r = this.reader;
       this.reader = undefined;
-      r(data);
-    } else if (this.buf.length < 1) this.buf.push(data);
-    else this.blocked.push(data ?? new Uint8Array(0));
+      this.accepted(v);
+      r(v?.length ? v : undefined);
+    } else if (this.buf.length < 1) {
+      this.accepted(v);
+      this.buf.push(v);
+    } else this.sendq.push(v);
   }
 
-  /** `End{}`: `close(s.recvCh)`; a sender still blocked on it panics in Go. */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.stats.panics += this.blocked.length;
-    this.blocked.length = 0;
-    if (this.reader && this.buf.length === 0) {
-      const r = this.reader;
-      this.reader = undefined;
-      r(undefined);
-    }
+  /** The End's nil is in: the channel is closed now. */
+  private accepted(v: Uint8Array | undefined): void {
+    if (v === undefined) this.closed = true;
   }
 
-  /** `RecvMsg`: the next payload, or undefined at end of stream (closed, or absent data). */
+  /** `RecvMsg`: the next payload, or undefined at end of stream (nil, absent data, closed, cancelled). */
   recv(): Promise<Uint8Array | undefined> {
+    if (this.cancelled) return Promise.resolve(undefined);
     if (this.buf.length) {
       const v = this.buf.shift();
-      const next = this.blocked.shift();
-      if (next) this.buf.push(next.length ? next : undefined);
-      return Promise.resolve(v);
+      if (this.sendq.length) {
+        const next = this.sendq.shift();
+        this.accepted(next);
+        this.buf.push(next);
+      }
+      return Promise.resolve(v?.length ? v : undefined);
     }
-    if (this.closed || this.cancelled) return Promise.resolve(undefined);
+    if (this.closed) return Promise.resolve(undefined);
     return new Promise((r) => (this.reader = r));
   }
 
+  /** `End{status}`: the stream's context is cancelled; nothing is closed (waiting senders block forever). */
   cancel(reason: ConnectError): void {
     this.cancelled = true;
     this.ac.abort(reason);
-    this.close();
+    const r = this.reader;
+    this.reader = undefined;
+    r?.(undefined);
   }
 }
 
@@ -199,12 +229,12 @@ export interface GoModelNode {
   readonly nid: string;
   /** The model's counters, read from the worker. */
   stats(): Promise<GoModelStats>;
-  /** See {@link GoModelServer.coalescedStreams}. */
-  coalescedStreams(): Promise<Set<string>>;
   /** Metadata each call's handler saw (stream handlers: always empty). */
   metadataSeen(): Promise<{ method: string; metadata: [string, string[]][] }[]>;
   /** Zeroes the counters. */
   reset(): Promise<void>;
+  /** See {@link GoModelServer.coalescedStallMs}; with the counters as they are now. */
+  window(): Promise<{ coalescedStallMs: number; stats: GoModelStats }>;
   /** Deregisters, closes and ends the worker. */
   close(): Promise<void>;
 }
@@ -241,9 +271,9 @@ export async function startGoModelNode(opts: GoModelOptions): Promise<GoModelNod
   return {
     nid,
     stats: () => ask("stats"),
-    coalescedStreams: async () => new Set(await ask<string[]>("coalesced")),
     metadataSeen: () => ask("metadata"),
     reset: () => ask("reset"),
+    window: () => ask("window"),
     async close() {
       await ask("close");
       await worker.terminate();
@@ -255,14 +285,23 @@ export async function startGoModelNode(opts: GoModelOptions): Promise<GoModelNod
 export async function serveGoModel(opts: GoModelOptions): Promise<GoModelServer> {
   const nid = opts.nid ?? randomNid("gomodel");
   const nc = await connectNats(opts.natsUrl, { name: `test-go-model-${nid}` });
-  const stats: GoModelStats = { calls: 0, panics: 0, dropped: 0, eof: 0, orphans: 0, coalesced: 0, senderPanics: 0, senderDropped: 0 };
-  // The streams (by first message) that had a frame read together with one of their earlier frames.
-  const coalescedStreams = new Set<string>();
-  const coalescedReplies = new Set<string>();
-  const firstMessage = new Map<string, string>();
+  const stats: GoModelStats = { calls: 0, panics: 0, dropped: 0, eof: 0, orphans: 0, coalesced: 0 };
+  // Streams (reply subjects) whose first Data has come.
   const seenData = new Set<string>();
   const metadataSeen: { method: string; metadata: Metadata }[] = [];
   const sched = new GoScheduler();
+  // How long the thread went without running before each read: a 1 ms tick, and the longest gap
+  // between ticks (less the tick) since the previous read.
+  let lastTick = performance.now();
+  let stalledSinceRead = 0;
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    stalledSinceRead = Math.max(stalledSinceRead, now - lastTick - 1);
+    lastTick = now;
+  }, 1);
+  /** The stall before the read being handled; the worst one before a read that coalesced frames. */
+  let readStall = 0;
+  let windowStall = 0;
   const streams = new Map<string, GoStream>();
   const finished = new Set<string>();
 
@@ -361,13 +400,7 @@ export async function serveGoModel(opts: GoModelOptions): Promise<GoModelServer>
     } catch {
       return; // Go logs the unmarshal error and drops the message
     }
-    const panics = stats.panics;
-    const dropped = stats.dropped;
     handle(msg, reply, req);
-    if (!coalescedReplies.has(reply)) {
-      stats.senderPanics += stats.panics - panics;
-      stats.senderDropped += stats.dropped - dropped;
-    }
   };
 
   const handle = (msg: Msg, reply: string, req: ReturnType<typeof fromBinary<typeof RequestSchema>>) => {
@@ -414,17 +447,18 @@ export async function serveGoModel(opts: GoModelOptions): Promise<GoModelServer>
       if (bytes.length === 0) return;
       // Go: a goroutine per message unmarshals, and starts another that dispatches. One reordering
       // stage per read here: a second one would mix the tasks of the next read into this read's batch.
+      if (!sched.collecting) {
+        // The first message of a read.
+        readStall = Math.max(stalledSinceRead, performance.now() - lastTick - 1);
+        stalledSinceRead = 0;
+      }
       const inBatch = sched.go(msg.reply, () => dispatch(msg, bytes));
-      if (bytes[0] === 0x1a && !firstMessage.has(msg.reply)) firstMessage.set(msg.reply, echoMessage(bytes));
       // A Call and its first Data leave the sender together by design (a Data before its Call is buffered).
       if (inBatch > 0 && !(inBatch === 1 && bytes[0] === 0x1a && !seenData.has(msg.reply))) {
         stats.coalesced++;
-        coalescedReplies.add(msg.reply);
-        const first = firstMessage.get(msg.reply);
-        if (first !== undefined) coalescedStreams.add(first);
+        windowStall = Math.max(windowStall, readStall);
       }
       if (bytes[0] === 0x1a) seenData.add(msg.reply);
-      if (coalescedReplies.has(msg.reply) && firstMessage.has(msg.reply)) coalescedStreams.add(firstMessage.get(msg.reply)!);
     },
   });
   await nc.flush();
@@ -441,14 +475,19 @@ export async function serveGoModel(opts: GoModelOptions): Promise<GoModelServer>
   return {
     nid,
     stats,
-    coalescedStreams,
     metadataSeen,
     reset() {
-      coalescedStreams.clear();
-      stats.calls = stats.panics = stats.dropped = stats.eof = stats.orphans = stats.coalesced = stats.senderPanics = stats.senderDropped = 0;
+      seenData.clear();
+      stats.calls = stats.panics = stats.dropped = stats.eof = stats.orphans = stats.coalesced = 0;
       metadataSeen.length = 0;
     },
+    coalescedStallMs() {
+      const ms = windowStall;
+      windowStall = 0;
+      return ms;
+    },
     async close() {
+      clearInterval(ticker);
       sub.unsubscribe();
       await registration.close();
       await nc.close();

@@ -1,6 +1,6 @@
 /**
  * Worker-thread entry of the Go-behaviour model node (test/helpers/go-model-node.ts): serves the model
- * on its own event loop and answers the test thread's requests (start, stats, metadata, reset, close).
+ * on its own event loop and answers the test thread's requests (start, stats, metadata, reset, window, close).
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { serveGoModel, type GoModelOptions, type GoModelServer } from "./go-model-node.js";
@@ -17,11 +17,11 @@ parentPort!.on("message", (m: { id: number; op: string }) => {
       case "stats":
         value = { ...server!.stats };
         break;
-      case "coalesced":
-        value = [...server!.coalescedStreams];
-        break;
       case "metadata":
         value = server!.metadataSeen.map((s) => ({ method: s.method, metadata: [...s.metadata] }));
+        break;
+      case "window":
+        value = { coalescedStallMs: server!.coalescedStallMs(), stats: { ...server!.stats } };
         break;
       case "reset":
         server!.reset();
