@@ -101,7 +101,7 @@ export interface NrpcClientOptions {
 
 /**
  * Default gap between frames of one stream to a Go node, in ms: the spec's real Go nodes kept 30/30
- * bursts in order at 1 ms. Against the Go-behaviour model node (test/gateway/go-nodes.test.ts), 2 ms
+ * bursts in order at 1 ms. Against the Go-behaviour model node (test/stack/gateway/go-nodes.test.ts), 2 ms
  * keeps at least 29/30 bursts of 20 in order in every protocol cell; figures and the cost (2 ms per
  * request message of a stream) in the README's "Go ION nodes".
  */
@@ -442,7 +442,7 @@ class StreamImpl implements ClientStream {
    * now: the event-loop turn can run on for milliseconds before the outbox flushes (the first request
    * message waits there with its Call while the call is set up), and a gap counted from here was then
    * spent before the envelope left — the next one followed it at once, and the node read both together.
-   * With the model node (test/gateway/go-nodes.test.ts, gap 2 ms, load average ~17): counted from
+   * With the model node (test/stack/gateway/go-nodes.test.ts, gap 2 ms, load average ~17): counted from
    * here, 195/210 bursts of 20 in order, most failures in their first frames; from the flush, 208/210.
    */
   private release(bytes: Uint8Array): void {
