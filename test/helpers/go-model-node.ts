@@ -82,11 +82,12 @@ export interface GoModelServer {
   /** Zeroes the counters. */
   reset(): void;
   /**
-   * Since the last call: of the reads that held frames of a stream together (counted in
-   * `stats.coalesced`), the longest time the node's thread had gone without running before one (ms;
-   * 0 if none). A node not scheduled for longer than the sender's gap reads the frames that came
-   * meanwhile at once and reorders them, whatever the sender did — as a starved Go process does; frames
-   * read together after no such stall came together.
+   * Since the last call: the longest stall on the way to the node (its thread not running, or the NATS
+   * server holding its messages: a tick it publishes to itself every ms arrives late) that ended within
+   * 2 ms of a read that held frames of one stream together (counted in `stats.coalesced`); 0 if none.
+   * A node (or NATS server) not scheduled for longer than the sender's gap delivers the frames that
+   * came meanwhile at once, and they are reordered whatever the sender did — as with a starved Go
+   * process; frames read together with no such stall came together from the sender.
    */
   coalescedStallMs(): number;
   /** Deregisters and closes. */
@@ -290,18 +291,28 @@ export async function serveGoModel(opts: GoModelOptions): Promise<GoModelServer>
   const seenData = new Set<string>();
   const metadataSeen: { method: string; metadata: Metadata }[] = [];
   const sched = new GoScheduler();
-  // How long the thread went without running before each read: a 1 ms tick, and the longest gap
-  // between ticks (less the tick) since the previous read.
+  // Stalls on the way to the node: its own thread not running (a 1 ms tick that came late), and the
+  // NATS server holding its messages (the tick is also published to itself through NATS: a late
+  // arrival is a held path). Frames held by a stall arrive together when it ends.
+  const stalls: { end: number; ms: number }[] = [];
+  const coalescedAt: number[] = [];
+  const tickSubject = `_gomodel.tick.${nid}`;
+  const tickBytes = new Float64Array(1);
   let lastTick = performance.now();
-  let stalledSinceRead = 0;
   const ticker = setInterval(() => {
     const now = performance.now();
-    stalledSinceRead = Math.max(stalledSinceRead, now - lastTick - 1);
+    if (now - lastTick - 1 >= 0.5) stalls.push({ end: now, ms: now - lastTick - 1 });
     lastTick = now;
+    tickBytes[0] = now;
+    if (!nc.isClosed()) nc.publish(tickSubject, new Uint8Array(tickBytes.buffer.slice(0)));
   }, 1);
-  /** The stall before the read being handled; the worst one before a read that coalesced frames. */
-  let readStall = 0;
-  let windowStall = 0;
+  const tickSub = nc.subscribe(tickSubject, {
+    callback: (_e, m) => {
+      const now = performance.now();
+      const sent = new Float64Array(m.data.buffer.slice(m.data.byteOffset, m.data.byteOffset + 8))[0]!;
+      if (now - sent >= 0.5) stalls.push({ end: now, ms: now - sent });
+    },
+  });
   const streams = new Map<string, GoStream>();
   const finished = new Set<string>();
 
@@ -448,15 +459,15 @@ export async function serveGoModel(opts: GoModelOptions): Promise<GoModelServer>
       // Go: a goroutine per message unmarshals, and starts another that dispatches. One reordering
       // stage per read here: a second one would mix the tasks of the next read into this read's batch.
       if (!sched.collecting) {
-        // The first message of a read.
-        readStall = Math.max(stalledSinceRead, performance.now() - lastTick - 1);
-        stalledSinceRead = 0;
+        // The first message of a read: had the thread not run for a while?
+        const now = performance.now();
+        if (now - lastTick - 1 >= 0.5) stalls.push({ end: now, ms: now - lastTick - 1 });
       }
       const inBatch = sched.go(msg.reply, () => dispatch(msg, bytes));
       // A Call and its first Data leave the sender together by design (a Data before its Call is buffered).
       if (inBatch > 0 && !(inBatch === 1 && bytes[0] === 0x1a && !seenData.has(msg.reply))) {
         stats.coalesced++;
-        windowStall = Math.max(windowStall, readStall);
+        coalescedAt.push(performance.now());
       }
       if (bytes[0] === 0x1a) seenData.add(msg.reply);
     },
@@ -478,16 +489,22 @@ export async function serveGoModel(opts: GoModelOptions): Promise<GoModelServer>
     metadataSeen,
     reset() {
       seenData.clear();
+      coalescedAt.length = 0;
+      stalls.length = 0;
       stats.calls = stats.panics = stats.dropped = stats.eof = stats.orphans = stats.coalesced = 0;
       metadataSeen.length = 0;
     },
     coalescedStallMs() {
-      const ms = windowStall;
-      windowStall = 0;
+      // The longest stall that ended within 2 ms of a read that held frames of a stream together.
+      let ms = 0;
+      for (const t of coalescedAt) for (const st of stalls) if (Math.abs(st.end - t) <= 2) ms = Math.max(ms, st.ms);
+      coalescedAt.length = 0;
+      stalls.length = 0;
       return ms;
     },
     async close() {
       clearInterval(ticker);
+      tickSub.unsubscribe();
       sub.unsubscribe();
       await registration.close();
       await nc.close();
