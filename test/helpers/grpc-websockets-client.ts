@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import type { Code } from "@connectrpc/connect";
 import { WebSocket } from "ws";
 import { headerBlock } from "./grpc-web.js";
-import { within } from "./wait.js";
+import { within, Wakeup } from "./wait.js";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -98,7 +98,7 @@ export class WsCall {
   splitFrames = 0;
   /** WebSocket messages received before the close (all of them, when the close came last). */
   private messagesAtClose: number | undefined;
-  private waiters: (() => void)[] = [];
+  private readonly wakeup = new Wakeup();
   private isClosed = false;
   /** Frames handed out by {@link next} and {@link nextMessage}. */
   private taken = 0;
@@ -132,13 +132,13 @@ export class WsCall {
       if (!hadHeader && firstHeader >= 0) this.headerEndedMessage = firstHeader === frames.length - 1 && rest.length === 0;
       buf = rest;
       this.messages.push(frames);
-      this.wake();
+      this.wakeup.wake();
     });
     this.closed = new Promise((resolve) =>
       this.ws.once("close", (code, reason) => {
         this.isClosed = true;
         this.messagesAtClose = this.messages.length;
-        this.wake();
+        this.wakeup.wake();
         resolve({ code, reason: reason.toString() });
       }),
     );
@@ -248,28 +248,12 @@ export class WsCall {
    * Resolves with `get()` once it is not undefined (checked on every message and on the close). Fails
    * after `ms`, or when the WebSocket closed first unless `afterClose` (then `get` decides).
    */
-  private async until<T>(get: () => T | undefined, ms: number, what: string, afterClose = false): Promise<T> {
-    const end = Date.now() + ms;
-    for (;;) {
+  private until<T>(get: () => T | undefined, ms: number, what: string, afterClose = false): Promise<T> {
+    return this.wakeup.until(() => {
       const v = get();
-      if (v !== undefined) return v;
-      if (this.isClosed && !afterClose) throw new Error(`${what}: closed after ${this.data.length} messages`);
-      const left = end - Date.now();
-      if (left <= 0) throw new Error(`${what}: not within ${ms} ms`);
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          r();
-        });
-      });
-    }
-  }
-
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
+      if (v === undefined && this.isClosed && !afterClose) throw new Error(`${what}: closed after ${this.data.length} messages`);
+      return v;
+    }, ms, what);
   }
 }
 

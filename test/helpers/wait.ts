@@ -27,3 +27,46 @@ export async function within<T>(p: Promise<T>, ms: number, what: string): Promis
     clearTimeout(timer);
   }
 }
+
+/**
+ * Waits on a client's events instead of polling: a client calls `wake()` on each event (a frame, a
+ * close), and `until` re-checks its condition then, with a deadline.
+ */
+export class Wakeup {
+  private waiters: (() => void)[] = [];
+
+  /** Every pending wait checks its condition again. */
+  wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  /**
+   * The first value `check` returns other than undefined, checked now and at every `wake()`;
+   * undefined once `ms` passed. `check` may throw to end the wait (the connection closed first).
+   */
+  async settled<T>(check: () => T | undefined, ms: number): Promise<T | undefined> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const v = check();
+      if (v !== undefined) return v;
+      const left = end - Date.now();
+      if (left <= 0) return undefined;
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+  }
+
+  /** Like {@link settled}, but fails with `${what}: not within ${ms} ms` at the deadline. */
+  async until<T>(check: () => T | undefined, ms: number, what: string): Promise<T> {
+    const v = await this.settled(check, ms);
+    if (v === undefined) throw new Error(`${what}: not within ${ms} ms`);
+    return v;
+  }
+}

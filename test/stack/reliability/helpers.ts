@@ -13,6 +13,7 @@ import net from "node:net";
 import { Code } from "@connectrpc/connect";
 import type { Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
+import { Wakeup } from "../../helpers/wait.js";
 import { b64, envelope, envelopes, fromGrpcWebText, grpcWebResult } from "../../helpers/grpc-web.js";
 import { WsCall } from "../../helpers/grpc-websockets-client.js";
 
@@ -136,7 +137,7 @@ export function rawExchange(port: number, data: string | Uint8Array, ms = 5000, 
 export class RawWebSocket {
   private buf: Buffer = Buffer.alloc(0);
   private readonly frames: { op: number; payload: Buffer }[] = [];
-  private waiters: (() => void)[] = [];
+  private readonly wakeup = new Wakeup();
   closed = false;
   /** The close frame's code, if the server sent one. */
   closeCode: number | undefined;
@@ -149,7 +150,7 @@ export class RawWebSocket {
     socket.on("error", () => {});
     socket.on("close", () => {
       this.closed = true;
-      this.wake();
+      this.wakeup.wake();
     });
   }
 
@@ -225,17 +226,7 @@ export class RawWebSocket {
 
   /** Waits until the server closed the WebSocket (close frame) or the TCP connection, or `ms` passed; true when closed. */
   async waitClosed(ms: number): Promise<boolean> {
-    const end = Date.now() + ms;
-    while (!this.closed && this.closeCode === undefined && Date.now() < end) {
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, Math.max(1, end - Date.now()));
-        this.waiters.push(() => {
-          clearTimeout(t);
-          r();
-        });
-      });
-    }
-    return this.closed || this.closeCode !== undefined;
+    return (await this.wakeup.settled(() => (this.closed || this.closeCode !== undefined ? true : undefined), ms)) ?? false;
   }
 
   destroy(): void {
@@ -266,15 +257,9 @@ export class RawWebSocket {
         // Answer the close handshake, as a browser does; the server then closes the TCP connection.
         const mask = randomBytes(4);
         this.socket.end(Buffer.concat([RawWebSocket.frameHeader(payload.length, mask, 0x8), RawWebSocket.masked(payload, mask)]));
-        this.wake();
+        this.wakeup.wake();
       }
     }
-  }
-
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
   }
 }
 

@@ -7,6 +7,7 @@
  * answer: the call was refused or failed at once).
  */
 import net from "node:net";
+import { Wakeup } from "../../helpers/wait.js";
 
 const preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 const enum Type {
@@ -78,18 +79,18 @@ export class RawH2 {
   closed = false;
   private nextId = 1;
   private buf: Buffer = Buffer.alloc(0);
-  private waiters: (() => void)[] = [];
+  private readonly wakeup = new Wakeup();
 
   private constructor(readonly socket: net.Socket) {
     socket.on("data", (c: Buffer) => {
       this.buf = this.buf.length ? Buffer.concat([this.buf, c]) : c;
       this.parse();
-      this.wake();
+      this.wakeup.wake();
     });
     socket.on("error", () => {});
     socket.on("close", () => {
       this.closed = true;
-      this.wake();
+      this.wakeup.wake();
     });
   }
 
@@ -141,19 +142,11 @@ export class RawH2 {
 
   /** Resolves when `done()` holds (checked on every frame and on close), or rejects after `ms`. */
   async until(done: () => boolean, ms: number, what: string): Promise<void> {
-    const end = Date.now() + ms;
-    while (!done()) {
+    await this.wakeup.until(() => {
+      if (done()) return true;
       if (this.closed) throw new Error(`${what}: the connection closed first`);
-      const left = end - Date.now();
-      if (left <= 0) throw new Error(`${what}: not within ${ms} ms`);
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          r();
-        });
-      });
-    }
+      return undefined;
+    }, ms, what);
   }
 
   destroy(): void {
@@ -198,11 +191,5 @@ export class RawH2 {
           break;
       }
     }
-  }
-
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
   }
 }
