@@ -144,7 +144,7 @@ export async function startNodeGateway(opts: NodeGatewayOptions): Promise<NodeGa
   appRef = gateway.app;
 
   const appListener = getRequestListener(gateway.app.fetch);
-  const fastPath = opts.unaryFastPath === false ? undefined : createNodeUnaryFastPath({ config, handler: gateway.handler, protocol: gateway.protocol });
+  const fastPath = opts.unaryFastPath === false ? undefined : createNodeUnaryFastPath({ config, handler: gateway.handler, protocol: gateway.protocol, log: opts.log, assets: config.statusPage });
   const fallback: NodeRequestListener = fastPath
     ? (req, res) => {
         if (!fastPath(req as IncomingMessage, res as ServerResponse)) void appListener(req, res);
