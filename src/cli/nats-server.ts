@@ -74,6 +74,14 @@ export const natsServerMissing =
   "nats-server was not found on PATH. Install it (Debian/Ubuntu: `apt-get install -y nats-server`; " +
   "elsewhere: https://docs.nats.io/running-a-nats-service/introduction/installation) or pass --nats <url>.";
 
+/** The nats-server process could not be started or exited: told apart from a not-yet-ready port by class. */
+class NatsServerFailed extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "NatsServerFailed";
+  }
+}
+
 /** Starts nats-server and resolves once its monitoring endpoint answers. */
 export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServer> {
   const dir = await mkdtemp(join(tmpdir(), "edge-signal-nats-"));
@@ -103,9 +111,9 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     });
     const exited = new Promise<never>((_, reject) => {
       child.once("error", (e: NodeJS.ErrnoException) =>
-        reject(e.code === "ENOENT" ? new Error(natsServerMissing) : e),
+        reject(new NatsServerFailed(e.code === "ENOENT" ? natsServerMissing : e.message, { cause: e })),
       );
-      child.once("exit", (code) => reject(new Error(`nats-server exited with ${code}: ${stderr.slice(-2000)}`)));
+      child.once("exit", (code) => reject(new NatsServerFailed(`nats-server exited with ${code}: ${stderr.slice(-2000)}`)));
     });
     exited.catch(() => {});
     const deadline = Date.now() + 10_000;
@@ -117,7 +125,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
           break;
         }
       } catch (e) {
-        if (child.exitCode !== null || (e as Error).message.includes("nats-server")) throw e;
+        if (child.exitCode !== null || e instanceof NatsServerFailed) throw e;
         if (Date.now() > deadline) throw new Error(`nats-server did not start: ${stderr.slice(-2000)}`);
       }
       await new Promise((r) => setTimeout(r, 25));
