@@ -14,6 +14,8 @@ import { EchoService } from "../../src/gen/demo/v1/echo_pb.js";
 import { NrpcClient, NrpcServer, rawCall, registerService, type ServerCall } from "../../src/nrpc/index.js";
 import { eventually, natsServer, subsOf, tcp, type NatsServer } from "../helpers/nats.js";
 import { registerProbe } from "../helpers/probe-service.js";
+import { pushable } from "../helpers/streams.js";
+import { within } from "../helpers/wait.js";
 
 let server: NatsServer;
 let gwConn: NatsConnection;
@@ -82,32 +84,6 @@ function director(nids: string[], balancer: DirectorBalancer): Director {
   });
 }
 
-/** Request messages the test pushes, ended by `end()`. */
-function requests(): { iter: AsyncIterable<Uint8Array>; push(m: Uint8Array): void; end(): void } {
-  const queue: (Uint8Array | null)[] = [];
-  let wake: (() => void) | undefined;
-  return {
-    push(m) {
-      queue.push(m);
-      wake?.();
-    },
-    end() {
-      queue.push(null);
-      wake?.();
-    },
-    iter: {
-      async *[Symbol.asyncIterator]() {
-        for (;;) {
-          while (queue.length === 0) await new Promise<void>((r) => (wake = r));
-          const m = queue.shift()!;
-          if (m === null) return;
-          yield m;
-        }
-      },
-    },
-  };
-}
-
 /** Runs one call through the Director; resolves with its status and the messages answered. */
 function run(d: Director, path: string, reqs: AsyncIterable<Uint8Array>, timeoutMs?: number) {
   const messages: Uint8Array[] = [];
@@ -125,14 +101,14 @@ function run(d: Director, path: string, reqs: AsyncIterable<Uint8Array>, timeout
   };
   const responder: CallResponder = { header() {}, message: (m) => void messages.push(m), end: (e) => resolve(e) };
   const done = d.handle(call, responder);
-  return { ended, messages, done };
+  return { ended: within(ended, 30_000, `the end of ${path}`), messages, done };
 }
 
 test("never reached a node (no responders): retried on another node, counted no_responders against the first", async () => {
   const b = recordingBalancer();
   const d = director(["ghost", "live"], b);
-  const r = requests();
-  const c = run(d, "/test.v1.Probe/Raw", r.iter);
+  const r = pushable<Uint8Array>();
+  const c = run(d, "/test.v1.Probe/Raw", r.iterable);
   r.push(new Uint8Array([7]));
   r.end();
   assert.equal(await c.ended, undefined);
@@ -146,8 +122,8 @@ test("a live node that does not serve the service: retried elsewhere, and no mar
   for await (const _ of rawCall(client, "other", "test.v1.Probe", "Raw", [new Uint8Array([1])]));
   const b = recordingBalancer();
   const d = director(["other", "live"], b);
-  const r = requests();
-  const c = run(d, "/demo.v1.EchoService/Echo", r.iter);
+  const r = pushable<Uint8Array>();
+  const c = run(d, "/demo.v1.EchoService/Echo", r.iterable);
   r.push(new Uint8Array([10, 2, 104, 105])); // EchoRequest{message: "hi"}
   r.end();
   assert.equal(await c.ended, undefined);
@@ -161,8 +137,8 @@ test("a node that stopped answering mid call: never retried (it had the call), c
   const b = recordingBalancer();
   const d = director(["dying", "live"], b);
   const liveBefore = served.get("live")!.length;
-  const r = requests();
-  const c = run(d, "/test.v1.Probe/Raw", r.iter, 30_000);
+  const r = pushable<Uint8Array>();
+  const c = run(d, "/test.v1.Probe/Raw", r.iterable, 30_000);
   r.push(new Uint8Array([1]));
   await eventually(() => c.messages.length === 1, 5000, "the first message echoed by the dying node");
   dying.srv.close(true); // a crash: the gateway hears nothing
@@ -181,8 +157,8 @@ test("a node that stopped answering mid call: never retried (it had the call), c
 test("a deadline before the node answered anything: counted a timeout against it, not retried", async () => {
   const b = recordingBalancer();
   const d = director(["live", "other"], b);
-  const r = requests();
-  const c = run(d, "/test.v1.Probe/Wait", r.iter, 300);
+  const r = pushable<Uint8Array>();
+  const c = run(d, "/test.v1.Probe/Wait", r.iterable, 300);
   r.push(new Uint8Array());
   r.end();
   const err = await c.ended;
@@ -196,8 +172,8 @@ test("the node went down (discovery): its call ends UNAVAILABLE at once, not ret
   const d = director(["live", "other"], b);
   const seen = served.get("live")!;
   const before = seen.length;
-  const r = requests();
-  const c = run(d, "/test.v1.Probe/Wait", r.iter, 30_000);
+  const r = pushable<Uint8Array>();
+  const c = run(d, "/test.v1.Probe/Wait", r.iterable, 30_000);
   r.push(new Uint8Array());
   r.end();
   await eventually(() => seen.length > before, 5000, "the node has the call");

@@ -17,6 +17,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { EchoRequestSchema, EchoResponseSchema } from "../../src/gen/demo/v1/echo_pb.js";
 import type { Call, CallHandler, CallResponder } from "../../src/core/call.js";
 import type { Metadata } from "../../src/core/metadata.js";
+import { within } from "./wait.js";
 
 /** What the handler saw of one call. */
 export interface CallRecord {
@@ -39,8 +40,8 @@ export interface CallRecord {
 export interface EchoHandler {
   readonly handler: CallHandler;
   readonly calls: CallRecord[];
-  /** The next call that starts (resolves at handler entry). */
-  nextCall(): Promise<CallRecord>;
+  /** The next call that starts (resolves at handler entry; fails after `ms`, 10 s by default). */
+  nextCall(ms?: number): Promise<CallRecord>;
 }
 
 const encoder = (message: string) => toBinary(EchoResponseSchema, create(EchoResponseSchema, { message, node: "test" }));
@@ -65,7 +66,7 @@ export function createEchoHandler(): EchoHandler {
   return {
     handler,
     calls,
-    nextCall: () => new Promise((r) => waiters.push(r)),
+    nextCall: (ms = 10_000) => within(new Promise<CallRecord>((r) => waiters.push(r)), ms, "the next call at the echo handler"),
   };
 }
 

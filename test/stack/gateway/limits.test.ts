@@ -13,6 +13,7 @@ import { createConnectTransport, createGrpcTransport, createGrpcWebTransport, Ht
 import { EchoService } from "../../../src/gen/demo/v1/echo_pb.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
+import { within } from "../../helpers/wait.js";
 import { abortCode, echoReq, echoServiceIn, NrpcSpy, startProbe, type Probe } from "./helpers.js";
 import { b64, envelope, envelopes, fromGrpcWebText, grpcWebResult } from "../../helpers/grpc-web.js";
 import { WsCall, wsCall } from "../../helpers/grpc-websockets-client.js";
@@ -313,9 +314,13 @@ test("backpressure: a WebSocket client that does not read, and an HTTP/2 client 
   assert.equal(abortCode(hc.signal), Code.ResourceExhausted);
   assert.ok(hc.sent < 10_000);
   await assert.rejects(
-    (async () => {
-      while (!(await it.next()).done);
-    })(),
+    within(
+      (async () => {
+        while (!(await it.next()).done);
+      })(),
+      30_000,
+      "the h2 stream's end",
+    ),
     (e: unknown) => e instanceof ConnectError && e.code === Code.ResourceExhausted,
   );
   await eventually(() => stack.gw.gateway.director.inFlight === 0, 10_000, "in-flight 0");
