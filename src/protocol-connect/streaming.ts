@@ -8,19 +8,17 @@
  * send the whole body first, and calls degrade to half-duplex.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Call, CallResponder } from "../core/call.js";
 import type { Metadata } from "../core/metadata.js";
 import type { JsonCodec, ResolvedProtocolOptions, ServeContext } from "../protocol/options.js";
 import { acceptsGzip, gzip, parseRequestEncoding, type Encoding } from "../protocol/compression.js";
-import { abortWith, linkClientSignal } from "../protocol/client-signal.js";
 import { encodeEnvelope, encodeEnvelopePrefix, flagCompressed, flagConnectEndStream, zeroCopyMinBytes } from "../protocol/envelope.js";
 import { HeaderList } from "../protocol/header-list.js";
 import { appendMetadataToHeaders, headersToMetadata } from "../protocol/metadata-headers.js";
 import { singleRequestKind, type MethodSpec } from "../protocol/method-spec.js";
 import { effectiveTimeout, parseConnectTimeout } from "../protocol/parse-timeout.js";
-import { RequestStream, createEnvelopeUnwrapper } from "../protocol/request-stream.js";
+import { createEnvelopeUnwrapper } from "../protocol/request-stream.js";
 import { responseMessage } from "../protocol/response-message.js";
-import { runHandler } from "../protocol/run-handler.js";
+import { SinkResponder, startStreamingCall } from "../protocol/streaming-call.js";
 import type { UniversalRequest, UniversalResponseSink } from "../protocol/universal.js";
 import { contentTypeStreamJson, contentTypeStreamProto } from "./content-type.js";
 import { encodeEndStream } from "./end-stream.js";
@@ -69,62 +67,31 @@ export function serveConnectStream(
   }
 
   const responder = new StreamResponder(res, contentType, codec, acceptsGzip(headers.get("connect-accept-encoding")), o);
-  const { ctrl, detach } = linkClientSignal(req.signal, () => responder.cancelled());
-  responder.link(ctrl, detach);
-  const requests = new RequestStream(req.body, {
-    maxMessageBytes: o.maxMessageBytes,
+  startStreamingCall(req, ctx, responder, "connect", metadata, timeoutMs, {
     unwrap: createEnvelopeUnwrapper(encoding, codec, o.maxMessageBytes),
-    onError: (err) => responder.fail(err),
     single: singleRequestKind(spec),
   });
-  responder.requests = requests;
-  if (responder.ended) requests.close(); // the client was gone already
-  const call: Call = {
-    path,
-    protocol: "connect",
-    shape: "unknown",
-    metadata,
-    signal: ctrl.signal,
-    timeoutMs,
-    requests,
-    remote: { address: req.remoteAddress, origin: headers.get("origin") ?? undefined },
-    closed: req.closed,
-  };
-  runHandler(ctx.handler, call, responder, () => responder.ended);
 }
 
 /**
  * Writes a Connect streaming response into its sink, which gets its head at the first of header /
- * message / end, so the service's headers make it to the wire. Messages keep their order even while
- * a compression is pending.
+ * message / end, so the service's headers make it to the wire; the last frame is the EndStreamResponse.
+ * Messages keep their order even while a compression is pending.
  */
-class StreamResponder implements CallResponder {
-  ended = false;
-  requests: RequestStream | undefined;
-  private started = false;
-  private gone = false;
-  private readonly headers = new HeaderList();
+class StreamResponder extends SinkResponder {
   private tail: Promise<void> | undefined; // pending compression chain
-  private ctrl!: AbortController;
-  private detach: () => void = noop;
 
   constructor(
-    private readonly res: UniversalResponseSink,
+    res: UniversalResponseSink,
     contentType: string,
     private readonly codec: JsonCodec | undefined,
     private readonly compress: boolean,
     private readonly o: ResolvedProtocolOptions,
   ) {
+    super(res, new HeaderList());
     this.headers.set("content-type", contentType);
     if (compress) this.headers.set("connect-content-encoding", "gzip");
     this.headers.set("connect-accept-encoding", "gzip");
-  }
-
-  /** The call's controller, and how to stop watching the client. */
-  link(ctrl: AbortController, detach: () => void): void {
-    this.ctrl = ctrl;
-    this.detach = detach;
-    if (this.ended) detach(); // the client was gone already
   }
 
   header(md: Metadata): void {
@@ -160,10 +127,7 @@ class StreamResponder implements CallResponder {
   }
 
   end(error: ConnectError | undefined, trailers: Metadata): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.detach();
-    this.requests?.close();
+    if (!this.finish()) return;
     this.start();
     const frame = encodeEnvelope(flagConnectEndStream, encodeEndStream(error, trailers));
     if (this.tail !== undefined) {
@@ -177,27 +141,6 @@ class StreamResponder implements CallResponder {
     }
   }
 
-  /** The request stream failed (or a response message could not be converted): end with the error. */
-  fail(err: ConnectError): void {
-    if (this.ended) return;
-    abortWith(this.ctrl, err);
-    this.end(err, new Map());
-  }
-
-  /**
-   * The client went away (the call's signal is aborted already): stop reading, and end the response
-   * (the sink drops what it can no longer send; a fetch `Response` must still be handed out).
-   */
-  cancelled(): void {
-    this.gone = true;
-    if (this.ended) return;
-    this.ended = true;
-    this.detach();
-    this.requests?.close();
-    this.start();
-    this.res.end();
-  }
-
   private write(flags: number, d: Uint8Array): void | Promise<void> {
     if (d.byteLength >= zeroCopyMinBytes) {
       this.res.write(encodeEnvelopePrefix(flags, d.byteLength));
@@ -205,12 +148,4 @@ class StreamResponder implements CallResponder {
     }
     return this.res.write(encodeEnvelope(flags, d));
   }
-
-  private start(): void {
-    if (this.started) return;
-    this.started = true;
-    this.res.head(200, this.headers);
-  }
 }
-
-function noop(): void {}

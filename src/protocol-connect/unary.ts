@@ -8,7 +8,7 @@ import type { Call, CallResponder } from "../core/call.js";
 import type { Metadata } from "../core/metadata.js";
 import type { JsonCodec, ServeContext } from "../protocol/options.js";
 import { base64Decode } from "../protocol/base64.js";
-import { acceptsGzip, gunzip, gzip, parseRequestEncoding } from "../protocol/compression.js";
+import { acceptsGzip, gunzip, gzip, messageTooLarge, parseRequestEncoding } from "../protocol/compression.js";
 import { abortWith, linkClientSignal } from "../protocol/client-signal.js";
 import { HeaderList } from "../protocol/header-list.js";
 import { codeToHttpStatus } from "../protocol/http-status.js";
@@ -72,7 +72,7 @@ async function connectUnary(req: UniversalRequest, ctx: ServeContext, isGet: boo
     if (query !== undefined) {
       const m = query.get("message") ?? "";
       message = query.get("base64") === "1" ? base64Decode(m) : new TextEncoder().encode(m);
-      if (message.byteLength > o.maxMessageBytes) throw tooLarge(o.maxMessageBytes);
+      if (message.byteLength > o.maxMessageBytes) throw messageTooLarge(o.maxMessageBytes);
     } else {
       message = await readBody(req.body, o.maxMessageBytes);
     }
@@ -158,10 +158,6 @@ export function unknownMethod(path: string): ConnectError {
 /** The error of a content type of the wrong kind for the method (unary vs streaming): sent with HTTP 415. */
 export function kindMismatch(path: string, contentType: string | null, want: string): ConnectError {
   return new ConnectError(`content-type ${JSON.stringify(contentType)} does not fit ${path}: use ${want}`, Code.InvalidArgument);
-}
-
-function tooLarge(max: number): ConnectError {
-  return new ConnectError(`message is larger than the limit of ${max} bytes`, Code.ResourceExhausted);
 }
 
 interface UnaryResult {

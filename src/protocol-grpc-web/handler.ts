@@ -9,12 +9,11 @@
  * each response chunk as its own padded base64 segment, so every flush is decodable at once.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Call, CallHandler, CallResponder } from "../core/call.js";
+import type { CallHandler } from "../core/call.js";
 import type { Metadata } from "../core/metadata.js";
 import { resolveProtocolOptions, type JsonCodec, type ProtocolOptions, type RequestInfo, type ServeContext } from "../protocol/options.js";
 import { Base64Decoder, base64EncodeToBytes } from "../protocol/base64.js";
 import { acceptedEncodings, parseRequestEncoding, type Encoding } from "../protocol/compression.js";
-import { abortWith, linkClientSignal } from "../protocol/client-signal.js";
 import { encodeEnvelope, encodeEnvelopePrefix, flagGrpcWebTrailer, zeroCopyMinBytes } from "../protocol/envelope.js";
 import { grpcStatusEntries } from "../protocol/grpc-status.js";
 import { encodeHeaderBlock } from "../protocol/header-block.js";
@@ -22,10 +21,10 @@ import { HeaderList } from "../protocol/header-list.js";
 import { appendErrorMetadataToHeaders, appendMetadataToHeaders, headersToMetadata } from "../protocol/metadata-headers.js";
 import { singleRequestKind, type MethodSpec } from "../protocol/method-spec.js";
 import { effectiveTimeout, parseGrpcTimeout } from "../protocol/parse-timeout.js";
-import { RequestStream, createEnvelopeUnwrapper } from "../protocol/request-stream.js";
+import { createEnvelopeUnwrapper } from "../protocol/request-stream.js";
 import { responseMessage } from "../protocol/response-message.js";
 import { sendRefusal } from "../protocol/refusal.js";
-import { runHandler } from "../protocol/run-handler.js";
+import { SinkResponder, startStreamingCall } from "../protocol/streaming-call.js";
 import { fromFetchRequest } from "../protocol/universal-fetch.js";
 import type { UniversalRequest, UniversalResponseSink } from "../protocol/universal.js";
 import { grpcWebResponseContentType, type GrpcWebContentType } from "./content-type.js";
@@ -81,30 +80,11 @@ export function serveGrpcWeb(req: UniversalRequest, res: UniversalResponseSink, 
     return;
   }
 
-  const responder = new GrpcWebResponder(res, out, ct, codec);
-  const { ctrl, detach } = linkClientSignal(req.signal, () => responder.cancelled());
-  responder.link(ctrl, detach);
-  const requests = new RequestStream(req.body, {
-    maxMessageBytes: o.maxMessageBytes,
+  startStreamingCall(req, ctx, new GrpcWebResponder(res, out, ct, codec), ct.text ? "grpc-web-text" : "grpc-web", metadata, timeoutMs, {
     decodeChunk: ct.text ? new Base64Decoder() : undefined,
     unwrap: createEnvelopeUnwrapper(encoding, codec, o.maxMessageBytes),
-    onError: (err) => responder.fail(err),
     single: singleRequestKind(spec),
   });
-  responder.requests = requests;
-  if (responder.ended) requests.close(); // the client was gone already
-  const call: Call = {
-    path,
-    protocol: ct.text ? "grpc-web-text" : "grpc-web",
-    shape: "unknown",
-    metadata,
-    signal: ctrl.signal,
-    timeoutMs,
-    requests,
-    remote: { address: req.remoteAddress, origin: headers.get("origin") ?? undefined },
-    closed: req.closed,
-  };
-  runHandler(ctx.handler, call, responder, () => responder.ended);
 }
 
 /** A trailers-only response: status and trailers in the HTTP headers, empty body. */
@@ -115,26 +95,18 @@ function trailersOnly(res: UniversalResponseSink, h: HeaderList, error: ConnectE
   res.respond(200, h);
 }
 
-/** Writes a gRPC-Web response into its sink, which gets its head at the first of header / message / end. */
-class GrpcWebResponder implements CallResponder {
-  ended = false;
-  requests: RequestStream | undefined;
-  private started = false;
-  private ctrl!: AbortController;
-  private detach: () => void = noop;
-
+/**
+ * Writes a gRPC-Web response into its sink, which gets its head at the first of header / message / end;
+ * the last frame carries the status and trailers, unless the call fails before its head (trailers-only).
+ */
+class GrpcWebResponder extends SinkResponder {
   constructor(
-    private readonly res: UniversalResponseSink,
-    private readonly headers: HeaderList,
+    res: UniversalResponseSink,
+    headers: HeaderList,
     private readonly ct: GrpcWebContentType,
     private readonly codec: JsonCodec | undefined,
-  ) {}
-
-  /** The call's controller, and how to stop watching the client. */
-  link(ctrl: AbortController, detach: () => void): void {
-    this.ctrl = ctrl;
-    this.detach = detach;
-    if (this.ended) detach(); // the client was gone already
+  ) {
+    super(res, headers);
   }
 
   header(md: Metadata): void {
@@ -159,10 +131,7 @@ class GrpcWebResponder implements CallResponder {
   }
 
   end(error: ConnectError | undefined, trailers: Metadata): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.detach();
-    this.requests?.close();
+    if (!this.finish()) return;
     if (!this.started && error !== undefined) {
       this.started = true;
       trailersOnly(this.res, this.headers, error, trailers);
@@ -174,36 +143,8 @@ class GrpcWebResponder implements CallResponder {
     this.res.end();
   }
 
-  /** The request stream failed: end with the error. */
-  fail(err: ConnectError): void {
-    if (this.ended) return;
-    abortWith(this.ctrl, err);
-    this.end(err, new Map());
-  }
-
-  /**
-   * The client went away (the call's signal is aborted already): stop reading, and end the response
-   * (the sink drops what it can no longer send; a fetch `Response` must still be handed out).
-   */
-  cancelled(): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.detach();
-    this.requests?.close();
-    this.start();
-    this.res.end();
-  }
-
   /** A body chunk: text mode sends each as its own padded base64 segment. */
   private write(chunk: Uint8Array): void | Promise<void> {
     return this.res.write(this.ct.text ? base64EncodeToBytes(chunk) : chunk);
   }
-
-  private start(): void {
-    if (this.started) return;
-    this.started = true;
-    this.res.head(200, this.headers);
-  }
 }
-
-function noop(): void {}

@@ -4,7 +4,6 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { allocMessage } from "./message-buffer.js";
-import { discardBody } from "./discard-body.js";
 
 /** The encodings this gateway can decode and produce besides identity. */
 export type Encoding = "gzip";
@@ -89,31 +88,4 @@ export function concatBytes(chunks: Uint8Array[], total?: number): Uint8Array {
 /** The error of a request message (or body) larger than `maxBytes`: RESOURCE_EXHAUSTED. */
 export function messageTooLarge(maxBytes: number): ConnectError {
   return new ConnectError(`message is larger than the limit of ${maxBytes} bytes`, Code.ResourceExhausted);
-}
-
-/**
- * Reads a whole body with a size limit: RESOURCE_EXHAUSTED as soon as it passes `maxBytes` (the rest is
- * not read). Read failures (the client went away) give CANCELLED.
- */
-export async function readAllBytes(body: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<Uint8Array> {
-  if (body === null) return new Uint8Array(0);
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    let r: ReadableStreamReadResult<Uint8Array>;
-    try {
-      r = await reader.read();
-    } catch (e) {
-      throw new ConnectError(`reading the request body failed: ${e instanceof Error ? e.message : String(e)}`, Code.Canceled);
-    }
-    if (r.done) break;
-    total += r.value.byteLength;
-    if (total > maxBytes) {
-      discardBody(reader); // keeps an HTTP/1.1 connection reusable
-      throw messageTooLarge(maxBytes);
-    }
-    chunks.push(r.value);
-  }
-  return chunks.length === 0 ? new Uint8Array(0) : concatBytes(chunks, total);
 }

@@ -44,7 +44,8 @@ export {
 export { parseHeaderBlock, encodeHeaderBlock, type ParsedHeaderBlock } from "./header-block.js";
 export { grpcStatusEntries, encodeGrpcMessage } from "./grpc-status.js";
 export { Base64Decoder, base64Decode, base64Encode, base64EncodeToBytes } from "./base64.js";
-export { gzip, gunzip, acceptsGzip, parseRequestEncoding, readAllBytes, concatBytes, type Encoding } from "./compression.js";
+export { gzip, gunzip, acceptsGzip, parseRequestEncoding, concatBytes, type Encoding } from "./compression.js";
+export { readBody } from "./read-body.js";
 export { createMethodSpecLookup, singleRequestKind, allowedHttpMethods, type MethodSpec, type MethodSpecLookup } from "./method-spec.js";
 export { createJsonCodecLookup, findMethod, type JsonCodecOptions } from "./json-codec.js";
 export { createResponseStream, type ResponseStreamWriter } from "./response-stream.js";

@@ -3,25 +3,36 @@
  * the converter gave: its own `readAll`, a fetch `ReadableStream`, or an async iterable. Runtime-neutral.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import { concatBytes, messageTooLarge, readAllBytes } from "./compression.js";
+import { concatBytes, messageTooLarge } from "./compression.js";
+import { discardBody } from "./discard-body.js";
 import type { UniversalRequest } from "./universal.js";
 
 const empty = new Uint8Array(0);
 
 /**
- * The whole body: RESOURCE_EXHAUSTED as soon as it passes `maxBytes` (the rest is left to the
- * converter, which drops it so the connection stays usable), CANCELLED when a read fails (the client
- * went away).
+ * The whole body: RESOURCE_EXHAUSTED as soon as it passes `maxBytes` (the rest is dropped in the
+ * background, so that an HTTP/1.1 connection stays usable: a `ReadableStream` here, an iterable by its
+ * converter), CANCELLED when a read fails (the client went away).
  */
 export function readBody(body: UniversalRequest["body"], maxBytes: number): Promise<Uint8Array> {
   if (body === null) return Promise.resolve(empty);
-  if ("getReader" in body) return readAllBytes(body, maxBytes);
+  if ("getReader" in body) return readChunks(readerChunks(body.getReader()), maxBytes);
   if (body.readAll !== undefined) return body.readAll(maxBytes);
-  return readIterable(body, maxBytes);
+  return readChunks(body[Symbol.asyncIterator](), maxBytes);
 }
 
-async function readIterable(body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<Uint8Array> {
-  const it = body[Symbol.asyncIterator]();
+/** A stream reader as an iterator whose `return()` reads and drops the rest ({@link discardBody}). */
+function readerChunks(reader: ReadableStreamDefaultReader<Uint8Array>): AsyncIterator<Uint8Array> {
+  return {
+    next: () => reader.read() as Promise<IteratorResult<Uint8Array>>,
+    return: () => {
+      discardBody(reader);
+      return Promise.resolve({ done: true, value: undefined });
+    },
+  };
+}
+
+async function readChunks(it: AsyncIterator<Uint8Array>, maxBytes: number): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {

@@ -51,7 +51,7 @@ function iterateBody(req: IncomingMessage, res: ServerResponse): AsyncIterator<U
 }
 
 /**
- * The whole request body, as `readAllBytes` reads a fetch body: RESOURCE_EXHAUSTED once it passes
+ * The whole request body, as `readBody` (src/protocol/read-body.ts) reads a fetch body: RESOURCE_EXHAUSTED once it passes
  * `maxBytes` (the rest is read and dropped, see {@link discard}, so that the connection can carry the
  * next request), CANCELLED when the client goes away first.
  */
