@@ -24,10 +24,10 @@ export interface CellResult {
 export type SingleResults = Record<string, CellResult>;
 /**
  * Result of {@link runBursts}: per cell, bursts complete and in order out of those counted, the bursts
- * a {@link BurstJudge} voided, and the first message of each failed burst (unique per burst:
- * `<cell>#<run>`).
+ * a {@link BurstJudge} voided (and how many of them were in order), and the first message of each
+ * failed burst (unique per burst: `<cell>#<run>`).
  */
-export type BurstResults = Record<string, { inOrder: number; runs: number; voided: number; samples: string[]; failed: string[] }>;
+export type BurstResults = Record<string, { inOrder: number; runs: number; voided: number; voidedInOrder: number; samples: string[]; failed: string[] }>;
 
 /**
  * Says whether a burst counts: `before` is awaited before it is sent, `counts` after its result.
@@ -172,7 +172,7 @@ export async function runBursts(c: MatrixClients, runs: number, size = 20, paral
   const cells = Object.entries(burstCells(c));
   const each = <T>(f: (x: [string, Burst]) => Promise<T>) => (parallel ? Promise.all(cells.map(f)) : cells.reduce<Promise<unknown>>((p, x) => p.then(() => f(x)), Promise.resolve()));
   await each(async ([name, fn]) => {
-    const r = (out[name] = { inOrder: 0, runs: 0, voided: 0, samples: [] as string[], failed: [] as string[] });
+    const r = (out[name] = { inOrder: 0, runs: 0, voided: 0, voidedInOrder: 0, samples: [] as string[], failed: [] as string[] });
     for (let i = 0; r.runs < runs && i < runs * 3; i++) {
       const msgs = Array.from({ length: size }, (_, k) => (k === 0 ? `${name}#${i}` : `b${k}`));
       const want = msgs.join(" ");
@@ -186,6 +186,7 @@ export async function runBursts(c: MatrixClients, runs: number, size = 20, paral
       }
       if (judge && !(await judge.counts())) {
         r.voided++;
+        if (failure === undefined) r.voidedInOrder++;
         continue;
       }
       r.runs++;

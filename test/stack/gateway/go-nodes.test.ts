@@ -103,9 +103,10 @@ test("Go model node, default sender: 0 EOF in 2,000 calls, at least 29/30 bursts
   const runs = Object.values(r.burst).reduce((n, v) => n + v.runs, 0);
   const inOrder = Object.values(r.burst).reduce((n, v) => n + v.inOrder, 0);
   const voided = Object.values(r.burst).reduce((n, v) => n + v.voided, 0);
+  const voidedInOrder = Object.values(r.burst).reduce((n, v) => n + v.voidedInOrder, 0);
   console.log(
     `default sender, gap ${gap} ms (${r.ms.toFixed(0)} ms): bursts in order ${inOrder}/${runs}, ${voided} more voided (the node read frames together as a stall ≥ ${gap} ms ended; worst ${judge.worstStallMs.toFixed(1)} ms); ` +
-      `panics ${judge.panics}, dropped ${judge.dropped} in the bursts counted; model stats ${JSON.stringify(stats)}\n${formatMatrix(r.single, r.burst)}`,
+      `panics ${judge.panics}, dropped ${judge.dropped} in the bursts counted; all bursts run: ${inOrder + voidedInOrder}/${runs + voided} in order; model stats ${JSON.stringify(stats)}\n${formatMatrix(r.single, r.burst)}`,
   );
   for (const [cell, v] of Object.entries(r.single)) {
     assert.equal(v.eof, 0, `${cell}: EOF endings`);
