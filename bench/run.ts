@@ -32,7 +32,7 @@ import { EchoRequestSchema, EchoResponseSchema } from "../src/gen/demo/v1/echo_p
 import type { LoadResult } from "./lib/latency.js";
 import { sleep } from "./lib/latency.js";
 import type { SegmentSummary } from "./lib/hops.js";
-import { cpuMicrosOf, cpuMicrosOfGroup, rssOf, startProc, type Proc } from "./lib/proc.js";
+import { cpuMicrosByCommand, cpuMicrosOf, rssOf, startProc, type Proc } from "./lib/proc.js";
 import { writeReport, type BenchRun, type Breakdown, type CopyCount, type IdleResult, type ReportInput, type RuntimeInfo, type StartupResult } from "./lib/report.js";
 import { startRuntime, type RuntimeTarget } from "./lib/runtimes.js";
 import { summarizeProfile, type ProfileSummary } from "./profile-summary.js";
@@ -117,7 +117,19 @@ interface Watched {
   group?: boolean;
 }
 
-const cpuOf = (w: Watched) => (w.group ? cpuMicrosOfGroup(w.pid) : cpuMicrosOf(w.pid));
+/** CPU µs of a watched process; a group's by command too (`<name>/<command>`: which of wrangler's processes works). */
+const cpuOf = (w: Watched): Record<string, number> => {
+  if (!w.group) return { [w.name]: cpuMicrosOf(w.pid) };
+  const by = cpuMicrosByCommand(w.pid);
+  let total = 0;
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(by)) {
+    out[`${w.name}/${k}`] = v;
+    total += v;
+  }
+  out[w.name] = total;
+  return out;
+};
 
 async function main(): Promise<void> {
   const t0 = performance.now();
@@ -208,18 +220,19 @@ async function main(): Promise<void> {
     /** Runs one measured command on `driver`, reading the CPU time of `watched` around the window. */
     const measure = async (driver: Proc, cmd: string, a: unknown, watched: Watched[]): Promise<{ res: LoadResult; cpuUs: Record<string, number> }> => {
       const all = [...watched, natsProc, { name: "responder", pid: responder.pid }];
-      let before: number[] | undefined;
-      let after: number[] | undefined;
+      let before: Record<string, number> | undefined;
+      let after: Record<string, number> | undefined;
+      const read = () => Object.assign({}, ...all.map(cpuOf)) as Record<string, number>;
       driver.onEvent = (ev) => {
-        if (ev === "measure-start") before = all.map(cpuOf);
-        else if (ev === "measure-end") after = all.map(cpuOf);
+        if (ev === "measure-start") before = read();
+        else if (ev === "measure-end") after = read();
       };
       const res = await driver.call<LoadResult>(cmd, a, 180_000);
       driver.onEvent = undefined;
       // NaN travels as null over IPC
       for (const k of Object.keys(res.lat) as (keyof LoadResult["lat"])[]) res.lat[k] = res.lat[k] ?? NaN;
       const cpuUs: Record<string, number> = {};
-      if (before && after) all.forEach((w, i) => (cpuUs[w.name] = after![i]! - before![i]!));
+      if (before && after) for (const [k, v] of Object.entries(after)) cpuUs[k] = v - (before[k] ?? 0);
       cpuUs["driver"] = res.cpuUs;
       return { res, cpuUs };
     };

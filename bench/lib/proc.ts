@@ -29,6 +29,13 @@ export function cpuMicrosOf(pid: number): number {
  */
 export function cpuMicrosOfGroup(pgid: number): number {
   let total = 0;
+  for (const v of Object.values(cpuMicrosByCommand(pgid))) total += v;
+  return total;
+}
+
+/** {@link cpuMicrosOfGroup} by command name (`workerd`, `node`, `deno`, `esbuild`). */
+export function cpuMicrosByCommand(pgid: number): Record<string, number> {
+  const out: Record<string, number> = {};
   for (const d of readdirSync("/proc")) {
     if (d.charCodeAt(0) < 48 || d.charCodeAt(0) > 57) continue;
     let s: string;
@@ -39,9 +46,11 @@ export function cpuMicrosOfGroup(pgid: number): number {
     }
     const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
     // after "pid (comm) ": pgrp is field 5 → index 2; utime 14, stime 15 → 11, 12
-    if (Number(f[2]) === pgid) total += ((Number(f[11]) + Number(f[12])) * 1e6) / clkTck;
+    if (Number(f[2]) !== pgid) continue;
+    const comm = s.slice(s.indexOf("(") + 1, s.lastIndexOf(")"));
+    out[comm] = (out[comm] ?? 0) + ((Number(f[11]) + Number(f[12])) * 1e6) / clkTck;
   }
-  return total;
+  return out;
 }
 
 /** Resident set size of `pid` in bytes (/proc/<pid>/status VmRSS). */

@@ -118,19 +118,23 @@ export function runtimesSection(input: ReportInput): string[] {
     "",
   );
   for (const r of input.runtimes) L.push(`- ${r.name}: ${Number.isFinite(r.readyMs) ? `started and answering in ${(r.readyMs / 1000).toFixed(1)} s (in parallel with the Node processes)` : `did not start: ${r.error ?? "?"}`}`);
-  L.push("", "| runtime | scenario | in flight | throughput | p50 ms | p99 ms | CPU µs/op | core use | ÷ Node |", "|---|---|---:|---:|---:|---:|---:|---:|---:|");
+  L.push("", "| runtime | scenario | in flight | throughput | p50 ms | p99 ms | CPU µs/op | by process (µs/op) | core use | ÷ Node |", "|---|---|---:|---:|---:|---:|---:|---|---:|---:|");
   const scenario = (r: BenchRun) => r.label.replace(/^(Node \(NATS WebSocket\)|Deno|workerd \(wrangler dev\)) /, "");
   for (const r of rs) {
     const node = rs.find((x) => x.target === "gateway-ws" && scenario(x) === scenario(r));
     const use = (cpu(r) * r.opsPerSec) / 1e6;
-    L.push(`| ${r.label.slice(0, r.label.length - scenario(r).length).trim()} | ${scenario(r)} | ${r.inflight} | ${f0(r.opsPerSec)} ${r.unit} | ${ms(r.result.lat.p50)} | ${ms(r.result.lat.p99)} | ${f1(cpu(r))} | ${f0(use * 100)} % | ${f2(node ? r.opsPerSec / node.opsPerSec : NaN)} |`);
+    const parts = Object.entries(r.cpuPerOp)
+      .filter(([k, v]) => k.startsWith("server/") && v >= 1)
+      .map(([k, v]) => `${k.slice(7)} ${f0(v)}`)
+      .join(", ");
+    L.push(`| ${r.label.slice(0, r.label.length - scenario(r).length).trim()} | ${scenario(r)} | ${r.inflight} | ${f0(r.opsPerSec)} ${r.unit} | ${ms(r.result.lat.p50)} | ${ms(r.result.lat.p99)} | ${f1(cpu(r))} | ${parts || "–"} | ${f0(use * 100)} % | ${f2(node ? r.opsPerSec / node.opsPerSec : NaN)} |`);
   }
   L.push("");
   L.push("What limits each (from the figures above and how each runtime is built):", "");
   for (const [t, name, structure] of [
     ["gateway-ws", "Node", "serves Connect unary on its fast path from Node's request objects; grpc-websockets through `ws`; one thread for HTTP, the gateway and NATS"],
-    ["deno", "Deno", "every call through the Hono app on fetch `Request`/`Response` objects (`Deno.serve`; no fast path), grpc-websockets through `Deno.upgradeWebSocket`; one isolate thread"],
-    ["workerd", "workerd", "every request crosses from the Worker to the hub Durable Object (a second fetch inside workerd), then the Hono app; the Durable Object is single-threaded, and `wrangler dev` adds its local proxy in front"],
+    ["deno", "Deno", "every call through the Hono app on fetch `Request`/`Response` objects (`Deno.serve`; no fast path), grpc-websockets through `Deno.upgradeWebSocket`; one isolate thread. Its NATS connection is Deno's WebSocket client, which leaves Nagle's algorithm on (`strace -e setsockopt` of the entry: `TCP_NODELAY, [0]` on the NATS socket): with more than one NATS message unacknowledged the next one waits for nats-server's delayed ACK, ~40 ms — outside the bench, autocannon against it gave 257 req/s at 1 connection and 82 req/s (p50 50 ms) at 4. Connect unary at 64 in flight is bound by that, not by CPU; NATS over TCP with `setNoDelay` (Deno.connect, @nats-io/transport-deno) would remove it"],
+    ["workerd", "workerd", "every request crosses from the Worker to the hub Durable Object (a second fetch inside workerd), then the Hono app; the Durable Object is single-threaded. Under `wrangler dev` each HTTP request also costs milliseconds of CPU in wrangler's Node process and in workerd (the \"by process\" column; a grpc-websockets message costs neither): the local dev server's per-request work, not the gateway's (which a deployed Worker does not have). Measured here, Connect unary through workerd is bound by that"],
   ] as const) {
     const loaded = rs.filter((r) => r.target === t && r.inflight >= 64);
     if (!loaded.length) continue;
