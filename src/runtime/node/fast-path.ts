@@ -1,19 +1,19 @@
 /**
- * The Node gate, Node only: the requests the Node entry serves itself instead of handing them to
- * @hono/node-server and the Hono app, which build a fetch `Request` and `Response` per request (two
- * ReadableStreams, three AbortSignals, undici's header checks — a fifth of the gateway's time per
- * call in the bench profile).
+ * The Node gate, Node only: which HTTP/1.1 requests the Node entry serves itself instead of handing
+ * them to @hono/node-server and the Hono app, which build a fetch `Request` and `Response` per request
+ * (two ReadableStreams, three AbortSignals, undici's header checks — a fifth of the gateway's time
+ * per call in the bench profile).
  *
  * It is not a second implementation of anything: a request it takes is put on the seam by the Node
- * converter (`./node-request.ts`, `./response-sink.ts`), the one dispatcher decides what it is
- * (src/protocol/dispatch.ts: origin, protocol, method kind — as for the app), and the same protocol
- * code serves it ({@link serveRpc}), with the gateway's call handler (per-IP and global limits)
- * and the app's CORS policy. The gate only says which requests are worth it and safe to take without
- * Hono: HTTP/1.1 POSTs to a plain `/<service>/<method>` target ({@link isRpcPath}: nothing to decode)
- * with a Host @hono/node-server accepts (it answers 400 to others), no upgrade, an Origin that is on
- * the allow-list or none, and a Connect unary content type, or gRPC-Web with a `Content-Length` that
- * fits one message. Everything else — Connect streaming and GET, chunked gRPC-Web, HTTP/2, WebSocket
- * upgrades, odd paths, hosts and origins — is left to the app, untouched.
+ * converter (`./node-request.ts`, `./request-body.ts`, `./response-sink.ts`), the one dispatcher
+ * decides what it is (src/protocol/dispatch.ts: origin, protocol, method kind, refusals — as for the
+ * app), and the same protocol code serves it ({@link serveRpc}: Connect unary, GET and streaming,
+ * gRPC-Web binary and text), with the gateway's call handler (per-IP and global limits) and the app's
+ * CORS policy. The gate only decides what can be taken without Hono changing the answer: a method the
+ * app routes to RPCs, a plain `/<service>/<method>` target ({@link isRpcPath}: nothing to decode) with
+ * a plain query, a Host @hono/node-server accepts (it answers 400 to others), no upgrade, and a
+ * request the dispatcher does not pass on (static files). Everything else — OPTIONS preflights, HEAD,
+ * HTTP/2, WebSocket upgrades, odd paths and hosts — is left to the app, untouched.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { allowedOrigins, appCorsOptions } from "../../app.js";
@@ -21,16 +21,12 @@ import type { Config } from "../../config/index.js";
 import { createCorsPolicy } from "../../cors/index.js";
 import type { CallHandler } from "../../core/call.js";
 import { dispatch, sendRefusal, serveRpc, type DispatchOptions } from "../../protocol/dispatch.js";
-import { envelopePrefixBytes } from "../../protocol/envelope.js";
 import { HeaderList } from "../../protocol/header-list.js";
-import { resolveProtocolOptions, type ResolvedProtocolOptions, type ServeContext } from "../../protocol/options.js";
-import { isOriginAllowed } from "../../protocol/origin.js";
+import { resolveProtocolOptions, type ServeContext } from "../../protocol/options.js";
 import { isRpcPath } from "../../protocol/rpc-path.js";
-import { parseConnectContentType } from "../../protocol-connect/content-type.js";
 import type { ConnectOptions } from "../../protocol-connect/options.js";
-import { parseGrpcWebContentType } from "../../protocol-grpc-web/index.js";
 import type { Logger } from "../../observability/logger.js";
-import { nodeRequest } from "./node-request.js";
+import { NodeRequest } from "./node-request.js";
 import { NodeResponseSink } from "./response-sink.js";
 
 export { isRpcPath };
@@ -65,26 +61,28 @@ export function createNodeUnaryFastPath(opts: NodeUnaryFastPathOptions): NodeUna
   let served = 0;
 
   const fast = ((req: IncomingMessage, res: ServerResponse): boolean => {
-    if (req.method !== "POST" || req.httpVersionMajor !== 1) return false;
-    const target = req.url;
-    if (target === undefined || !isRpcPath(target)) return false;
+    if (req.httpVersionMajor !== 1 || !routedMethods.has(req.method!)) return false;
+    const target = req.url!;
+    const q = target.indexOf("?");
+    const path = q === -1 ? target : target.slice(0, q);
+    if (!isRpcPath(path)) return false;
+    const search = q === -1 ? "" : target.slice(q);
+    if (!isPlainQuery(search)) return false;
     const headers = HeaderList.fromRaw(req.rawHeaders);
-    if (!takes(headers, o)) return false;
+    if (headers.has("upgrade")) return false; // WebSocket upgrades go to the 'upgrade' event, Hono and ws
     // @hono/node-server answers 400 to a missing or odd Host: leave those to it.
     const host = headers.get("host");
     if (host === null || !hosts.isPlain(host)) return false;
-    // CORS headers are for allowed origins only; the app refuses other origins unless they are the
-    // gateway's own host. Only allowed origins (and none) come here.
-    const origin = headers.get("origin");
-    if (origin !== null && (origin === "" || !isOriginAllowed(origin, origins))) return false;
 
-    const request = nodeRequest(req, res, target, "", headers);
+    const request = new NodeRequest(req, res, path, search, headers);
     const d = dispatch(request, dispatchOptions);
-    if (d.kind === "pass") return false;
+    if (d.kind === "pass") return false; // static files, 404: the app's
     const route = d.kind === "rpc" ? d.route : undefined;
     if (route?.protocol === "grpc-websockets") return false; // an upgrade: the app's (through ws)
     served++;
-    const sink = new NodeResponseSink(res, o.highWaterMarkBytes, origin === null ? undefined : (h) => cors.decorate(h, origin));
+    // As the app's CORS middleware: the headers of an allowed origin on every answer, none for others.
+    const origin = headers.get("origin");
+    const sink = new NodeResponseSink(res, o.highWaterMarkBytes, origin !== null && cors.allows(origin) ? (h) => cors.decorate(h, origin) : undefined);
     if (route !== undefined) serveRpc(route, request, sink, ctx);
     else if (d.kind === "refuse") {
       if (d.warn) log?.warn(d.warn.msg, d.warn.fields);
@@ -96,24 +94,24 @@ export function createNodeUnaryFastPath(opts: NodeUnaryFastPathOptions): NodeUna
   return fast;
 }
 
+/** The HTTP methods the app routes to RPCs (`/:service/:method`); others (OPTIONS preflights, HEAD) stay the app's. */
+const routedMethods = new Set(["POST", "GET", "PUT", "DELETE", "PATCH"]);
+
 /**
- * The content types the gate takes: Connect unary (`application/proto`, `application/json`), and
- * gRPC-Web (the app dispatches on the `application/grpc-web` prefix) that the gRPC-Web protocol accepts,
- * with a `Content-Length` no larger than one enveloped message of the largest size (base64-encoded in
- * text mode); a chunked or larger body (client streaming, or one refused as too large) is the app's.
+ * True for a query (with its `?`, or empty) that the URL parser keeps as it stands, so that the
+ * dispatcher and Connect GET read the same parameters as through the app: unreserved, sub-delimiter
+ * and `:@/?%` characters only (no space, quote, `#` or non-ASCII, which the parser would re-encode).
  */
-function takes(headers: HeaderList, o: ResolvedProtocolOptions): boolean {
-  const ctValue = headers.get("content-type");
-  const ct = parseConnectContentType(ctValue);
-  if (ct !== undefined) return !ct.stream && !headers.has("upgrade");
-  if (ctValue === null || !ctValue.startsWith("application/grpc-web")) return false;
-  const web = parseGrpcWebContentType(ctValue);
-  if (web === undefined || headers.has("transfer-encoding") || headers.has("upgrade")) return false;
-  const length = headers.get("content-length");
-  if (length === null || !/^\d{1,10}$/.test(length)) return false;
-  const max = o.maxMessageBytes + envelopePrefixBytes;
-  return Number(length) <= (web.text ? Math.ceil(max / 3) * 4 : max);
+function isPlainQuery(q: string): boolean {
+  for (let i = 1; i < q.length; i++) {
+    const c = q.charCodeAt(i);
+    if (c >= 128 || !queryChar[c]) return false;
+  }
+  return true;
 }
+
+const queryChar = new Uint8Array(128);
+for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/?%") queryChar[c.charCodeAt(0)] = 1;
 
 /**
  * Whether @hono/node-server accepts a Host header as it is: the URL it builds parses, and the parsed

@@ -12,11 +12,19 @@ import { maxDiscardBytes } from "../../protocol/discard-body.js";
 import type { UniversalBody } from "../../protocol/universal.js";
 
 /** The body of `req`, whose response is `res` (the discard waits for the response to finish). */
-export function nodeRequestBody(req: IncomingMessage, res: ServerResponse): UniversalBody {
-  return {
-    readAll: (maxBytes) => readBody(req, res, maxBytes),
-    [Symbol.asyncIterator]: () => iterateBody(req, res),
-  };
+export class NodeRequestBody implements UniversalBody {
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+  ) {}
+
+  readAll(maxBytes: number): Promise<Uint8Array> {
+    return readBody(this.req, this.res, maxBytes);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return iterateBody(this.req, this.res);
+  }
 }
 
 /**
