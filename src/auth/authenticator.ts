@@ -136,7 +136,7 @@ export function createAuthenticator(config: AuthConfig, opts: AuthenticatorOptio
     const token = extractToken(req.metadata, req.queryToken, config.allowQueryToken);
     if (token === undefined) {
       if (policy.isPublic) return { claims: undefined, forward: new Map() };
-      throw unauthenticated("missing token");
+      throw unauthenticated("missing token", "missing");
     }
     const entry = await verified(token);
     if (!policy.isPublic) authorize(config, entry.claims, req.service, policy);
@@ -150,7 +150,7 @@ export function createAuthenticator(config: AuthConfig, opts: AuthenticatorOptio
     claimHeaderNames,
     authenticate: (req) => authenticate(req).catch((e: unknown) => {
       stats.rejected++;
-      throw e instanceof ConnectError ? e : unauthenticated("invalid token");
+      throw e instanceof ConnectError ? e : unauthenticated("invalid token", "invalid");
     }),
     ready: () => verifier.ready(),
     stats,

@@ -15,16 +15,16 @@ const BEARER = /^bearer[ \t]+/i;
 export function extractToken(md: Metadata, queryToken: string | undefined, allowQueryToken: boolean): string | undefined {
   const values = md.get("authorization");
   if (values !== undefined && values.length > 0) {
-    if (values.length > 1) throw unauthenticated("multiple authorization values");
+    if (values.length > 1) throw unauthenticated("multiple authorization values", "invalid");
     const v = values[0]!.trim();
     if (BEARER.test(v)) {
       const t = v.replace(BEARER, "");
-      if (t === "") throw unauthenticated("missing token");
+      if (t === "") throw unauthenticated("missing token", "missing");
       return t;
     }
-    if (/^bearer$/i.test(v)) throw unauthenticated("missing token");
+    if (/^bearer$/i.test(v)) throw unauthenticated("missing token", "missing");
     if (v === "") return allowQueryToken && queryToken ? queryToken : undefined;
-    if (/[ \t]/.test(v)) throw unauthenticated("unsupported authorization scheme");
+    if (/[ \t]/.test(v)) throw unauthenticated("unsupported authorization scheme", "invalid");
     return v;
   }
   return allowQueryToken && queryToken ? queryToken : undefined;

@@ -43,7 +43,7 @@ export function toIonClaims(payload: Record<string, unknown>): IonClaims {
 }
 
 function bad(what: string) {
-  return unauthenticated(`malformed claims: ${what}`);
+  return unauthenticated(`malformed claims: ${what}`, "malformed");
 }
 
 function isStringArray(v: unknown): v is string[] {

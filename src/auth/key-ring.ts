@@ -5,6 +5,7 @@
 import { importJWK, importSPKI, importX509 } from "jose";
 import type { JwsAlgorithm } from "./algorithms.js";
 import type { AuthConfig, AuthKey } from "./auth-config.js";
+import type { AuthFailureReason } from "./auth-errors.js";
 
 /** One configured key, ready to verify. */
 export interface VerificationKey {
@@ -17,7 +18,7 @@ export interface VerificationKey {
 /** Which keys may verify a token; or why none may. */
 export type KeySelection =
   | { readonly ok: true; readonly keys: readonly VerificationKey[]; readonly jwks: boolean }
-  | { readonly ok: false; readonly reason: "algorithm not allowed" | "unknown key id" };
+  | { readonly ok: false; readonly reason: "algorithm not allowed" | "unknown key id"; readonly label: AuthFailureReason };
 
 /** The static keys of a config plus whether a JWKS is configured. */
 export interface KeyRing {
@@ -31,8 +32,8 @@ export interface KeyRing {
   importAll(): Promise<void>;
 }
 
-const ALG_NOT_ALLOWED: KeySelection = { ok: false, reason: "algorithm not allowed" };
-const UNKNOWN_KID: KeySelection = { ok: false, reason: "unknown key id" };
+const ALG_NOT_ALLOWED: KeySelection = { ok: false, reason: "algorithm not allowed", label: "algorithm" };
+const UNKNOWN_KID: KeySelection = { ok: false, reason: "unknown key id", label: "invalid" };
 
 /** Builds the key ring for a config. Does no crypto until a key is first used. */
 export function createKeyRing(config: AuthConfig): KeyRing {

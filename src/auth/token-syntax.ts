@@ -21,25 +21,25 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** Validates the token's shape and returns its header; throws UNAUTHENTICATED with the reason. */
 export function parseTokenHeader(token: string, maxBytes: number): TokenHeader {
-  if (token.length > maxBytes) throw unauthenticated("token too large");
+  if (token.length > maxBytes) throw unauthenticated("token too large", "invalid");
   const dot1 = token.indexOf(".");
   const dot2 = dot1 < 0 ? -1 : token.indexOf(".", dot1 + 1);
-  if (dot2 < 0 || token.indexOf(".", dot2 + 1) >= 0) throw unauthenticated("malformed token");
+  if (dot2 < 0 || token.indexOf(".", dot2 + 1) >= 0) throw unauthenticated("malformed token", "malformed");
   const h = token.slice(0, dot1);
   if (!canonicalSegment(h) || !canonicalSegment(token.slice(dot1 + 1, dot2)) || !canonicalSegment(token.slice(dot2 + 1))) {
-    throw unauthenticated("malformed token");
+    throw unauthenticated("malformed token", "malformed");
   }
   let header: unknown;
   try {
     header = JSON.parse(decoder.decode(base64url.decode(h)));
   } catch {
-    throw unauthenticated("malformed token");
+    throw unauthenticated("malformed token", "malformed");
   }
-  if (typeof header !== "object" || header === null || Array.isArray(header)) throw unauthenticated("malformed token");
+  if (typeof header !== "object" || header === null || Array.isArray(header)) throw unauthenticated("malformed token", "malformed");
   const { alg, kid } = header as { alg?: unknown; kid?: unknown };
-  if (typeof alg !== "string") throw unauthenticated("malformed token");
-  if (kid !== undefined && typeof kid !== "string") throw unauthenticated("malformed token");
-  if (!isJwsAlgorithm(alg)) throw unauthenticated("algorithm not allowed");
+  if (typeof alg !== "string") throw unauthenticated("malformed token", "malformed");
+  if (kid !== undefined && typeof kid !== "string") throw unauthenticated("malformed token", "malformed");
+  if (!isJwsAlgorithm(alg)) throw unauthenticated("algorithm not allowed", "algorithm");
   return { alg, kid };
 }
 

@@ -66,7 +66,7 @@ export function createTokenVerifier(config: AuthConfig, opts: TokenVerifierOptio
   async function verify(token: string): Promise<VerifiedToken> {
     const { alg, kid } = parseTokenHeader(token, config.maxTokenBytes);
     const sel = ring.select(alg, kid);
-    if (!sel.ok) throw unauthenticated(sel.reason);
+    if (!sel.ok) throw unauthenticated(sel.reason, sel.label);
     const options: JWTVerifyOptions = {
       algorithms: [alg],
       clockTolerance: skew,
@@ -88,11 +88,11 @@ export function createTokenVerifier(config: AuthConfig, opts: TokenVerifierOptio
       if (result) break;
     }
     if (!result && sel.jwks && jwks) result = await viaJwks(token, jwks, options, kid, sel.keys.length > 0);
-    if (!result) throw unauthenticated("invalid signature");
+    if (!result) throw unauthenticated("invalid signature", "signature");
 
     const iat = result.payload.iat;
     if (typeof iat === "number" && iat > Math.floor(now() / 1000) + skew) {
-      throw unauthenticated("token issued in the future");
+      throw unauthenticated("token issued in the future", "invalid");
     }
     return { claims: toIonClaims(result.payload as Record<string, unknown>) };
   }
@@ -122,7 +122,7 @@ export function createTokenVerifier(config: AuthConfig, opts: TokenVerifierOptio
       if (e instanceof KeySetUnavailable) throw new ConnectError("key set unavailable", Code.Unavailable);
       const code = codeOf(e);
       if (code === "ERR_JWKS_NO_MATCHING_KEY") {
-        throw unauthenticated(kid !== undefined ? "unknown key id" : triedStatic ? "invalid signature" : "no matching key");
+        throw kid !== undefined ? unauthenticated("unknown key id", "invalid") : triedStatic ? unauthenticated("invalid signature", "signature") : unauthenticated("no matching key", "invalid");
       }
       if (code === "ERR_JWKS_MULTIPLE_MATCHING_KEYS" && Symbol.asyncIterator in (e as object)) {
         for await (const key of e as AsyncIterable<CryptoKey>) {
@@ -138,7 +138,7 @@ export function createTokenVerifier(config: AuthConfig, opts: TokenVerifierOptio
 
   return {
     verify: (token) => verify(token).catch((e: unknown) => {
-      throw e instanceof ConnectError ? e : unauthenticated("invalid token");
+      throw e instanceof ConnectError ? e : unauthenticated("invalid token", "invalid");
     }),
     ready: () => ring.importAll(),
   };
@@ -153,30 +153,32 @@ function toConnectError(e: unknown): ConnectError {
   if (e instanceof ConnectError) return e;
   switch (codeOf(e)) {
     case "ERR_JWT_EXPIRED":
-      return unauthenticated("token expired");
+      return unauthenticated("token expired", "expired");
     case "ERR_JWT_CLAIM_VALIDATION_FAILED": {
       const { claim, reason } = e as { claim?: unknown; reason?: unknown };
       if (reason === "missing") {
-        return unauthenticated(claim === "exp" ? "token has no exp" : claim === "iss" ? "token has no issuer" : claim === "aud" ? "token has no audience" : "token lacks a required claim");
+        if (claim === "iss") return unauthenticated("token has no issuer", "issuer");
+        if (claim === "aud") return unauthenticated("token has no audience", "audience");
+        return unauthenticated(claim === "exp" ? "token has no exp" : "token lacks a required claim", "invalid");
       }
       if (reason === "invalid" && (claim === "exp" || claim === "nbf" || claim === "iat")) {
-        return unauthenticated(`malformed claims: ${claim} must be a number`);
+        return unauthenticated(`malformed claims: ${claim} must be a number`, "malformed");
       }
-      if (claim === "nbf") return unauthenticated("token not yet valid");
-      if (claim === "iss") return unauthenticated("issuer not accepted");
-      if (claim === "aud") return unauthenticated("audience not accepted");
-      return unauthenticated("invalid claims");
+      if (claim === "nbf") return unauthenticated("token not yet valid", "not_yet_valid");
+      if (claim === "iss") return unauthenticated("issuer not accepted", "issuer");
+      if (claim === "aud") return unauthenticated("audience not accepted", "audience");
+      return unauthenticated("invalid claims", "invalid");
     }
     case "ERR_JWS_SIGNATURE_VERIFICATION_FAILED":
-      return unauthenticated("invalid signature");
+      return unauthenticated("invalid signature", "signature");
     case "ERR_JOSE_ALG_NOT_ALLOWED":
-      return unauthenticated("algorithm not allowed");
+      return unauthenticated("algorithm not allowed", "algorithm");
     case "ERR_JOSE_NOT_SUPPORTED": // algorithms are screened before jose; what is left is an unknown `crit` extension
-      return unauthenticated("unsupported token header");
+      return unauthenticated("unsupported token header", "invalid");
     case "ERR_JWS_INVALID":
     case "ERR_JWT_INVALID":
-      return unauthenticated("malformed token");
+      return unauthenticated("malformed token", "malformed");
     default:
-      return unauthenticated("invalid token");
+      return unauthenticated("invalid token", "invalid");
   }
 }

@@ -6,6 +6,7 @@
  */
 import { Code, type ConnectError } from "@connectrpc/connect";
 import type { CallInfo, DirectorObserver } from "../director/types.js";
+import { authFailureReasonOf } from "../auth/auth-errors.js";
 import { CallLabeler } from "./call-labels.js";
 
 /** gRPC code names, lower snake case (as Connect spells them). */
@@ -144,14 +145,13 @@ function dec(m: Map<string, number>, k: string): void {
   else m.set(k, v);
 }
 
-/** A short label for why authentication failed (metrics label; never contains token data). */
+/**
+ * A short label for why authentication failed (metrics label; never contains token data): the reason
+ * the authenticator refused the token with (src/auth/auth-errors.ts), never read from the message.
+ */
 export function authFailureReason(error: ConnectError): string {
   if (error.code === Code.PermissionDenied) return "permission_denied";
-  const m = error.rawMessage.toLowerCase();
-  for (const r of ["missing", "expired", "signature", "algorithm", "malformed", "audience", "issuer", "not yet valid", "kid"]) {
-    if (m.includes(r)) return r.replace(/ /g, "_");
-  }
-  return "invalid";
+  return authFailureReasonOf(error) ?? "invalid";
 }
 
 /** Calls every observer in turn. */

@@ -8,6 +8,7 @@ import { Code } from "@connectrpc/connect";
 import { SignJWT, UnsecuredJWT, generateKeyPair, importPKCS8 } from "jose";
 import { createAuthenticator, parseAuthConfig } from "../../src/auth/index.js";
 import type { Authenticator } from "../../src/auth/index.js";
+import { authFailureReason } from "../../src/observability/call-stats.js";
 import { HMAC_SECRET, NOW_MS, NOW_S, makeKeys, rejection, request, sign } from "./fixtures.js";
 import type { TestKeys } from "./fixtures.js";
 
@@ -133,12 +134,37 @@ describe("rejected tokens", () => {
     ["missing audience", () => sign("HS256", HMAC_SECRET, { ...ok, iss: "https://idp.test" }), Code.Unauthenticated, "token has no audience", () => strict],
   ];
 
+  /**
+   * The auth-failure metrics label of each refusal, by its message (labels are set where the refusal
+   * is decided, never read from the message; a message missing here fails the case).
+   */
+  const labels: Record<string, string> = {
+    "missing token": "missing",
+    "unsupported authorization scheme": "invalid",
+    "token expired": "expired",
+    "token not yet valid": "not_yet_valid",
+    "token issued in the future": "invalid",
+    "invalid signature": "signature",
+    "algorithm not allowed": "algorithm",
+    "malformed token": "malformed",
+    "unsupported token header": "invalid",
+    "unknown key id": "invalid",
+    "token too large": "invalid",
+    "issuer not accepted": "issuer",
+    "token has no issuer": "issuer",
+    "audience not accepted": "audience",
+    "token has no audience": "audience",
+  };
+  const labelOf = (code: Code, message: string) =>
+    code === Code.PermissionDenied ? "permission_denied" : message.startsWith("malformed claims: ") ? "malformed" : labels[message];
+
   for (const [name, make, code, reason, who] of cases) {
     it(`${name} → ${Code[code]} "${reason}"`, async () => {
       const token = await make();
       const err = await rejection((who ?? (() => auth))(), request(RTC, token));
       assert.equal(err.code, code, `${name}: got ${Code[err.code]} "${err.rawMessage}"`);
       assert.equal(err.rawMessage, reason);
+      assert.equal(authFailureReason(err), labelOf(code, reason), `${name}: metrics label`);
       // Never leak the token or key material.
       if (token && token.length > 8) assert.ok(!err.message.includes(token));
       assert.ok(!err.message.includes(HMAC_SECRET));
