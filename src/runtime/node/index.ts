@@ -35,8 +35,9 @@ export interface NodeGatewayOptions {
   /** Include process metrics (CPU, memory, GC) in /metrics. Default true. */
   processMetrics?: boolean;
   /**
-   * Serve plain Connect unary and gRPC-Web POSTs from Node's request objects, without the fetch
-   * bridge and the app (see `./fast-path.ts`); the same answers, faster. Default true.
+   * Serve HTTP/1.1 RPCs from Node's request objects through the Node converter and the gate
+   * (`./fast-path.ts`: the same dispatcher and protocols, without @hono/node-server's fetch bridge and
+   * the app); the same answers, faster. Default true. (The name is from when it took unary calls only.)
    */
   unaryFastPath?: boolean;
 }
@@ -45,7 +46,7 @@ export interface NodeGatewayOptions {
 export interface NodeGateway {
   readonly gateway: Gateway;
   readonly server: GrpcH2cServer;
-  /** The fast path for Connect unary and gRPC-Web POSTs (src/runtime/node/fast-path.ts), unless turned off. */
+  /** The gate for HTTP/1.1 RPCs (src/runtime/node/fast-path.ts), unless turned off. */
   readonly fastPath: NodeUnaryFastPath | undefined;
   readonly port: number;
   /** `http://host:port` */
