@@ -19,12 +19,14 @@ export type ConnectRoute = { readonly mode: "unary" | "get" | "stream"; readonly
  * is not; `undefined`: no schema). Refusals: an unknown method of a known service 404 (UNIMPLEMENTED);
  * GET where `allowGet` says no, or for a method that is not a `NO_SIDE_EFFECTS` unary one, 405
  * (`Allow: POST`); other HTTP methods 405 with `Allow`; a content type that is not Connect's 415; a
- * unary content type for a streaming method or the reverse 415.
+ * unary content type for a streaming method or the reverse 415. `contentType`: the request's, when
+ * the caller has read it already.
  */
 export function classifyConnect(
   req: Pick<UniversalRequest, "method" | "headers" | "path">,
   spec: MethodSpec | null | undefined,
   allowGet: ConnectOptions["allowGet"],
+  contentType: string | null = req.headers.get("content-type"),
 ): ConnectRoute {
   const path = req.path;
   if (spec === null) return connectRefusal(unknownMethod(path), 404);
@@ -37,7 +39,7 @@ export function classifyConnect(
     return { mode: "get", json: false };
   }
   if (req.method !== "POST") return { refuse: refusal(405, { allow: spec !== undefined ? allowedHttpMethods(spec) : "POST, GET" }) };
-  const value = req.headers.get("content-type");
+  const value = contentType;
   const ct = parseConnectContentType(value);
   if (ct === undefined) {
     return connectRefusal(new ConnectError(`unsupported content-type ${JSON.stringify(value)} for the Connect protocol`, Code.InvalidArgument), 415);

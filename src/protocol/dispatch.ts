@@ -64,7 +64,8 @@ const pass: Dispatch = { kind: "pass" };
  */
 export function dispatch(req: UniversalRequest, o: DispatchOptions): Dispatch {
   const { method, headers } = req;
-  if (req.httpVersion === "2.0" && isGrpcContentType(headers.get("content-type"))) return { kind: "rpc", route: { protocol: "grpc" } };
+  const contentType = headers.get("content-type");
+  if (req.httpVersion === "2.0" && isGrpcContentType(contentType)) return { kind: "rpc", route: { protocol: "grpc" } };
   const spec = o.methods?.(req.path);
   if (method !== "POST" && method !== "GET" && method !== "HEAD") {
     return spec == null ? pass : { kind: "refuse", refuse: refusal(405, { allow: allowedHttpMethods(spec) }) };
@@ -88,11 +89,11 @@ export function dispatch(req: UniversalRequest, o: DispatchOptions): Dispatch {
   if (origin !== null && !checkWebSocketOrigin(origin, o.origins) && !isSameOrigin(origin, req.authority)) {
     return { kind: "refuse", refuse: textRefusal(403, "origin not allowed"), warn: { msg: "origin refused", fields: { origin, path: req.path } } };
   }
-  if ((headers.get("content-type") ?? "").startsWith("application/grpc-web")) {
-    const r = classifyGrpcWeb(req);
+  if (contentType !== null && contentType.startsWith("application/grpc-web")) {
+    const r = classifyGrpcWeb(req, contentType);
     return "refuse" in r ? { kind: "refuse", refuse: r.refuse } : { kind: "rpc", route: { protocol: "grpc-web", contentType: r.contentType, spec: spec ?? undefined } };
   }
-  const r = classifyConnect(req, spec, o.allowGet);
+  const r = classifyConnect(req, spec, o.allowGet, contentType);
   return "refuse" in r ? { kind: "refuse", refuse: r.refuse } : { kind: "rpc", route: { protocol: "connect", mode: r.mode, json: r.json, spec: spec ?? undefined } };
 }
 
