@@ -53,14 +53,19 @@ class H2Headers implements RequestHeaders {
   }
 }
 
-/** The stream's body as it arrives; after a reset it throws CANCELLED instead of ending. */
+/** The stream's body as it arrives; a failed read, or a reset, throws CANCELLED (a reset never reads as the end). */
 function h2Body(stream: ServerHttp2Stream): UniversalBody {
   return {
     [Symbol.asyncIterator]() {
       const it = stream.iterator({ destroyOnReturn: false }) as AsyncIterator<Uint8Array>;
       return {
         async next() {
-          const r = await it.next();
+          let r: IteratorResult<Uint8Array>;
+          try {
+            r = await it.next();
+          } catch (e) {
+            throw new ConnectError(`reading the request failed: ${e instanceof Error ? e.message : String(e)}`, Code.Canceled);
+          }
           if (r.done && stream.aborted) throw new ConnectError("reading the request failed: the client reset the stream", Code.Canceled);
           return r;
         },
