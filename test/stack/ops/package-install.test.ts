@@ -14,7 +14,7 @@ import { promisify } from "node:util";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { freePort } from "../../../src/cli/nats-server.js";
 import { startDemoNode, type DemoNode } from "../../../src/demo/node.js";
-import { runCommand, type CliProcess } from "../../helpers/cli.js";
+import { runCommand, stopGroup, type CliProcess } from "../../helpers/cli.js";
 import { eventually, natsServer, tcp, type NatsServer } from "../../helpers/nats.js";
 
 const exec = promisify(execFile);
@@ -97,7 +97,7 @@ test("npx edge-signal --help", async () => {
 });
 
 test("npx edge-signal demo: serves a call and the status page, stops on SIGTERM", async () => {
-  const p = run("npx", ["--no-install", "edge-signal", "demo", "--port", "0", "--host", "127.0.0.1"]);
+  const p = runCommand("npx", ["--no-install", "edge-signal", "demo", "--port", "0", "--host", "127.0.0.1"], { cwd: app, env: npmEnv, group: true });
   try {
     const url = (await eventually(() => /gateway\s+(http:\/\/[\d.]+:\d+)/.exec(p.out())?.[1], 30_000, "the gateway URL"))!;
     const body = await echoCall(url, "hi", 15_000);
@@ -108,8 +108,9 @@ test("npx edge-signal demo: serves a call and the status page, stops on SIGTERM"
     assert.match(await page.text(), /<!doctype html>/i, "the status page ships in the package");
   } finally {
     // npx (npm) re-raises the SIGTERM it forwarded, so its own exit is by signal; the gateway's clean
-    // exit 0 on SIGTERM is asserted on the installed command by the serve test below.
-    await stop(p);
+    // exit 0 on SIGTERM is asserted on the installed command by the serve test below. The whole
+    // group is stopped and awaited: npx may exit before the demo it started (and its nats-server).
+    await stopGroup(p);
   }
   assert.doesNotMatch(p.err(), /shutdown failed/);
 });
