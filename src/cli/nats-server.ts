@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
+import { connect as tcpConnect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -82,7 +82,19 @@ class NatsServerFailed extends Error {
   }
 }
 
-/** Starts nats-server and resolves once its monitoring endpoint answers. */
+/** Whether something accepts TCP connections on 127.0.0.1:`port` now (the connection is closed at once). */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+/** Starts nats-server and resolves once its monitoring endpoint answers and its client and WebSocket ports accept connections. */
 export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServer> {
   const dir = await mkdtemp(join(tmpdir(), "edge-signal-nats-"));
   if (opts.configFile && !(opts.port && opts.httpPort)) throw new Error("startNatsServer: configFile needs port and httpPort");
@@ -122,12 +134,15 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
         const r = await Promise.race([fetch(`http://127.0.0.1:${httpPort}/varz`), exited]);
         if (r.ok) {
           await r.arrayBuffer();
-          break;
+          // The monitoring port opens first; the client and WebSocket listeners only after JetStream has
+          // recovered its store (nats-server's Start), so /varz alone let a client be refused (seen:
+          // ECONNREFUSED on the first connect of a JetStream test).
+          if ((await Promise.race([listening(port), exited])) && (!wsPort || (await Promise.race([listening(wsPort), exited])))) break;
         }
       } catch (e) {
         if (child.exitCode !== null || e instanceof NatsServerFailed) throw e;
-        if (Date.now() > deadline) throw new Error(`nats-server did not start: ${stderr.slice(-2000)}`);
       }
+      if (Date.now() > deadline) throw new Error(`nats-server did not start: ${stderr.slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 25));
     }
   };
