@@ -29,7 +29,7 @@ test("a nats-server that exits at once fails with its exit and stderr", async ()
 
 // nats-server opens its monitoring port first and its client and WebSocket listeners only after
 // JetStream has recovered its store, so "/varz answers" was not "ready": under load about 1 first
-// connect in 60 was refused (a CI run failed on it in test/balancer/sticky-outage.test.ts). The real
+// connect in 60 was refused (a CI run failed on it in test/balancer/placement-store-outage.test.ts). The real
 // window is too short to hit on demand, so this stand-in binary opens the three ports in nats-server's
 // order with a 1.5 s recovery between: before the fix startNatsServer resolved while the client port
 // still refused connections.

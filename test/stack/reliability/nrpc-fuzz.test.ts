@@ -9,7 +9,7 @@
  *   envelopes published to a live call's inbox → the call ends exactly once, with the status an
  *   independent decoder (protobuf-es `fromBinary`) predicts, having delivered exactly the predicted
  *   messages; a malformed envelope sends End{INTERNAL} upstream; no inbox token is left.
- * (test/discovery/nats-fuzz.test.ts floods discovery subjects; this covers nrpc.)
+ * (test/discovery/registry-fuzz.test.ts floods discovery subjects; this covers nrpc.)
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";

@@ -13,7 +13,7 @@
  *   property is that whatever a backend puts in a status and trailers, connect-es parses what the
  *   gateway wrote back to the same code, message and valid metadata.
  * (test/protocol/properties.test.ts covers envelopes, base64, header blocks and the WebSocket session;
- * test/auth/fuzz.test.ts the authorization value; test/discovery/gob-fuzz.test.ts gob.)
+ * test/auth/authenticator-fuzz.test.ts the authorization value; test/discovery/gob/decode-fuzz.test.ts gob.)
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";

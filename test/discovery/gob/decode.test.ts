@@ -20,7 +20,7 @@ import {
   requestGobType,
   responseGobType,
   type GobType,
-} from "../../src/discovery/index.js";
+} from "../../../src/discovery/index.js";
 
 interface Vector {
   name: string;
@@ -28,7 +28,7 @@ interface Vector {
   value: any;
   hex: string;
 }
-const vectors: Vector[] = JSON.parse(readFileSync(new URL("../fixtures/discovery-gob-vectors.json", import.meta.url), "utf8")).vectors;
+const vectors: Vector[] = JSON.parse(readFileSync(new URL("../../fixtures/discovery-gob-vectors.json", import.meta.url), "utf8")).vectors;
 const fromHex = (h: string) => Uint8Array.from(h.replace(/\s+/g, "").match(/../g)!.map((b) => parseInt(b, 16)));
 const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 

@@ -8,11 +8,11 @@
 import { ok } from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { resolveConfig } from "../../src/config/index.js";
-import { DiscoveryClient, randomNid, startRegistry, type Registry } from "../../src/discovery/index.js";
-import { createGateway, type Gateway } from "../../src/gateway.js";
-import { connectNats } from "../../src/runtime/node/nats-connect.js";
-import { eventually, natsServer, type NatsServer } from "../helpers/nats.js";
+import { resolveConfig } from "../../../src/config/index.js";
+import { DiscoveryClient, randomNid, startRegistry, type Registry } from "../../../src/discovery/index.js";
+import { createGateway, type Gateway } from "../../../src/gateway.js";
+import { connectNats } from "../../../src/runtime/node/nats-connect.js";
+import { eventually, natsServer, type NatsServer } from "../../helpers/nats.js";
 
 let nats: NatsServer;
 let regConn: NatsConnection;

@@ -16,9 +16,9 @@ import {
   type DiscoveryNode,
   type DiscoveryRequest,
   type GobType,
-} from "../../src/discovery/index.js";
+} from "../../../src/discovery/index.js";
 
-const vectors: { hex: string }[] = JSON.parse(readFileSync(new URL("../fixtures/discovery-gob-vectors.json", import.meta.url), "utf8")).vectors;
+const vectors: { hex: string }[] = JSON.parse(readFileSync(new URL("../../fixtures/discovery-gob-vectors.json", import.meta.url), "utf8")).vectors;
 const valid = vectors.map((v) => Uint8Array.from(v.hex.match(/../g)!.map((b) => parseInt(b, 16))));
 
 const outcome = { ok: 0, rejected: 0 };
