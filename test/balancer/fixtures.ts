@@ -1,4 +1,5 @@
-/** Shared bits of the balancer tests: node records, a seeded PRNG, a fake clock. */
+/** Shared bits of the balancer tests: node records, a seeded PRNG, a fake clock, pick tallies. */
+import assert from "node:assert/strict";
 import type { NodeInfo } from "../../src/core/node-info.js";
 import { createMetadata, type Metadata } from "../../src/core/metadata.js";
 import type { PickContext, PickResult } from "../../src/balancer/index.js";
@@ -58,4 +59,13 @@ export function tally(nids: Iterable<string | undefined>): Map<string | undefine
   const m = new Map<string | undefined, number>();
   for (const n of nids) m.set(n, (m.get(n) ?? 0) + 1);
   return m;
+}
+
+/** Asserts that `n` nodes got within ±10% of an even share of `total` picks. */
+export function assertEven(counts: Map<string | undefined, number>, total: number, n = 3): void {
+  const even = total / n;
+  assert.equal(counts.size, n, `picked ${[...counts.keys()].join(",")}`);
+  for (const [nid, c] of counts) {
+    assert.ok(Math.abs(c - even) <= even * 0.1, `${nid}: ${c} picks, expected ${even.toFixed(0)} ±10%`);
+  }
 }
