@@ -1,26 +1,12 @@
 /**
- * Authorization (ION's services rule, per-method rules, public methods), claim forwarding and
- * forgery stripping, token sources (query parameter), and disabled auth.
+ * Authorization of a call (src/auth/authorize.ts): ION's services rule, per-method rules, public methods.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Code } from "@connectrpc/connect";
 import fc from "fast-check";
-import {
-  createAuthenticator,
-  encodeMetadataValue,
-  parseAuthConfig,
-  servicesAllow,
-  withoutClaimHeaders,
-} from "../../src/auth/index.js";
-import { createMetadata } from "../../src/core/metadata.js";
-import { HMAC_SECRET, NOW_MS, rejection, request, sign } from "./fixtures.js";
-
-const now = () => NOW_MS;
-const hs = (claims: Record<string, unknown>) => sign("HS256", HMAC_SECRET, claims);
-function make(extra: Record<string, unknown> = {}) {
-  return createAuthenticator(parseAuthConfig({ enabled: true, key: HMAC_SECRET, ...extra }), { now });
-}
+import { servicesAllow } from "../../src/auth/index.js";
+import { rejection, request, sign, hs, make } from "./fixtures.js";
 
 describe("services claim", () => {
   const table: Array<[services: string[], service: string, allowed: boolean]> = [
@@ -143,83 +129,5 @@ describe("per-method rules", () => {
     const token = await hs({ services: ["rtc"] });
     const req = { ...request("/rtc.RTC/Signal", token), path: "/room.RoomService/EndRoom" };
     assert.equal((await rejection(auth, req)).code, Code.InvalidArgument);
-  });
-});
-
-describe("claim forwarding", () => {
-  it("forwards uid and sid as x-ion-uid / x-ion-sid and lists them for stripping", async () => {
-    const auth = make();
-    assert.deepEqual(auth.claimHeaderNames, ["x-ion-uid", "x-ion-sid"]);
-    const token = await hs({ uid: "alice", sid: "room-1", services: ["rtc"] });
-    const r = await auth.authenticate(request("/rtc.RTC/Signal", token));
-    assert.deepEqual([...r.forward], [["x-ion-uid", ["alice"]], ["x-ion-sid", ["room-1"]]]);
-    // The result is the caller's to mutate: the next call is unaffected.
-    r.forward.get("x-ion-uid")!.push("mallory");
-    r.forward.set("x-evil", ["1"]);
-    const again = await auth.authenticate(request("/rtc.RTC/Signal", token));
-    assert.deepEqual([...again.forward], [["x-ion-uid", ["alice"]], ["x-ion-sid", ["room-1"]]]);
-    assert.throws(() => (again.claims as { uid: string }).uid = "x");
-  });
-
-  it("omits absent claims", async () => {
-    const r = await make().authenticate(request("/rtc.RTC/Signal", await hs({ uid: "alice", services: ["rtc"] })));
-    assert.deepEqual([...r.forward], [["x-ion-uid", ["alice"]]]);
-  });
-
-  it("uses configured names, arrays become several values, numbers and booleans become strings", async () => {
-    const auth = make({ forward_claims: { uid: "x-user", roles: "x-roles", level: "x-level", publish: "x-pub" } });
-    assert.deepEqual(auth.claimHeaderNames, ["x-user", "x-roles", "x-level", "x-pub"]);
-    const token = await hs({ uid: "bob", sid: "s", roles: ["a", "b"], level: 3, publish: true, services: ["rtc"] });
-    const r = await auth.authenticate(request("/rtc.RTC/Signal", token));
-    assert.deepEqual(Object.fromEntries(r.forward), { "x-user": ["bob"], "x-roles": ["a", "b"], "x-level": ["3"], "x-pub": ["true"] });
-  });
-
-  it("percent-encodes values so a claim cannot inject a header line", async () => {
-    const auth = make();
-    const token = await hs({ uid: "évé\r\nx-ion-sid: forged", sid: "100%", services: ["rtc"] });
-    const r = await auth.authenticate(request("/rtc.RTC/Signal", token));
-    assert.equal(r.forward.get("x-ion-uid")?.[0], "%C3%A9v%C3%A9%0D%0Ax-ion-sid: forged");
-    assert.equal(r.forward.get("x-ion-sid")?.[0], "100%25");
-    assert.equal(decodeURIComponent(r.forward.get("x-ion-uid")![0]!), "évé\r\nx-ion-sid: forged");
-    assert.equal(encodeMetadataValue("plain value"), "plain value");
-  });
-
-  it("withoutClaimHeaders drops client-sent claim headers and keeps the rest", () => {
-    const md = createMetadata([["x-ion-uid", "forged"], ["x-ion-sid", "forged"], ["x-request-id", "r1"]]);
-    const clean = withoutClaimHeaders(md, make().claimHeaderNames);
-    assert.deepEqual([...clean], [["x-request-id", ["r1"]]]);
-    assert.equal(md.size, 3, "the input is not modified");
-  });
-});
-
-describe("token sources", () => {
-  it("ignores the query token unless allow_query_token", async () => {
-    const token = await hs({ services: ["rtc"], uid: "q" });
-    const off = make();
-    assert.equal((await rejection(off, request("/rtc.RTC/Signal", undefined, { queryToken: token }))).rawMessage, "missing token");
-    const on = make({ allow_query_token: true });
-    assert.equal((await on.authenticate(request("/rtc.RTC/Signal", undefined, { queryToken: token }))).claims?.uid, "q");
-  });
-
-  it("prefers the authorization metadata over the query token", async () => {
-    const on = make({ allow_query_token: true });
-    const header = await hs({ services: ["rtc"], uid: "header" });
-    const query = await hs({ services: ["rtc"], uid: "query" });
-    assert.equal((await on.authenticate(request("/rtc.RTC/Signal", header, { queryToken: query }))).claims?.uid, "header");
-    const bad = await sign("HS256", "wrong", { services: ["rtc"] });
-    assert.equal((await rejection(on, request("/rtc.RTC/Signal", bad, { queryToken: query }))).rawMessage, "invalid signature");
-  });
-});
-
-describe("disabled auth", () => {
-  it("lets everything through, forwards nothing, still names the claim headers to strip", async () => {
-    const auth = createAuthenticator(parseAuthConfig({ enabled: false, key_type: "HMAC", key: "<shared secret>" }));
-    assert.equal(auth.enabled, false);
-    assert.deepEqual(auth.claimHeaderNames, ["x-ion-uid", "x-ion-sid"]);
-    const r = await auth.authenticate(request("/rtc.RTC/Signal", "garbage"));
-    assert.equal(r.claims, undefined);
-    assert.equal(r.forward.size, 0);
-    await auth.ready();
-    assert.equal(createAuthenticator(parseAuthConfig(undefined)).enabled, false);
   });
 });

@@ -6,6 +6,7 @@ import { ConnectError } from "@connectrpc/connect";
 import { SignJWT, exportJWK, exportSPKI, exportPKCS8, generateKeyPair } from "jose";
 import type { JWK } from "jose";
 import { createMetadata } from "../../src/core/metadata.js";
+import { createAuthenticator, parseAuthConfig } from "../../src/auth/index.js";
 import type { Authenticator, AuthResult } from "../../src/auth/index.js";
 
 /** A fixed clock: 2023-11-14T22:13:20Z. */
@@ -109,4 +110,12 @@ export function fakeCertificate(spkiPem: string): string {
   const der = tlv(0x30, Buffer.concat([tbs, sigAlg, tlv(0x03, Buffer.from([0, 1, 2, 3]))]));
   const b64 = der.toString("base64").replace(/.{64}/g, "$&\n").trim();
   return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
+}
+
+/** A token signed HS256 with ION's shared secret. */
+export const hs = (claims: Record<string, unknown>) => sign("HS256", HMAC_SECRET, claims);
+
+/** An authenticator with ION's shared secret on the fixed clock, plus the `extra` config fields. */
+export function make(extra: Record<string, unknown> = {}) {
+  return createAuthenticator(parseAuthConfig({ enabled: true, key: HMAC_SECRET, ...extra }), { now: () => NOW_MS });
 }
