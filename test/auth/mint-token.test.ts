@@ -1,12 +1,12 @@
 /**
- * mintToken (the CLI's `token` command) and X.509 certificate keys: minted tokens verify, carry the
+ * mintToken (src/auth/mint-token.ts, the CLI's `token` command): minted tokens verify, carry the
  * defaults, and fail loudly when no key fits.
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
 import { createAuthenticator, mintToken, parseAuthConfig } from "../../src/auth/index.js";
-import { HMAC_SECRET, NOW_MS, NOW_S, fakeCertificate, makeKeys, request, sign } from "./fixtures.js";
+import { HMAC_SECRET, NOW_MS, NOW_S, makeKeys, request } from "./fixtures.js";
 import type { TestKeys } from "./fixtures.js";
 
 let keys: TestKeys;
@@ -58,19 +58,5 @@ describe("mintToken", () => {
     const config = parseAuthConfig({ enabled: true, key: HMAC_SECRET });
     const t = await mintToken(config, { exp: NOW_S - 100, iat: NOW_S - 200, services: ["rtc"] });
     assert.deepEqual(decodeJwt(t), { exp: NOW_S - 100, iat: NOW_S - 200, services: ["rtc"] });
-  });
-});
-
-describe("X.509 certificate keys", () => {
-  it("verifies tokens with the key inside a CERTIFICATE PEM", async () => {
-    const cert = fakeCertificate(keys.ec256.spki);
-    const config = parseAuthConfig({ enabled: true, keys: [{ kid: "cert", pem: cert }] });
-    assert.equal(config.keys[0]!.kind, "ec-p256");
-    const auth = createAuthenticator(config, { now: () => NOW_MS });
-    await auth.ready();
-    const token = await sign("ES256", keys.ec256.privateKey, { services: ["rtc"] }, { kid: "cert" });
-    assert.ok((await auth.authenticate(request("/rtc.RTC/Signal", token))).claims);
-    const rsaCert = parseAuthConfig({ enabled: true, keys: [{ pem: fakeCertificate(keys.rsa.spki) }] });
-    assert.equal(rsaCert.keys[0]!.kind, "rsa");
   });
 });
