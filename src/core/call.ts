@@ -6,6 +6,7 @@
  * knows which protocol a call came in on; the nrpc client never knows there was a browser.
  */
 import type { ConnectError } from "@connectrpc/connect";
+import type { CallSignal } from "./call-signal.js";
 import type { Metadata } from "./metadata.js";
 
 /** The wire protocol a call arrived on (used for metrics and logs only). */
@@ -26,7 +27,7 @@ export interface Call {
    * Aborted when the client goes away or cancels. Deadline expiry is separate (`timeoutMs`) so that
    * the Director can tell CANCELLED from DEADLINE_EXCEEDED.
    */
-  readonly signal: AbortSignal;
+  readonly signal: CallSignal;
   /** The client's timeout in ms (`grpc-timeout`, `Connect-Timeout-Ms`), if it sent one. */
   readonly timeoutMs: number | undefined;
   /** Request messages as raw bytes (no envelope). Ends when the client half-closes. */

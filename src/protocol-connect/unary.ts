@@ -5,6 +5,7 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Call, CallResponder } from "../core/call.js";
+import type { CallAbort } from "../core/call-signal.js";
 import type { Metadata } from "../core/metadata.js";
 import type { JsonCodec, ServeContext } from "../protocol/options.js";
 import { base64Decode } from "../protocol/base64.js";
@@ -174,7 +175,7 @@ class UnaryResponder implements CallResponder {
   private resolve!: (r: UnaryResult) => void;
   readonly result = new Promise<UnaryResult>((resolve) => (this.resolve = resolve));
 
-  constructor(private readonly ctrl: AbortController) {}
+  constructor(private readonly ctrl: CallAbort) {}
 
   header(md: Metadata): void {
     if (!this.ended && this.r.header === undefined) this.r.header = md;

@@ -12,6 +12,7 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Call, CallHandler, CallResponder } from "../core/call.js";
+import { CallAbort } from "../core/call-signal.js";
 import type { Metadata } from "../core/metadata.js";
 import { resolveProtocolOptions, type ProtocolOptions, type ResolvedProtocolOptions } from "../protocol/options.js";
 import { abortWith } from "../protocol/client-signal.js";
@@ -84,7 +85,7 @@ class Session implements GrpcWebsocketsSession, CallResponder {
   private phase = Phase.Header;
   private headerSent = false;
   private ended = false;
-  private readonly ctrl = new AbortController();
+  private readonly ctrl = new CallAbort();
   private readonly o: ResolvedProtocolOptions;
   private readonly queue: MessageQueue;
   private drainWait: Promise<void> | undefined;

@@ -7,6 +7,7 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Call, CallResponder } from "../core/call.js";
+import { CallAbort } from "../core/call-signal.js";
 import type { Metadata } from "../core/metadata.js";
 import type { JsonCodec, ServeContext } from "../protocol/options.js";
 import { abortWith, type ClientWatch } from "../protocol/client-signal.js";
@@ -56,14 +57,14 @@ export function serveGrpc(req: UniversalRequest, res: UniversalResponseSink, ctx
     timeoutMs = effectiveTimeout(parseGrpcTimeout(headers.get("grpc-timeout") ?? undefined), o);
     metadata = headersToMetadata(headers, o.maxMetadataBytes);
   } catch (e) {
-    const r = new GrpcResponder(res, contentType, undefined, new AbortController());
+    const r = new GrpcResponder(res, contentType, undefined, new CallAbort());
     // gRPC's compression spec: UNIMPLEMENTED with the encodings the server accepts.
     if (encodingRefused) r.acceptEncoding = acceptedEncodings;
     r.end(ConnectError.from(e, Code.Internal), new Map());
     return;
   }
 
-  const ctrl = new AbortController();
+  const ctrl = new CallAbort();
   const responder = new GrpcResponder(res, contentType, codec, ctrl);
   const requests = new RequestStream(req.body, {
     maxMessageBytes: o.maxMessageBytes,
@@ -112,7 +113,7 @@ class GrpcResponder implements CallResponder {
     private readonly res: UniversalResponseSink,
     private readonly contentType: string,
     private readonly codec: JsonCodec | undefined,
-    private readonly ctrl: AbortController,
+    private readonly ctrl: CallAbort,
   ) {}
 
   header(md: Metadata): void {

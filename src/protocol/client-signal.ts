@@ -2,6 +2,7 @@
  * The Call's signal, tied to the client's connection (fetch-style adapters).
  */
 import type { ConnectError } from "@connectrpc/connect";
+import { CallAbort } from "../core/call-signal.js";
 import { clientCancelled } from "./run-handler.js";
 
 /**
@@ -11,7 +12,7 @@ import { clientCancelled } from "./run-handler.js";
 export type ClientWatch = (onGone: () => void) => () => void;
 
 /**
- * An AbortController for the Call, aborted (with CANCELLED) when the request's signal aborts (or the
+ * The Call's {@link CallAbort}, aborted (with CANCELLED) when the request's signal aborts (or the
  * runtime's {@link ClientWatch} fires): the runtime's sign that the client went away. `onGone` runs
  * right after that abort (a responder stops writing and closes its request stream). Returns the
  * controller and a function that detaches it.
@@ -19,8 +20,8 @@ export type ClientWatch = (onGone: () => void) => () => void;
 export function linkClientSignal(
   requestSignal: AbortSignal | ClientWatch | undefined,
   onGone?: () => void,
-): { ctrl: AbortController; detach: () => void } {
-  const ctrl = new AbortController();
+): { ctrl: CallAbort; detach: () => void } {
+  const ctrl = new CallAbort();
   if (requestSignal === undefined) return { ctrl, detach: noop };
   const gone = () => {
     if (ctrl.signal.aborted) return;
@@ -37,8 +38,8 @@ export function linkClientSignal(
 }
 
 /** Aborts with `err` unless already aborted. */
-export function abortWith(ctrl: AbortController, err: ConnectError): void {
-  if (!ctrl.signal.aborted) ctrl.abort(err);
+export function abortWith(ctrl: CallAbort, err: ConnectError): void {
+  ctrl.abort(err);
 }
 
 function noop(): void {}

@@ -5,6 +5,7 @@
  */
 import type { ConnectError } from "@connectrpc/connect";
 import type { CallResponder, WireProtocol } from "../core/call.js";
+import type { CallAbort } from "../core/call-signal.js";
 import type { Metadata } from "../core/metadata.js";
 import { abortWith, linkClientSignal } from "./client-signal.js";
 import type { HeaderList } from "./header-list.js";
@@ -25,7 +26,7 @@ export abstract class SinkResponder implements CallResponder {
   protected started = false;
   /** The client went away: nothing more is written. */
   protected gone = false;
-  private ctrl: AbortController | undefined;
+  private ctrl: CallAbort | undefined;
   private detach: () => void = noop;
   private requests: RequestStream | undefined;
 
@@ -39,7 +40,7 @@ export abstract class SinkResponder implements CallResponder {
   abstract end(error: ConnectError | undefined, trailers: Metadata): void;
 
   /** Set by {@link startStreamingCall}: the call's controller, how to stop watching the client, the request stream. */
-  attach(ctrl: AbortController, detach: () => void, requests: RequestStream): void {
+  attach(ctrl: CallAbort, detach: () => void, requests: RequestStream): void {
     this.ctrl = ctrl;
     this.detach = detach;
     this.requests = requests;

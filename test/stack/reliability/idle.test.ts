@@ -62,7 +62,7 @@ test("an HTTP/2 session without streams is closed after its idle time; one with 
   // A handler whose calls wait until released.
   const handler: CallHandler = async (call, res) => {
     for await (const _ of call.requests) break;
-    await Promise.race([released, new Promise((r) => call.signal.addEventListener("abort", r, { once: true }))]);
+    await Promise.race([released, new Promise<void>((r) => call.signal.addEventListener("abort", () => r(), { once: true }))]);
     res.end(undefined, new Map());
   };
   const server = createGrpcH2cServer(handler, { idleSessionTimeoutMs: 300, firstBytesTimeoutMs: 300 });
