@@ -1,10 +1,10 @@
 /**
  * The other runtimes' gateways as benchmark targets: the Deno entry (`deno run src/runtime/deno.ts`)
  * and the Workers entry under `wrangler dev` (real workerd: the Worker and its hub Durable Object),
- * started as the runtime suite starts them (test/stack/runtimes/processes.ts), on the bench's NATS over
+ * started as the runtime suite starts them (test/helpers/runtime-processes.ts), on the bench's NATS over
  * WebSocket (the only transport those runtimes have). CPU is read for the whole process group.
  */
-import { startDeno, startWorkerd, type RuntimeProcess } from "../../test/stack/runtimes/processes.js";
+import { startDeno, startWorkerd, type RuntimeProcess } from "../../test/helpers/runtime-processes.js";
 
 /** A runtime's gateway, ready (its /readyz answered 200 and the demo node answers through it). */
 export interface RuntimeTarget {

@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { createBalancer, parseBalancerConfig } from "../../src/balancer/index.js";
 import type { DirectorBalancer } from "../../src/director/types.js";
-import { ctx, node, seeded, sync, tally } from "./fixtures.js";
+import { ctx, seeded, sync, tally } from "./fixtures.js";
+import { node } from "../helpers/node-info.js";
 
 const nodes = [node("sfu-a"), node("sfu-b"), node("sfu-c")];
 

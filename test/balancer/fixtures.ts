@@ -1,21 +1,8 @@
-/** Shared bits of the balancer tests: node records, a seeded PRNG, a fake clock, pick tallies. */
+/** Shared bits of the balancer tests: a seeded PRNG, a fake clock, pick contexts and tallies. */
 import assert from "node:assert/strict";
 import type { NodeInfo } from "../../src/core/node-info.js";
 import { createMetadata, type Metadata } from "../../src/core/metadata.js";
 import type { PickContext, PickResult } from "../../src/balancer/index.js";
-
-/** A live node record as the node table would hold it. */
-export function node(nid: string, extraInfo: Record<string, unknown> = {}, service = "rtc"): NodeInfo {
-  return {
-    nid,
-    service,
-    dc: "dc1",
-    rpc: { protocol: "nats-grpc", addr: "nats://127.0.0.1:4222", params: {} },
-    extraInfo,
-    source: "discovery",
-    lastSeen: 0,
-  };
-}
 
 /** Mulberry32: a small deterministic PRNG in [0, 1). */
 export function seeded(seed: number): () => number {

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { findNode } from "../../src/balancer/node-filter.js";
-import { node } from "./fixtures.js";
+import { node } from "../helpers/node-info.js";
 
 test("findNode on a large frozen list (indexed) answers like a scan: found, excluded, unknown, first of duplicates", () => {
   const list = Object.freeze([...Array.from({ length: 500 }, (_, i) => node(`n-${i}`)), node("n-7", { dup: true })]);

@@ -9,7 +9,8 @@ import { connect } from "@nats-io/transport-node";
 import { startNatsServer, type NatsServer } from "../../src/cli/nats-server.js";
 import { createBalancer, openPlacementStore, parseBalancerConfig, placementKey, rendezvousPick, type PlacementStore } from "../../src/balancer/index.js";
 import { eventually } from "../helpers/wait.js";
-import { ctx, node, seeded } from "./fixtures.js";
+import { ctx, seeded } from "./fixtures.js";
+import { node } from "../helpers/node-info.js";
 
 const config = parseBalancerConfig({ services: { rtc: { strategy: "sticky" } }, placement: { retry_after_ms: 200, timeout_ms: 500 } });
 const nodes = [node("sfu-a"), node("sfu-b"), node("sfu-c")];

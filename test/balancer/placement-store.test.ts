@@ -20,7 +20,8 @@ import {
   type PlacementStore,
 } from "../../src/balancer/index.js";
 import { eventually } from "../helpers/wait.js";
-import { ctx, node, seeded, sync } from "./fixtures.js";
+import { ctx, seeded, sync } from "./fixtures.js";
+import { node } from "../helpers/node-info.js";
 
 const config = parseBalancerConfig({ services: { rtc: { strategy: "sticky" } } });
 const nodes = [node("sfu-a"), node("sfu-b"), node("sfu-c")];

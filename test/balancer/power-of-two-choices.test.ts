@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { createBalancer, parseBalancerConfig, type Balancer } from "../../src/balancer/index.js";
-import { assertEven, ctx, node, seeded, sync, tally } from "./fixtures.js";
+import { assertEven, ctx, seeded, sync, tally } from "./fixtures.js";
+import { node } from "../helpers/node-info.js";
 
 const nodes = [node("sfu-a"), node("sfu-b"), node("sfu-c")];
 const N = 10_000;

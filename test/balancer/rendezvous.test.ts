@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { createBalancer, parseBalancerConfig, rendezvousPick } from "../../src/balancer/index.js";
-import { ctx, node, seeded, sync, tally } from "./fixtures.js";
+import { ctx, seeded, sync, tally } from "./fixtures.js";
+import { node } from "../helpers/node-info.js";
 
 const three = [node("sfu-a"), node("sfu-b"), node("sfu-c")];
 const rooms = Array.from({ length: 3000 }, (_, i) => `room-${i}-${(i * 2654435761) >>> 0}`);

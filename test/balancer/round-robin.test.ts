@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { createBalancer, parseBalancerConfig } from "../../src/balancer/index.js";
-import { assertEven, ctx, node, sync, tally } from "./fixtures.js";
+import { assertEven, ctx, sync, tally } from "./fixtures.js";
+import { node } from "../helpers/node-info.js";
 
 const nodes = [node("sfu-a"), node("sfu-b"), node("sfu-c")];
 const N = 10_000;

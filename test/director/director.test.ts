@@ -24,7 +24,7 @@ import {
   type DirectorOptions,
 } from "../../src/director/index.js";
 import { NrpcClient, NrpcServer, type ServerCall } from "../../src/nrpc/index.js";
-import { node } from "../balancer/fixtures.js";
+import { node } from "../helpers/node-info.js";
 import { natsServer, tcp, type NatsServer } from "../helpers/nats.js";
 import { registerProbe } from "../helpers/probe-service.js";
 import { pushable } from "../helpers/streams.js";

@@ -8,7 +8,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { EchoRequestSchema, EchoService } from "../../src/gen/demo/v1/echo_pb.js";
-import { echoRes } from "../stack/gateway/helpers.js";
+import { echoRes } from "./echo-schema.js";
 import { WsCall } from "./grpc-websockets-client.js";
 
 /** Outcome counts of one matrix cell. */

@@ -57,7 +57,7 @@ export function serverFrames(bytes: Uint8Array): { frames: WsFrame[]; rest: Uint
 
 /**
  * The status block (the last header block holding `grpc-status`) and the messages in a server's
- * WebSocket messages, read with some other socket (test/stack/reliability's RawWebSocket). Every
+ * WebSocket messages, read with some other socket (test/helpers/raw-websocket.ts). Every
  * frame must be complete.
  */
 export function grpcWsFrames(messages: Uint8Array[]): { trailers: Map<string, string> | undefined; data: Uint8Array[] } {

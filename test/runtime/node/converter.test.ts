@@ -18,7 +18,7 @@ import { NodeResponseSink } from "../../../src/runtime/node/response-sink.js";
 import { h2StreamRequest } from "../../../src/runtime/node/h2-stream-request.js";
 import { H2StreamSink } from "../../../src/runtime/node/h2-stream-sink.js";
 import { within } from "../../helpers/wait.js";
-import { RawH2 } from "../../stack/reliability/raw-h2.js";
+import { RawH2 } from "../../helpers/raw-h2.js";
 
 /** An HTTP/1.1 server whose requests go to `serve` on the seam. */
 async function h1Server(serve: (req: UniversalRequest, sink: NodeResponseSink) => void): Promise<{ url: string; close(): Promise<void> }> {

@@ -1,6 +1,6 @@
 /**
  * ION rooms stay whole: two gateways, two TS nodes per ION service (rtc.RTC and room.RoomSignal,
- * test/stack/browser/ion-backends.ts), clients that send what ion-sdk-js sends — no `sid` metadata, the room
+ * test/helpers/ion-backends.ts), clients that send what ion-sdk-js sends — no `sid` metadata, the room
  * only in the join, the first message of each stream. Every room's calls reach one node per service
  * with JWT off (the room read from the join) and on (the token's `sid`); a token holds to its room
  * (PERMISSION_DENIED before any node is called, watched on `nrpc.>`); a join that does not parse, or
@@ -20,8 +20,8 @@ import { RequestSchema as RtcRequestSchema, Target } from "../../../src/gen/ion/
 import { connectNats } from "../../../src/runtime/node/nats-connect.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
-import { startRoomBackend, startRtcBackend, type IonBackend } from "../browser/ion-backends.js";
-import { NrpcSpy } from "../gateway/helpers.js";
+import { startRoomBackend, startRtcBackend, type IonBackend } from "../../helpers/ion-backends.js";
+import { NrpcSpy } from "../../helpers/nrpc-spy.js";
 import { WsCall } from "../../helpers/grpc-websockets-client.js";
 
 const jwtKey = "edge-signal-rooms-test-key";

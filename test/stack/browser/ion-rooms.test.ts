@@ -18,7 +18,7 @@ import { RequestSchema as RtcRequestSchema } from "../../../src/gen/ion/rtc/rtc_
 import { connectNats } from "../../../src/runtime/node/nats-connect.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
-import { startRoomBackend, startRtcBackend, type IonBackend } from "./ion-backends.js";
+import { startRoomBackend, startRtcBackend, type IonBackend } from "../../helpers/ion-backends.js";
 import { launchBrowser, repoRoot, servePages, skipBrowser, type PageServer, type TestBrowser } from "./helpers.js";
 
 const jwtKey = "edge-signal-browser-rooms-key";

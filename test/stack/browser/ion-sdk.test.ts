@@ -17,7 +17,7 @@ import { RequestSchema as RtcRequestSchema, Target } from "../../../src/gen/ion/
 import { connectNats } from "../../../src/runtime/node/nats-connect.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
-import { answerFor, startRoomBackend, startRtcBackend, type IonBackend } from "./ion-backends.js";
+import { answerFor, startRoomBackend, startRtcBackend, type IonBackend } from "../../helpers/ion-backends.js";
 import { launchBrowser, repoRoot, servePages, skipBrowser, type PageServer, type TestBrowser } from "./helpers.js";
 
 const jwtKey = "edge-signal-browser-test-key";

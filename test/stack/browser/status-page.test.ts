@@ -18,7 +18,7 @@ import { RequestSchema as RtcRequestSchema } from "../../../src/gen/ion/rtc/rtc_
 import { connectNats } from "../../../src/runtime/node/nats-connect.js";
 import { eventually } from "../../helpers/nats.js";
 import { WsCall } from "../../helpers/grpc-websockets-client.js";
-import { startRtcBackend } from "./ion-backends.js";
+import { startRtcBackend } from "../../helpers/ion-backends.js";
 import { launchBrowser, repoRoot, resultsDir, skipBrowser, type TestBrowser } from "./helpers.js";
 
 const jwtKey = "status-page-test-key";

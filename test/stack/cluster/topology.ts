@@ -13,7 +13,7 @@ import { startDemoNode, type DemoNode } from "../../../src/demo/node.js";
 import { startRegistry, type Registry } from "../../../src/discovery/index.js";
 import { connectNats } from "../../../src/runtime/node/nats-connect.js";
 import { eventually } from "../../helpers/nats.js";
-import { root, spawnGateway, type RuntimeProcess } from "../runtimes/processes.js";
+import { root, spawnGateway, type RuntimeProcess } from "../../helpers/runtime-processes.js";
 
 /** deploy/ in this checkout. */
 export const deployDir = join(root, "deploy");

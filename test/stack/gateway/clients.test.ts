@@ -9,7 +9,8 @@ import { Code, ConnectError, createClient, type Transport } from "@connectrpc/co
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { EchoService } from "../../../src/gen/demo/v1/echo_pb.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
-import { echoServiceIn, startProbe, type Probe } from "./helpers.js";
+import { echoServiceIn } from "../../helpers/echo-schema.js";
+import { startProbe, type Probe } from "../../helpers/probe-backend.js";
 import { gen, pushable } from "../../helpers/streams.js";
 
 let stack: Stack;

@@ -17,7 +17,7 @@ import { handleGrpcWeb } from "../../../src/protocol-grpc-web/index.js";
 import { encodeEnvelope } from "../../../src/protocol/index.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
-import { RawWebSocket } from "../reliability/helpers.js";
+import { RawWebSocket } from "../../helpers/raw-websocket.js";
 import { grpcWsFrames } from "../../helpers/grpc-websockets-client.js";
 import { within } from "../../helpers/wait.js";
 

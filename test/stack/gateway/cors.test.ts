@@ -8,7 +8,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Code } from "@connectrpc/connect";
 import { startStack, type Stack } from "../../helpers/gateway.js";
-import { echoReq, NrpcSpy } from "./helpers.js";
+import { echoReq } from "../../helpers/echo-schema.js";
+import { NrpcSpy } from "../../helpers/nrpc-spy.js";
 import { envelope, grpcWebResult } from "../../helpers/grpc-web.js";
 import { WsCall } from "../../helpers/grpc-websockets-client.js";
 

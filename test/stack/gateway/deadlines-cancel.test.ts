@@ -10,7 +10,9 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
-import { abortCode, echoReq, echoRes, echoServiceIn, NrpcSpy, startProbe, type Probe } from "./helpers.js";
+import { abortCode, startProbe, type Probe } from "../../helpers/probe-backend.js";
+import { echoReq, echoRes, echoServiceIn } from "../../helpers/echo-schema.js";
+import { NrpcSpy } from "../../helpers/nrpc-spy.js";
 import { b64, envelope, fromGrpcWebText, grpcWebResult } from "../../helpers/grpc-web.js";
 import { WsCall } from "../../helpers/grpc-websockets-client.js";
 

@@ -22,7 +22,9 @@ import { compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
 import { echoServiceImpl } from "../../../src/demo/echo-service.js";
 import { EchoRequestSchema, EchoResponseSchema, EchoService } from "../../../src/gen/demo/v1/echo_pb.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
-import { connectCode, descriptorSet, renamedEchoFile, startProbe, type Probe } from "./helpers.js";
+import { connectCode } from "../../helpers/connect-code.js";
+import { descriptorSet, renamedEchoFile } from "../../helpers/echo-schema.js";
+import { startProbe, type Probe } from "../../helpers/probe-backend.js";
 import { b64url, envelope, envelopes, headerBlock } from "../../helpers/grpc-web.js";
 
 const enc = new TextEncoder();

@@ -16,7 +16,7 @@ import { startNodeGateway, type NodeGateway } from "../../../src/runtime/node/in
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { formatMatrix, matrixClients, runBursts, runSingleCalls, type BurstJudge, type BurstResults, type SingleResults } from "../../helpers/go-matrix.js";
 import { startGoModelNode, type GoModelNode, type GoModelStats } from "../../helpers/go-model-node.js";
-import { echoServiceIn } from "./helpers.js";
+import { echoServiceIn } from "../../helpers/echo-schema.js";
 import { eventually } from "../../helpers/nats.js";
 
 let stack: Stack;

@@ -12,7 +12,9 @@ import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
-import { echoReq, echoRes, echoServiceIn, NrpcSpy, startProbe, type Probe } from "./helpers.js";
+import { echoReq, echoRes, echoServiceIn } from "../../helpers/echo-schema.js";
+import { NrpcSpy } from "../../helpers/nrpc-spy.js";
+import { startProbe, type Probe } from "../../helpers/probe-backend.js";
 import { envelope } from "../../helpers/grpc-web.js";
 import { WsCall } from "../../helpers/grpc-websockets-client.js";
 

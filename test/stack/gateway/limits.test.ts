@@ -14,7 +14,9 @@ import { EchoService } from "../../../src/gen/demo/v1/echo_pb.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
 import { within } from "../../helpers/wait.js";
-import { abortCode, echoReq, echoServiceIn, NrpcSpy, startProbe, type Probe } from "./helpers.js";
+import { abortCode, startProbe, type Probe } from "../../helpers/probe-backend.js";
+import { echoReq, echoServiceIn } from "../../helpers/echo-schema.js";
+import { NrpcSpy } from "../../helpers/nrpc-spy.js";
 import { b64, envelope, envelopes, fromGrpcWebText, grpcWebResult } from "../../helpers/grpc-web.js";
 import { WsCall, wsCall } from "../../helpers/grpc-websockets-client.js";
 

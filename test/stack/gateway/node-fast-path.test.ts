@@ -21,7 +21,8 @@ import { silentLogger } from "../../../src/observability/logger.js";
 import { startNodeGateway, type NodeGateway } from "../../../src/runtime/node/index.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
-import { abortCode, echoReq, startProbe, type Probe } from "./helpers.js";
+import { abortCode, startProbe, type Probe } from "../../helpers/probe-backend.js";
+import { echoReq } from "../../helpers/echo-schema.js";
 import { envelope, envelopes } from "../../helpers/grpc-web.js";
 
 const allowed = "https://app.test";

@@ -10,7 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code } from "@connectrpc/connect";
 import { startStack, type Stack } from "../../helpers/gateway.js";
-import { connectCode, descriptorSet, echoReq, echoRes, renamedEchoFile, startProbe, type Probe } from "./helpers.js";
+import { connectCode } from "../../helpers/connect-code.js";
+import { descriptorSet, echoReq, echoRes, renamedEchoFile } from "../../helpers/echo-schema.js";
+import { startProbe, type Probe } from "../../helpers/probe-backend.js";
 import { b64, b64url, envelope, envelopes, fromGrpcWebText, grpcWebResult } from "../../helpers/grpc-web.js";
 
 let stack: Stack;

@@ -7,7 +7,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Code } from "@connectrpc/connect";
 import { startStack, type Stack } from "../../helpers/gateway.js";
-import { echoReq, echoRes, startProbe, type Probe } from "./helpers.js";
+import { echoReq, echoRes } from "../../helpers/echo-schema.js";
+import { startProbe, type Probe } from "../../helpers/probe-backend.js";
 import { WsCall, wsCall } from "../../helpers/grpc-websockets-client.js";
 
 let stack: Stack;

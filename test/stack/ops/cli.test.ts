@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { jwtVerify } from "jose";
-import { echoReq, echoRes } from "../gateway/helpers.js";
+import { echoReq, echoRes } from "../../helpers/echo-schema.js";
 import { runCli as run } from "../../helpers/cli.js";
 
 test("--help lists the commands", async () => {

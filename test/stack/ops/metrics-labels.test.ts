@@ -14,8 +14,8 @@ import { EchoResponseSchema } from "../../../src/gen/demo/v1/echo_pb.js";
 import { connectNats } from "../../../src/runtime/node/nats-connect.js";
 import { NrpcServer, type ServerCall } from "../../../src/nrpc/index.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
-import { echoReq } from "../gateway/helpers.js";
-import { scaled, summary } from "../reliability/helpers.js";
+import { echoReq } from "../../helpers/echo-schema.js";
+import { scaled, summary } from "../../helpers/soak.js";
 
 const SECRET = "metrics-labels-secret";
 const MAX_METHODS = 3;

@@ -13,7 +13,9 @@ import http2 from "node:http2";
 import { Code } from "@connectrpc/connect";
 import { SignJWT, exportSPKI, generateKeyPair, exportJWK } from "jose";
 import { startStack, type Stack } from "../../helpers/gateway.js";
-import { echoReq, echoRes, NrpcSpy, startProbe, type Probe } from "../gateway/helpers.js";
+import { echoReq, echoRes } from "../../helpers/echo-schema.js";
+import { NrpcSpy } from "../../helpers/nrpc-spy.js";
+import { startProbe, type Probe } from "../../helpers/probe-backend.js";
 import { b64, b64url, envelope, fromGrpcWebText, grpcWebResult } from "../../helpers/grpc-web.js";
 import { WsCall } from "../../helpers/grpc-websockets-client.js";
 

@@ -22,9 +22,12 @@ import { NrpcServer, type ServerCall } from "../../../src/nrpc/index.js";
 import type { Metadata } from "../../../src/core/metadata.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
-import { echoReq } from "../gateway/helpers.js";
+import { echoReq } from "../../helpers/echo-schema.js";
 import { WsCall } from "../../helpers/grpc-websockets-client.js";
-import { assertNoLeaks, baseline, rawCall, RawWebSocket, summary, wireProtocols, type Baseline } from "./helpers.js";
+import { assertNoLeaks, baseline, type Baseline } from "./leak-check.js";
+import { rawCall, wireProtocols } from "./wire-call.js";
+import { RawWebSocket } from "../../helpers/raw-websocket.js";
+import { summary } from "../../helpers/soak.js";
 
 const SECRET = "reliability-secret";
 const GOOD = "https://good.example";

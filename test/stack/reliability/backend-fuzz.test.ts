@@ -20,8 +20,10 @@ import { connectNats } from "../../../src/runtime/node/nats-connect.js";
 import { codeFromNumber } from "../../../src/nrpc/client.js";
 import { decodeRequest, encodeData } from "../../../src/nrpc/envelope.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
-import { echoReq } from "../gateway/helpers.js";
-import { assertNoLeaks, baseline, budget, rawCall, scaled, summary, wireProtocols, type Baseline, type WireName } from "./helpers.js";
+import { echoReq } from "../../helpers/echo-schema.js";
+import { assertNoLeaks, baseline, type Baseline } from "./leak-check.js";
+import { budget, scaled, summary } from "../../helpers/soak.js";
+import { rawCall, wireProtocols, type WireName } from "./wire-call.js";
 
 const CASES_PER_PROTOCOL = scaled(100);
 const NO_END_DEADLINE_MS = 200;

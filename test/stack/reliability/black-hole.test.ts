@@ -20,8 +20,10 @@ import { decodeRequest, encodeBegin, encodeData, encodeResponseEnd } from "../..
 import { NrpcServer, type ServerCall } from "../../../src/nrpc/index.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
-import { echoReq, echoRes } from "../gateway/helpers.js";
-import { assertNoLeaks, baseline, rawCall, summary, wireProtocols, type Baseline, type WireName } from "./helpers.js";
+import { echoReq, echoRes } from "../../helpers/echo-schema.js";
+import { assertNoLeaks, baseline, type Baseline } from "./leak-check.js";
+import { rawCall, wireProtocols, type WireName } from "./wire-call.js";
+import { summary } from "../../helpers/soak.js";
 import { within } from "../../helpers/wait.js";
 
 const DEFAULT_TIMEOUT_MS = 500;

@@ -17,8 +17,11 @@ import { Code } from "@connectrpc/connect";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
 import { envelope } from "../../helpers/grpc-web.js";
-import { echoReq, echoRes } from "../gateway/helpers.js";
-import { assertNoLeaks, baseline, httpRequest, RawWebSocket, summary, type Baseline } from "./helpers.js";
+import { echoReq, echoRes } from "../../helpers/echo-schema.js";
+import { assertNoLeaks, baseline, type Baseline } from "./leak-check.js";
+import { httpRequest } from "./raw-http.js";
+import { RawWebSocket } from "../../helpers/raw-websocket.js";
+import { summary } from "../../helpers/soak.js";
 import { grpcWsFrames } from "../../helpers/grpc-websockets-client.js";
 
 const PER_IP = 4;

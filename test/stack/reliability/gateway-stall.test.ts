@@ -8,9 +8,9 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { startBackends, type Backends } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
-import { echoReq, echoRes } from "../gateway/helpers.js";
+import { echoReq, echoRes } from "../../helpers/echo-schema.js";
 import { runCli, servingGateway } from "../../helpers/cli.js";
-import { summary } from "./helpers.js";
+import { summary } from "../../helpers/soak.js";
 
 const keepaliveMs = 2_000;
 let backends: Backends;

@@ -25,10 +25,10 @@ import { fileURLToPath } from "node:url";
 import { Code } from "@connectrpc/connect";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
-import { echoReq } from "../gateway/helpers.js";
+import { echoReq } from "../../helpers/echo-schema.js";
 import { envelope } from "../../helpers/grpc-web.js";
-import { RawH2 } from "./raw-h2.js";
-import { summary } from "./helpers.js";
+import { RawH2 } from "../../helpers/raw-h2.js";
+import { summary } from "../../helpers/soak.js";
 import { startGatewayProcess, type GatewayProcess } from "./gateway-process.js";
 
 const PER_IP = 20;

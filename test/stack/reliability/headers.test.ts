@@ -18,9 +18,13 @@ import { Code } from "@connectrpc/connect";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { connectNats } from "../../../src/runtime/node/nats-connect.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
-import { echoReq } from "../gateway/helpers.js";
+import { echoReq } from "../../helpers/echo-schema.js";
 import { WsCall } from "../../helpers/grpc-websockets-client.js";
-import { assertNoLeaks, baseline, rawCall, rawExchange, RawWebSocket, summary, type Baseline } from "./helpers.js";
+import { assertNoLeaks, baseline, type Baseline } from "./leak-check.js";
+import { rawCall } from "./wire-call.js";
+import { rawExchange } from "./raw-http.js";
+import { RawWebSocket } from "../../helpers/raw-websocket.js";
+import { summary } from "../../helpers/soak.js";
 import { grpcWsFrames } from "../../helpers/grpc-websockets-client.js";
 
 const MAX_METADATA = 4096;

@@ -14,7 +14,9 @@ import fc from "fast-check";
 import { EchoRequestSchema } from "../../../src/gen/demo/v1/echo_pb.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { WsCall } from "../../helpers/grpc-websockets-client.js";
-import { assertNoLeaks, baseline, budget, grpcWebOutcome, scaled, summary, type Baseline } from "./helpers.js";
+import { assertNoLeaks, baseline, type Baseline } from "./leak-check.js";
+import { budget, scaled, summary } from "../../helpers/soak.js";
+import { grpcWebOutcome } from "./wire-call.js";
 
 let stack: Stack;
 let base: Baseline;

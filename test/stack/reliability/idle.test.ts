@@ -14,7 +14,9 @@ import { Code } from "@connectrpc/connect";
 import type { CallHandler } from "../../../src/core/call.js";
 import { createGrpcH2cServer } from "../../../src/runtime/node/server.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
-import { assertNoLeaks, baseline, RawWebSocket, summary, type Baseline } from "./helpers.js";
+import { assertNoLeaks, baseline, type Baseline } from "./leak-check.js";
+import { RawWebSocket } from "../../helpers/raw-websocket.js";
+import { summary } from "../../helpers/soak.js";
 import { grpcWsFrames } from "../../helpers/grpc-websockets-client.js";
 import { within } from "../../helpers/wait.js";
 

@@ -16,8 +16,11 @@ import { placementKey } from "../../../src/balancer/placement-key.js";
 import { encodeRequest } from "../../../src/discovery/messages.js";
 import { connectNats } from "../../../src/runtime/node/nats-connect.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
-import { echoReq, echoRes } from "../gateway/helpers.js";
-import { assertNoLeaks, baseline, rawCall, RawWebSocket, summary, wireProtocols, type Baseline } from "./helpers.js";
+import { echoReq, echoRes } from "../../helpers/echo-schema.js";
+import { assertNoLeaks, baseline, type Baseline } from "./leak-check.js";
+import { rawCall, wireProtocols } from "./wire-call.js";
+import { RawWebSocket } from "../../helpers/raw-websocket.js";
+import { summary } from "../../helpers/soak.js";
 
 const MARK = "ZQX"; // in every injected string; must never show up in a subject
 

@@ -8,7 +8,7 @@
  *   fixed set measured at start, no inbox token is left, every in-flight gauge is zero;
  * - a call cancelled in the same NATS batch as its request (End{CANCELLED} right behind the Data)
  *   leaves no timer running on the node.
- * (Every other file of this suite ends with the same leak check: helpers.ts `assertNoLeaks`.)
+ * (Every other file of this suite ends with the same leak check: leak-check.ts `assertNoLeaks`.)
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -20,8 +20,10 @@ import { connectNats } from "../../../src/runtime/node/nats-connect.js";
 import { encodeCall, encodeData, encodeRequestEnd } from "../../../src/nrpc/envelope.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
-import { echoReq } from "../gateway/helpers.js";
-import { assertNoLeaks, baseline, budget, fixedSubscriptions, rawCall, scaled, summary, wireProtocols, type Baseline } from "./helpers.js";
+import { echoReq } from "../../helpers/echo-schema.js";
+import { assertNoLeaks, baseline, fixedSubscriptions, type Baseline } from "./leak-check.js";
+import { budget, scaled, summary } from "../../helpers/soak.js";
+import { rawCall, wireProtocols } from "./wire-call.js";
 
 const CHURN = scaled(600, 20);
 

@@ -13,11 +13,12 @@ import { createConnectTransport, createGrpcTransport, Http2SessionManager } from
 import { EchoService } from "../../../src/gen/demo/v1/echo_pb.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
-import { echoReq, echoRes } from "../gateway/helpers.js";
+import { echoReq, echoRes } from "../../helpers/echo-schema.js";
 import { envelope, grpcWebResult } from "../../helpers/grpc-web.js";
 import { WsCall } from "../../helpers/grpc-websockets-client.js";
 import { pushable } from "../../helpers/streams.js";
-import { assertNoLeaks, baseline, summary, type Baseline } from "./helpers.js";
+import { assertNoLeaks, baseline, type Baseline } from "./leak-check.js";
+import { summary } from "../../helpers/soak.js";
 import { within } from "../../helpers/wait.js";
 
 let stack: Stack;

@@ -24,7 +24,7 @@ import { connectNats } from "../../../src/runtime/node/nats-connect.js";
 import { codeFromNumber, NrpcClient } from "../../../src/nrpc/client.js";
 import { decodeRequest, encodeData, encodeRequestEnd } from "../../../src/nrpc/envelope.js";
 import { eventually, natsServer, type NatsServer } from "../../helpers/nats.js";
-import { budget, scaled, summary } from "./helpers.js";
+import { budget, scaled, summary } from "../../helpers/soak.js";
 
 const SERVER_CASES = scaled(10_000);
 const CLIENT_CASES = scaled(10_000);

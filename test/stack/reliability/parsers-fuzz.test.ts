@@ -32,7 +32,7 @@ import { createJsonCodecLookup } from "../../../src/protocol/json-codec.js";
 import { parseConnectTimeout, parseGrpcTimeout } from "../../../src/protocol/parse-timeout.js";
 import { encodeEndStream, encodeErrorJson } from "../../../src/protocol-connect/end-stream.js";
 import { isProtocolHeader, isValidMetadataKey, isValidMetadataValue } from "../../../src/protocol/metadata-headers.js";
-import { scaled, summary } from "./helpers.js";
+import { scaled, summary } from "../../helpers/soak.js";
 
 const N = scaled(10_000);
 const counts: Record<string, number> = {};

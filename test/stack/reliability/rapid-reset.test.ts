@@ -17,10 +17,11 @@ import http2 from "node:http2";
 import net from "node:net";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
-import { echoReq, NrpcSpy } from "../gateway/helpers.js";
+import { echoReq } from "../../helpers/echo-schema.js";
+import { NrpcSpy } from "../../helpers/nrpc-spy.js";
 import { envelope } from "../../helpers/grpc-web.js";
-import { RawH2 } from "./raw-h2.js";
-import { summary } from "./helpers.js";
+import { RawH2 } from "../../helpers/raw-h2.js";
+import { summary } from "../../helpers/soak.js";
 import { startGatewayProcess, type GatewayProcess } from "./gateway-process.js";
 
 const RATE = 50;

@@ -22,9 +22,11 @@ import { Code } from "@connectrpc/connect";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
 import { envelope, envelopes } from "../../helpers/grpc-web.js";
-import { echoReq } from "../gateway/helpers.js";
+import { echoReq } from "../../helpers/echo-schema.js";
 import { WsCall } from "../../helpers/grpc-websockets-client.js";
-import { assertNoLeaks, baseline, grpcWebOutcome, summary, type Baseline } from "./helpers.js";
+import { assertNoLeaks, baseline, type Baseline } from "./leak-check.js";
+import { grpcWebOutcome } from "./wire-call.js";
+import { summary } from "../../helpers/soak.js";
 
 v8.setFlagsFromString("--expose-gc");
 const gc = vm.runInNewContext("gc") as () => void;

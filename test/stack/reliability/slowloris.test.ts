@@ -11,8 +11,10 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { startStack, type Stack } from "../../helpers/gateway.js";
-import { echoReq } from "../gateway/helpers.js";
-import { assertNoLeaks, baseline, httpRequest, summary, type Baseline } from "./helpers.js";
+import { echoReq } from "../../helpers/echo-schema.js";
+import { assertNoLeaks, baseline, type Baseline } from "./leak-check.js";
+import { httpRequest } from "./raw-http.js";
+import { summary } from "../../helpers/soak.js";
 import { within } from "../../helpers/wait.js";
 
 const HEADER_MS = 1000;

@@ -14,7 +14,7 @@ import { connectNats } from "../../../src/runtime/node/nats-connect.js";
 import { silentLogger } from "../../../src/observability/logger.js";
 import { startNodeGateway } from "../../../src/runtime/node/index.js";
 import { eventually } from "../../helpers/nats.js";
-import { startWorkerd, type RuntimeProcess } from "./processes.js";
+import { startWorkerd, type RuntimeProcess } from "../../helpers/runtime-processes.js";
 import { jwtKey, runtimeSuite } from "./suite.js";
 
 const stickyConfig = `

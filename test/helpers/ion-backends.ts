@@ -5,11 +5,11 @@
  * recorded: metadata, the exact request bytes, and how the stream ended.
  */
 import type { NatsConnection } from "@nats-io/nats-core";
-import { Role as RoomRole, RoomSignal } from "../../../src/gen/ion/room/room_pb.js";
-import { RTC, Target } from "../../../src/gen/ion/rtc/rtc_pb.js";
-import { DiscoveryClient, randomNid, type KeepAliveHandle } from "../../../src/discovery/index.js";
-import { NrpcServer, registerService, type RawMethodHandler, type ServerCall } from "../../../src/nrpc/index.js";
-import type { Metadata } from "../../../src/core/metadata.js";
+import { Role as RoomRole, RoomSignal } from "../../src/gen/ion/room/room_pb.js";
+import { RTC, Target } from "../../src/gen/ion/rtc/rtc_pb.js";
+import { DiscoveryClient, randomNid, type KeepAliveHandle } from "../../src/discovery/index.js";
+import { NrpcServer, registerService, type RawMethodHandler, type ServerCall } from "../../src/nrpc/index.js";
+import type { Metadata } from "../../src/core/metadata.js";
 
 /** One call a backend served. */
 export interface RecordedCall {

@@ -8,10 +8,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "../../../src/cli/nats-server.js";
+import { freePort } from "../../src/cli/nats-server.js";
 
 /** The package root. */
-export const root = fileURLToPath(new URL("../../../", import.meta.url));
+export const root = fileURLToPath(new URL("../../", import.meta.url));
 
 /** A gateway running in a child process. */
 export interface RuntimeProcess {

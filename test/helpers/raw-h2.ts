@@ -7,7 +7,7 @@
  * answer: the call was refused or failed at once).
  */
 import net from "node:net";
-import { Wakeup } from "../../helpers/wait.js";
+import { Wakeup } from "./wait.js";
 
 const preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 const enum Type {
