@@ -16,8 +16,8 @@ import type { CallStats } from "./observability/call-stats.js";
 import { metricsRefusal, metricsRequestAllowed } from "./observability/metrics-access.js";
 import type { RoomRow } from "./observability/live-rooms.js";
 import type { Logger } from "./observability/logger.js";
-import { resolveProtocolOptions, type CallHandler, type ProtocolOptions, type ServeContext } from "./protocol/index.js";
-import { dispatch, sendRefusal, serveRpc, type DispatchOptions } from "./protocol/dispatch.js";
+import type { CallHandler } from "./protocol/index.js";
+import { dispatch, sendRefusal, serveRpc, type RpcServing } from "./protocol/dispatch.js";
 import { fromFetchRequest } from "./protocol/universal-fetch.js";
 
 /** How a runtime upgrades a request to a grpc-websockets session for `handler`. */
@@ -27,9 +27,8 @@ export type WebSocketUpgrader = (c: Context, path: string, handler: CallHandler)
 export interface AppDeps {
   config: Config;
   director: Director;
-  /** The call handler adapters use: the Director behind the connection limits. */
-  handler: CallHandler;
-  protocol: ProtocolOptions;
+  /** How RPCs are dispatched and served (built once by the gateway; the Node gate serves with the same). */
+  serving: RpcServing;
   table: NodeTable;
   stats: CallStats;
   /** Live rooms across gateways (`/api/rooms`). */
@@ -54,9 +53,9 @@ export interface AppDeps {
 
 /** Builds the app. */
 export function createApp(deps: AppDeps): Hono {
-  const { config, handler, protocol, log } = deps;
+  const { config, serving, log } = deps;
+  const handler = serving.context.handler;
   const app = new Hono();
-  const origins = allowedOrigins(config);
   app.use("*", cors(appCorsOptions(config)));
 
   app.get("/healthz", (c) => c.text("ok"));
@@ -122,9 +121,7 @@ export function createApp(deps: AppDeps): Hono {
   // RPCs: `/<pkg.Service>/<Method>`. The Director validates the path before any subject is built.
   // The dispatcher (src/protocol/dispatch.ts) decides what the request is, as it does for the Node
   // gate; the fetch converter (src/protocol/universal-fetch.ts) puts it on the seam.
-  const dispatchOptions: DispatchOptions = { origins, methods: protocol.methods, assets: deps.assets !== undefined };
-  const o = resolveProtocolOptions(protocol);
-  const ctx: ServeContext = { handler, options: o };
+  const { highWaterMarkBytes } = serving.context.options;
   const rpc = async (c: Context, next: Next) => {
     const path = "/" + c.req.param("service") + "/" + c.req.param("method");
     const { request, sink } = fromFetchRequest(
@@ -138,9 +135,9 @@ export function createApp(deps: AppDeps): Hono {
           return deps.transportClosed?.(c);
         },
       },
-      o.highWaterMarkBytes,
+      highWaterMarkBytes,
     );
-    const d = dispatch(request, dispatchOptions);
+    const d = dispatch(request, serving.dispatch);
     if (d.kind === "pass") return next();
     if (d.kind === "refuse") {
       if (d.warn) log.warn(d.warn.msg, d.warn.fields);
@@ -158,7 +155,7 @@ export function createApp(deps: AppDeps): Hono {
     }
     // Native gRPC needs HTTP/2 trailers: a fetch Request never says HTTP/2, so it never comes here.
     if (route.protocol === "grpc") return c.text("native gRPC is not served on this runtime", 415);
-    serveRpc(route, request, sink, ctx);
+    serveRpc(route, request, sink, serving.context);
     return sink.response;
   };
   app.on(["POST", "GET"], "/:service/:method", rpc);

@@ -8,7 +8,7 @@ import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Hono } from "hono";
-import { createApp, type AppDeps, type WebSocketUpgrader } from "./app.js";
+import { allowedOrigins, createApp, type AppDeps, type WebSocketUpgrader } from "./app.js";
 import { createAuthenticator, parseAuthConfig, type Authenticator } from "./auth/index.js";
 import { createBalancer, openPlacementStore, parseBalancerConfig, stickyMessageReaders, usesStickyPlacement, type Balancer, type PlacementStore } from "./balancer/index.js";
 import type { Config } from "./config/index.js";
@@ -22,7 +22,8 @@ import { CallLabeler, type MethodSchema } from "./observability/call-labels.js";
 import { CallStats, combineObservers } from "./observability/call-stats.js";
 import { gatherRooms, LiveRooms, serveRooms, type RoomRow } from "./observability/live-rooms.js";
 import { silentLogger, type Logger } from "./observability/logger.js";
-import { createJsonCodecLookup, createMethodSpecLookup, type MethodSpecLookup, type CallHandler, type ProtocolOptions } from "./protocol/index.js";
+import { createJsonCodecLookup, createMethodSpecLookup, serveContext, type MethodSpecLookup, type CallHandler, type ProtocolOptions } from "./protocol/index.js";
+import type { RpcServing } from "./protocol/dispatch.js";
 import { settleBy, shutdownTailMs } from "./settle-by.js";
 
 /** What a runtime entry gives the gateway. */
@@ -58,9 +59,15 @@ export interface Gateway {
   readonly app: Hono;
   readonly nid: string;
   readonly director: Director;
-  /** The CallHandler adapters use (Director behind the connection limits); for native gRPC on Node. */
+  /** The CallHandler adapters use (Director behind the connection limits); also `serving.context.handler`. */
   readonly handler: CallHandler;
+  /** The protocol options as configured (WebSocket sessions take them; RPCs are served with `serving`). */
   readonly protocol: GatewayProtocolOptions;
+  /**
+   * How RPCs are dispatched and served, built once here: the app serves with it, and the Node entry's
+   * gate and one-port server with the same object (src/runtime/node/).
+   */
+  readonly serving: RpcServing;
   readonly table: NodeTable;
   readonly stats: CallStats;
   /** This gateway's live rooms (calls of sticky services by room). */
@@ -257,6 +264,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     json: createJsonCodecLookup(schemas),
     methods,
   };
+  const serving: RpcServing = {
+    dispatch: { origins: allowedOrigins(config), methods, assets: opts.assets !== undefined },
+    context: serveContext(handler, protocol),
+  };
   const ready = () => connected && synced && !draining;
   const natsConnected = () => connected;
   // Each gateway registers in discovery as `signal`: wait for that many answers, or 500 ms.
@@ -265,8 +276,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     rooms,
     config,
     director,
-    handler,
-    protocol,
+    serving,
     table,
     stats,
     auth,
@@ -288,6 +298,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     director,
     handler,
     protocol,
+    serving,
     table,
     stats,
     liveRooms,

@@ -36,6 +36,17 @@ export interface DispatchOptions {
   readonly assets: boolean;
 }
 
+/**
+ * What serving RPCs takes, built once by the gateway (src/gateway.ts) for every runtime entry: the
+ * dispatcher's options and the protocols' context. The Hono app, the Node gate and the Node one-port
+ * server serve with this one object, so they cannot disagree on an origin, a limit or a schema.
+ */
+export interface RpcServing {
+  readonly dispatch: DispatchOptions;
+  /** The call handler (the Director behind the call limits) and the resolved protocol options. */
+  readonly context: ServeContext;
+}
+
 /** An RPC, by protocol, with its method's schema when the gateway has one. */
 export type RpcRoute =
   | { readonly protocol: "connect"; readonly mode: "unary" | "get" | "stream"; readonly json: boolean; readonly spec: MethodSpec | undefined }

@@ -13,6 +13,7 @@ export {
   type RequestInfo,
   type ServeContext,
   resolveProtocolOptions,
+  serveContext,
   defaultMaxMessageBytes,
   defaultMaxMetadataBytes,
   defaultHighWaterMarkBytes,

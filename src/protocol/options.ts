@@ -117,6 +117,11 @@ const defaults: ResolvedProtocolOptions = {
   highWaterMarkBytes: defaultHighWaterMarkBytes,
 };
 
+/** The {@link ServeContext} of `handler` with `opts` resolved (the gateway builds its own once, `gateway.serving`). */
+export function serveContext(handler: CallHandler, opts?: ProtocolOptions): ServeContext {
+  return { handler, options: resolveProtocolOptions(opts) };
+}
+
 function positive(v: number | undefined, d: number): number {
   return v !== undefined && v > 0 ? v : d;
 }

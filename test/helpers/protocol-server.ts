@@ -11,7 +11,7 @@ import { createNodeWebSocket } from "@hono/node-ws";
 import { createRegistry } from "@bufbuild/protobuf";
 import { file_demo_v1_echo } from "../../src/gen/demo/v1/echo_pb.js";
 import type { CallHandler } from "../../src/core/call.js";
-import type { ProtocolOptions } from "../../src/protocol/options.js";
+import { serveContext, type ProtocolOptions } from "../../src/protocol/options.js";
 import { createJsonCodecLookup } from "../../src/protocol/json-codec.js";
 import { handleConnect } from "../../src/protocol-connect/index.js";
 import { handleGrpcWeb } from "../../src/protocol-grpc-web/index.js";
@@ -56,7 +56,7 @@ export async function startServers(handler: CallHandler, opts: ProtocolOptions =
     const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s as Server));
   });
   injectWebSocket(h1);
-  const h2: GrpcH2cServer = createGrpcH2cServer(handler, { ...o, fallback: getRequestListener(app.fetch) });
+  const h2: GrpcH2cServer = createGrpcH2cServer(serveContext(handler, o), { fallback: getRequestListener(app.fetch) });
   injectWebSocket(h2.http1);
   const a2 = await h2.listen(0, "127.0.0.1");
   const p1 = (h1.address() as AddressInfo).port;

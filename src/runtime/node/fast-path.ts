@@ -8,23 +8,20 @@
  * converter (`./node-request.ts`, `./request-body.ts`, `./response-sink.ts`), the one dispatcher
  * decides what it is (src/protocol/dispatch.ts: origin, protocol, method kind, refusals — as for the
  * app), and the same protocol code serves it ({@link serveRpc}: Connect unary, GET and streaming,
- * gRPC-Web binary and text), with the gateway's call handler (per-IP and global limits) and the app's
- * CORS policy. The gate only decides what can be taken without Hono changing the answer: a method the
+ * gRPC-Web binary and text), with the gateway's {@link RpcServing} (the app's: its call handler
+ * with the per-IP and global limits, its options) and the app's CORS policy. The gate only decides what can be taken without Hono changing the answer: a method the
  * app routes to RPCs, a plain `/<service>/<method>` target ({@link isRpcPath}: nothing to decode) with
  * a plain query, a Host @hono/node-server accepts (it answers 400 to others), no upgrade, and a
  * request the dispatcher does not pass on (static files). Everything else — OPTIONS preflights, HEAD,
  * HTTP/2, WebSocket upgrades, odd paths and hosts — is left to the app, untouched.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { allowedOrigins, appCorsOptions } from "../../app.js";
+import { appCorsOptions } from "../../app.js";
 import type { Config } from "../../config/index.js";
 import { createCorsPolicy } from "../../cors/index.js";
-import type { CallHandler } from "../../core/call.js";
-import { dispatch, sendRefusal, serveRpc, type DispatchOptions } from "../../protocol/dispatch.js";
+import { dispatch, sendRefusal, serveRpc, type RpcServing } from "../../protocol/dispatch.js";
 import { HeaderList } from "../../protocol/header-list.js";
-import { resolveProtocolOptions, type ServeContext } from "../../protocol/options.js";
 import { isRpcPath } from "../../protocol/rpc-path.js";
-import type { ConnectOptions } from "../../protocol-connect/options.js";
 import type { Logger } from "../../observability/logger.js";
 import { NodeRequest } from "./node-request.js";
 import { NodeResponseSink } from "./response-sink.js";
@@ -38,26 +35,21 @@ export interface NodeUnaryFastPath {
   readonly served: number;
 }
 
-/** What the gate needs: the app's config (origins, CORS), the gateway's call handler and protocol options. */
+/** What the gate needs: the app's config (CORS) and the gateway's {@link RpcServing} (`gateway.serving`). */
 export interface NodeUnaryFastPathOptions {
   config: Config;
-  handler: CallHandler;
-  protocol: ConnectOptions;
+  /** The dispatcher's options and the protocols' context, the app's own (`gateway.serving`). */
+  serving: RpcServing;
   /** Where the dispatcher's refusals worth a line (an origin refused) are logged, as the app logs them. */
   log?: Logger;
-  /** The runtime serves static files (the dispatcher passes a GET without `message` to them). */
-  assets?: boolean;
 }
 
 /** Creates the gate. */
 export function createNodeUnaryFastPath(opts: NodeUnaryFastPathOptions): NodeUnaryFastPath {
-  const { protocol, log } = opts;
-  const origins = allowedOrigins(opts.config);
+  const { serving, log } = opts;
   const cors = createCorsPolicy(appCorsOptions(opts.config));
   const hosts = new HostCheck();
-  const o = resolveProtocolOptions(protocol);
-  const ctx: ServeContext = { handler: opts.handler, options: o, requireConnectVersion: protocol.requireProtocolVersion };
-  const dispatchOptions: DispatchOptions = { origins, methods: o.methods, allowGet: protocol.allowGet, assets: opts.assets ?? false };
+  const { highWaterMarkBytes } = serving.context.options;
   let served = 0;
 
   const fast = ((req: IncomingMessage, res: ServerResponse): boolean => {
@@ -75,15 +67,15 @@ export function createNodeUnaryFastPath(opts: NodeUnaryFastPathOptions): NodeUna
     if (host === null || !hosts.isPlain(host)) return false;
 
     const request = new NodeRequest(req, res, path, search, headers);
-    const d = dispatch(request, dispatchOptions);
+    const d = dispatch(request, serving.dispatch);
     if (d.kind === "pass") return false; // static files, 404: the app's
     const route = d.kind === "rpc" ? d.route : undefined;
     if (route?.protocol === "grpc-websockets") return false; // an upgrade: the app's (through ws)
     served++;
     // As the app's CORS middleware: the headers of an allowed origin on every answer, none for others.
     const origin = headers.get("origin");
-    const sink = new NodeResponseSink(res, o.highWaterMarkBytes, origin !== null && cors.allows(origin) ? (h) => cors.decorate(h, origin) : undefined);
-    if (route !== undefined) serveRpc(route, request, sink, ctx);
+    const sink = new NodeResponseSink(res, highWaterMarkBytes, origin !== null && cors.allows(origin) ? (h) => cors.decorate(h, origin) : undefined);
+    if (route !== undefined) serveRpc(route, request, sink, serving.context);
     else if (d.kind === "refuse") {
       if (d.warn) log?.warn(d.warn.msg, d.warn.fields);
       sendRefusal(sink, d.refuse);

@@ -145,15 +145,16 @@ export async function startNodeGateway(opts: NodeGatewayOptions): Promise<NodeGa
   appRef = gateway.app;
 
   const appListener = getRequestListener(gateway.app.fetch);
-  const fastPath = opts.unaryFastPath === false ? undefined : createNodeUnaryFastPath({ config, handler: gateway.handler, protocol: gateway.protocol, log: opts.log, assets: config.statusPage });
+  const fastPath = opts.unaryFastPath === false ? undefined : createNodeUnaryFastPath({ config, serving: gateway.serving, log: opts.log });
   const fallback: NodeRequestListener = fastPath
     ? (req, res) => {
         if (!fastPath(req as IncomingMessage, res as ServerResponse)) void appListener(req, res);
       }
     : appListener;
-  const server = createGrpcH2cServer(gateway.handler, {
-    ...gateway.protocol,
+  const server = createGrpcH2cServer(gateway.serving.context, {
     fallback,
+    firstBytesTimeoutMs: gateway.protocol.firstBytesTimeoutMs,
+    idleSessionTimeoutMs: gateway.protocol.idleSessionTimeoutMs,
     headersTimeoutMs: config.httpHeaderTimeoutMs,
     requestTimeoutMs: config.httpRequestTimeoutMs,
     maxConnectionBufferedBytes: config.maxConnectionBufferedBytes,

@@ -16,8 +16,7 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import http2, { type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from "node:http2";
 import net, { type AddressInfo } from "node:net";
-import type { CallHandler } from "../../core/call.js";
-import { resolveProtocolOptions, type ProtocolOptions } from "../../protocol/options.js";
+import type { ServeContext } from "../../protocol/options.js";
 import { isGrpcContentType, serveGrpc } from "../../protocol-grpc/handler.js";
 import { h2StreamRequest } from "./h2-stream-request.js";
 import { H2StreamSink } from "./h2-stream-sink.js";
@@ -27,8 +26,11 @@ import { createStreamRateLimit, type StreamRate } from "./stream-rate.js";
 /** A Node request listener that accepts HTTP/1.1 and HTTP/2 compatibility requests. */
 export type NodeRequestListener = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
 
-/** Options of {@link createGrpcRequestListener} and {@link createGrpcH2cServer}. */
-export interface GrpcServerOptions extends ProtocolOptions {
+/**
+ * Options of {@link createGrpcRequestListener} and {@link createGrpcH2cServer}: the transport's own.
+ * What native gRPC is served with (call handler, protocol limits) is the {@link ServeContext} they take.
+ */
+export interface GrpcServerOptions {
   /** Every request that is not native gRPC over HTTP/2. Default: 404. */
   fallback?: NodeRequestListener;
   /** {@link createGrpcH2cServer}: a connection that sends no request bytes for this long is closed. Default 10 000 ms; 0 = never. */
@@ -54,22 +56,24 @@ export function isGrpcRequest(req: IncomingMessage | Http2ServerRequest): req is
   return req.httpVersionMajor === 2 && isGrpcContentType(req.headers["content-type"]);
 }
 
-/** A request listener: native gRPC over HTTP/2 to `handler`, the rest to `opts.fallback`. */
-export function createGrpcRequestListener(handler: CallHandler, opts?: GrpcServerOptions): NodeRequestListener {
+/**
+ * A request listener: native gRPC over HTTP/2 served with `context` (the gateway's
+ * `serving.context`, or `serveContext(handler, options)`), the rest to `opts.fallback`.
+ */
+export function createGrpcRequestListener(context: ServeContext, opts?: GrpcServerOptions): NodeRequestListener {
   const fallback: NodeRequestListener =
     opts?.fallback ??
     ((_req, res) => {
       res.writeHead(404);
       res.end();
     });
-  const ctx = { handler, options: resolveProtocolOptions(opts) };
   return (req, res) => {
     if (isGrpcRequest(req)) {
       // Native gRPC takes the stream over (the compat response is not used): the seam's request and
       // sink on the raw HTTP/2 stream, with real trailers.
       const stream = req.stream;
       stream.on("error", noop); // a reset stream reports here; the request's signal does the rest
-      serveGrpc(h2StreamRequest(stream, req.headers, req.socket?.remoteAddress), new H2StreamSink(stream), ctx);
+      serveGrpc(h2StreamRequest(stream, req.headers, req.socket?.remoteAddress), new H2StreamSink(stream), context);
       return;
     }
     if (req.httpVersionMajor === 2) markResetAsError(req as unknown as Http2ServerRequest);
@@ -122,9 +126,9 @@ function checkingInterval(headersMs: number, requestMs: number): number {
   return Math.max(100, Math.min(30_000, Math.floor(shortest / 4)));
 }
 
-/** Creates the combined HTTP/1.1 + h2c server (see the module comment). */
-export function createGrpcH2cServer(handler: CallHandler, opts?: GrpcServerOptions): GrpcH2cServer {
-  const listener = createGrpcRequestListener(handler, opts);
+/** Creates the combined HTTP/1.1 + h2c server (see the module comment); native gRPC is served with `context`. */
+export function createGrpcH2cServer(context: ServeContext, opts?: GrpcServerOptions): GrpcH2cServer {
+  const listener = createGrpcRequestListener(context, opts);
   const headersTimeout = opts?.headersTimeoutMs ?? 60_000;
   const requestTimeout = opts?.requestTimeoutMs ?? 300_000;
   const h1 = http.createServer({ headersTimeout, requestTimeout, connectionsCheckingInterval: checkingInterval(headersTimeout, requestTimeout) }, listener);

@@ -13,6 +13,7 @@ import net from "node:net";
 import { Code } from "@connectrpc/connect";
 import type { CallHandler } from "../../../src/core/call.js";
 import { createGrpcH2cServer } from "../../../src/runtime/node/server.js";
+import { serveContext } from "../../../src/protocol/options.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { assertNoLeaks, baseline, type Baseline } from "./leak-check.js";
 import { RawWebSocket } from "../../helpers/raw-websocket.js";
@@ -67,7 +68,7 @@ test("an HTTP/2 session without streams is closed after its idle time; one with 
     await Promise.race([released, new Promise<void>((r) => call.signal.addEventListener("abort", () => r(), { once: true }))]);
     res.end(undefined, new Map());
   };
-  const server = createGrpcH2cServer(handler, { idleSessionTimeoutMs: 300, firstBytesTimeoutMs: 300 });
+  const server = createGrpcH2cServer(serveContext(handler), { idleSessionTimeoutMs: 300, firstBytesTimeoutMs: 300 });
   const addr = await server.listen(0, "127.0.0.1");
   const url = `http://127.0.0.1:${addr.port}`;
   try {
