@@ -77,7 +77,7 @@ export interface CorsHeaderTarget {
   forEach(cb: (value: string, key: string) => void): void;
 }
 
-/** CORS for actual (non-preflight) responses, shared by the middleware and the Node unary fast path. */
+/** CORS for actual (non-preflight) responses, shared by the middleware and the Node gate. */
 export interface CorsPolicy {
   /** True when `origin` may read responses. */
   allows(origin: string): boolean;

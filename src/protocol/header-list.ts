@@ -1,6 +1,6 @@
 /**
  * HTTP headers without the fetch `Headers` class, for adapters that work on a runtime's own request
- * objects (the Node unary fast path). {@link HeaderList} behaves as `Headers` does where the gateway
+ * objects (the Node gate). {@link HeaderList} behaves as `Headers` does where the gateway
  * can see it — lower-cased names, values stripped of surrounding whitespace, duplicates combined
  * with `, ` (`; ` for `cookie`), iteration sorted by name with each `set-cookie` apart — so the same
  * protocol code gives the same metadata and the same response headers on either kind of request.

@@ -8,7 +8,7 @@
  * {@link UniversalHandler} that both converters drive, so a protocol rule is written once.
  *
  * Request headers are anything with `get` and `forEach` (a fetch `Headers`, or the Node converter's
- * {@link HeaderList}, read from `rawHeaders` without undici's checks: the Node fast path stays fast);
+ * {@link HeaderList}, read from `rawHeaders` without undici's checks: the Node gate stays fast);
  * response headers are always a {@link HeaderList}, which the fetch converter turns into a `Headers`
  * and the Node converter writes as it stands.
  */

@@ -21,7 +21,7 @@ import type { Logger } from "../../observability/logger.js";
 import { createGrpcH2cServer, type GrpcH2cServer, type NodeRequestListener } from "./server.js";
 import { packageWebRoot, staticAssets } from "../static-assets.js";
 import { grpcWebsocketsEvents } from "../../protocol-grpc-websockets/index.js";
-import { createNodeUnaryFastPath, type NodeUnaryFastPath } from "./fast-path.js";
+import { createNodeGate, type NodeGate } from "./gate.js";
 import { settleBy, shutdownTailMs } from "../../settle-by.js";
 import { startMetricsServer, type MetricsServer } from "./metrics-server.js";
 
@@ -36,9 +36,11 @@ export interface NodeGatewayOptions {
   processMetrics?: boolean;
   /**
    * Serve HTTP/1.1 RPCs from Node's request objects through the Node converter and the gate
-   * (`./fast-path.ts`: the same dispatcher and protocols, without @hono/node-server's fetch bridge and
-   * the app); the same answers, faster. Default true. (The name is from when it took unary calls only.)
+   * (`./gate.ts`: the same dispatcher and protocols, without @hono/node-server's fetch bridge and
+   * the app); the same answers, faster. Default true; false sends every request to the app.
    */
+  gate?: boolean;
+  /** @deprecated The former name of {@link NodeGatewayOptions.gate} (from when the gate took unary calls only); `gate` wins when both are set. */
   unaryFastPath?: boolean;
 }
 
@@ -46,8 +48,10 @@ export interface NodeGatewayOptions {
 export interface NodeGateway {
   readonly gateway: Gateway;
   readonly server: GrpcH2cServer;
-  /** The gate for HTTP/1.1 RPCs (src/runtime/node/fast-path.ts), unless turned off. */
-  readonly fastPath: NodeUnaryFastPath | undefined;
+  /** The gate for HTTP/1.1 RPCs (src/runtime/node/gate.ts), unless turned off. */
+  readonly gate: NodeGate | undefined;
+  /** @deprecated The former name of {@link NodeGateway.gate}. */
+  readonly fastPath: NodeGate | undefined;
   readonly port: number;
   /** `http://host:port` */
   readonly url: string;
@@ -145,10 +149,10 @@ export async function startNodeGateway(opts: NodeGatewayOptions): Promise<NodeGa
   appRef = gateway.app;
 
   const appListener = getRequestListener(gateway.app.fetch);
-  const fastPath = opts.unaryFastPath === false ? undefined : createNodeUnaryFastPath({ config, serving: gateway.serving, log: opts.log });
-  const fallback: NodeRequestListener = fastPath
+  const gate = (opts.gate ?? opts.unaryFastPath) === false ? undefined : createNodeGate({ config, serving: gateway.serving, log: opts.log });
+  const fallback: NodeRequestListener = gate
     ? (req, res) => {
-        if (!fastPath(req as IncomingMessage, res as ServerResponse)) void appListener(req, res);
+        if (!gate(req as IncomingMessage, res as ServerResponse)) void appListener(req, res);
       }
     : appListener;
   const server = createGrpcH2cServer(gateway.serving.context, {
@@ -179,7 +183,8 @@ export async function startNodeGateway(opts: NodeGatewayOptions): Promise<NodeGa
   return {
     gateway,
     server,
-    fastPath,
+    gate,
+    fastPath: gate,
     port: addr.port,
     url: `http://${host}:${addr.port}`,
     metricsUrl: metricsServer?.url,

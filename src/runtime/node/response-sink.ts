@@ -1,7 +1,7 @@
 /**
  * The seam's response sink on an HTTP/1.1 `ServerResponse`, Node only. It writes as
  * @hono/node-server writes the app's `Response`, so that both paths answer alike
- * (test/gateway/node-fast-path.test.ts compares them header by header):
+ * (test/stack/gateway/node-fast-path.test.ts compares them header by header):
  * - every head gets `text/plain; charset=UTF-8` when no content type was set;
  * - a whole response ({@link NodeResponseSink.respond}) is one `writeHead` and one `end(body)`, with
  *   a `Content-Length`;

@@ -1,5 +1,5 @@
 /**
- * The Node entry's gate (src/runtime/node/fast-path.ts: the Node converter and the dispatcher, without
+ * The Node entry's gate (src/runtime/node/gate.ts: the Node converter and the dispatcher, without
  * @hono/node-server and the app) against the app's path: two gateways on one NATS, one with the gate
  * (the default) and one without, asked the same raw HTTP/1.1 requests. Status, every response header
  * (names, values, order; only `Date` may differ, and a streamed response's framing) and the body must
@@ -39,7 +39,7 @@ before(async () => {
   probe = await startProbe(stack.nats, { nid: "probe-fast", service: "probe", packages: ["probe.v1"] });
   await stack.waitForNodes(1, "probe");
   slowNc = await connectNats(stack.nats.wsUrl, { name: "test-gateway-slow" });
-  slow = await startNodeGateway({ config: { ...stack.config }, nc: slowNc, log: silentLogger, processMetrics: false, unaryFastPath: false });
+  slow = await startNodeGateway({ config: { ...stack.config }, nc: slowNc, log: silentLogger, processMetrics: false, gate: false });
   for (const g of [stack.gw, slow]) {
     await eventually(() => g.gateway.table.nodes("probe").length > 0 && g.gateway.table.nodes("demo").length > 0, 10_000, "gateway tables synced");
   }
@@ -88,13 +88,13 @@ function raw(base: string, path: string, headers: [string, string][], body?: Uin
  * The probe's record of the call (metadata) is compared as well when the call reached it.
  */
 async function same(what: string, path: string, headers: [string, string][], body: Uint8Array | undefined, fast: boolean, framing = true, method = "POST"): Promise<RawResponse> {
-  const served = stack.gw.fastPath!.served;
+  const served = stack.gw.gate!.served;
   const probeCalls = probe.calls.length;
   const a = await raw(stack.url, path, headers, body, method);
   const aCall = probe.calls.length > probeCalls ? probe.calls.at(-1) : undefined;
   const b = await raw(slow.url, path, headers, body, method);
   const bCall = probe.calls.length > probeCalls + (aCall ? 1 : 0) ? probe.calls.at(-1) : undefined;
-  assert.equal(stack.gw.fastPath!.served - served, fast ? 1 : 0, `${what}: served by the fast path: ${fast}`);
+  assert.equal(stack.gw.gate!.served - served, fast ? 1 : 0, `${what}: served by the fast path: ${fast}`);
   assert.equal(a.status, b.status, `${what}: status`);
   // A streamed response's framing depends on timing on the app's path (@hono/node-server sends a
   // Content-Length only when the stream ended within a few reads): gRPC-Web compares without it.
@@ -259,7 +259,7 @@ test("gRPC-Web (binary, text, JSON): success, streaming, errors and CORS answer 
 });
 
 test("gRPC-Web as browsers send it (fetch, Content-Length): a long stream, a reader that stops, a client that leaves", { timeout: 60_000 }, async () => {
-  const before = stack.gw.fastPath!.served;
+  const before = stack.gw.gate!.served;
   const post = (path: string, body: Uint8Array<ArrayBuffer>, signal?: AbortSignal) =>
     fetch(stack.url + path, { method: "POST", headers: { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" }, body, signal });
   // A stream of 2,000 messages arrives whole, in order, then the trailer frame.
@@ -290,17 +290,17 @@ test("gRPC-Web as browsers send it (fetch, Content-Length): a long stream, a rea
   ac.abort();
   await eventually(() => g.signal.aborted && g.done, 30_000, "backend cancelled after the client left");
   assert.equal(abortCode(g.signal), Code.Canceled);
-  assert.equal(stack.gw.fastPath!.served - before, 3);
+  assert.equal(stack.gw.gate!.served - before, 3);
   await eventually(() => stack.gw.gateway.director.inFlight === 0, 10_000, "in-flight 0");
 });
 
 test("connect-es over HTTP/1.1 goes through the fast path", async () => {
-  const before = stack.gw.fastPath!.served;
+  const before = stack.gw.gate!.served;
   const client = createClient(EchoService, createConnectTransport({ baseUrl: stack.url, httpVersion: "1.1" }));
   assert.equal((await client.echo({ message: "es" })).message, "es");
   const jsonClient = createClient(EchoService, createConnectTransport({ baseUrl: stack.url, httpVersion: "1.1", useBinaryFormat: false }));
   assert.equal((await jsonClient.echo({ message: "es-json" })).message, "es-json");
-  assert.equal(stack.gw.fastPath!.served - before, 2);
+  assert.equal(stack.gw.gate!.served - before, 2);
 });
 
 test("every path character the fast path takes reaches the same answer through the app", async () => {
@@ -349,9 +349,9 @@ test("a refused oversized body: keep-alive when the rest is small, the connectio
     [200_000, { statuses: ["429", "200"], closedByServer: false }],
     [10_000_000, { statuses: ["429"], closedByServer: true }],
   ] as const) {
-    const served = stack.gw.fastPath!.served;
+    const served = stack.gw.gate!.served;
     assert.deepEqual(await refusedThenNext(stack.gw.port, bytes), expected, `fast path, ${bytes} bytes`);
-    assert.ok(stack.gw.fastPath!.served > served);
+    assert.ok(stack.gw.gate!.served > served);
     assert.deepEqual(await refusedThenNext(slow.port, bytes), expected, `app, ${bytes} bytes`);
   }
 });
@@ -359,10 +359,10 @@ test("a refused oversized body: keep-alive when the rest is small, the connectio
 test("a client that goes away cancels the call at the backend", async () => {
   const req = http.request({ host: "127.0.0.1", port: stack.gw.port, path: "/probe.v1.EchoService/Echo", method: "POST", agent: false, headers: { "content-type": "application/proto" } });
   req.on("error", () => {});
-  const served = stack.gw.fastPath!.served;
+  const served = stack.gw.gate!.served;
   req.end(echoReq("sleep:30000"));
   const call = await probe.call("Echo", "sleep:30000");
-  assert.equal(stack.gw.fastPath!.served - served, 1);
+  assert.equal(stack.gw.gate!.served - served, 1);
   req.destroy();
   await eventually(() => call.signal.aborted, 5000, "the backend's call cancelled");
 });

@@ -29,14 +29,14 @@ import { NodeResponseSink } from "./response-sink.js";
 export { isRpcPath };
 
 /** Serves a request the gate takes (true); otherwise leaves it alone (false). */
-export interface NodeUnaryFastPath {
+export interface NodeGate {
   (req: IncomingMessage, res: ServerResponse): boolean;
   /** Requests served so far. */
   readonly served: number;
 }
 
 /** What the gate needs: the app's config (CORS) and the gateway's {@link RpcServing} (`gateway.serving`). */
-export interface NodeUnaryFastPathOptions {
+export interface NodeGateOptions {
   config: Config;
   /** The dispatcher's options and the protocols' context, the app's own (`gateway.serving`). */
   serving: RpcServing;
@@ -45,14 +45,14 @@ export interface NodeUnaryFastPathOptions {
 }
 
 /** Creates the gate. */
-export function createNodeUnaryFastPath(opts: NodeUnaryFastPathOptions): NodeUnaryFastPath {
+export function createNodeGate(opts: NodeGateOptions): NodeGate {
   const { serving, log } = opts;
   const cors = createCorsPolicy(appCorsOptions(opts.config));
   const hosts = new HostCheck();
   const { highWaterMarkBytes } = serving.context.options;
   let served = 0;
 
-  const fast = ((req: IncomingMessage, res: ServerResponse): boolean => {
+  const gate = ((req: IncomingMessage, res: ServerResponse): boolean => {
     if (req.httpVersionMajor !== 1 || !routedMethods.has(req.method!)) return false;
     const target = req.url!;
     const q = target.indexOf("?");
@@ -81,9 +81,9 @@ export function createNodeUnaryFastPath(opts: NodeUnaryFastPathOptions): NodeUna
       sendRefusal(sink, d.refuse);
     }
     return true;
-  }) as NodeUnaryFastPath;
-  Object.defineProperty(fast, "served", { get: () => served });
-  return fast;
+  }) as NodeGate;
+  Object.defineProperty(gate, "served", { get: () => served });
+  return gate;
 }
 
 /** The HTTP methods the app routes to RPCs (`/:service/:method`); others (OPTIONS preflights, HEAD) stay the app's. */
