@@ -10,6 +10,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
+import { within } from "../../helpers/wait.js";
 import { abortCode, startProbe, type Probe } from "../../helpers/probe-backend.js";
 import { echoReq, echoRes, echoServiceIn } from "../../helpers/echo-schema.js";
 import { NrpcSpy } from "../../helpers/nrpc-spy.js";
@@ -49,7 +50,7 @@ async function readAtLeast(reader: ReadableStreamDefaultReader<Uint8Array>, n: n
   const chunks: Uint8Array[] = [];
   let len = 0;
   while (len < n) {
-    const { done, value } = await reader.read();
+    const { done, value } = await within(reader.read(), 10_000, `${n} bytes of the body (${len} so far)`);
     if (done) throw new Error(`body ended after ${len} bytes`);
     chunks.push(value);
     len += value.length;

@@ -21,6 +21,7 @@ import { silentLogger } from "../../../src/observability/logger.js";
 import { startNodeGateway, type NodeGateway } from "../../../src/runtime/node/index.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
+import { within } from "../../helpers/wait.js";
 import { abortCode, startProbe, type Probe } from "../../helpers/probe-backend.js";
 import { echoReq } from "../../helpers/echo-schema.js";
 import { envelope, envelopes } from "../../helpers/grpc-web.js";
@@ -286,7 +287,7 @@ test("gRPC-Web as browsers send it (fetch, Content-Length): a long stream, a rea
   const ac = new AbortController();
   const gone = await post("/probe.v1.EchoService/EchoStream", envelope(echoReq("big:16383", 10_000)), ac.signal);
   const g = await probe.call("EchoStream", "big:16383");
-  await gone.body!.getReader().read();
+  await within(gone.body!.getReader().read(), 10_000, "the first bytes of the stream");
   ac.abort();
   await eventually(() => g.signal.aborted && g.done, 30_000, "backend cancelled after the client left");
   assert.equal(abortCode(g.signal), Code.Canceled);

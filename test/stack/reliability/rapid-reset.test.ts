@@ -17,6 +17,7 @@ import http2 from "node:http2";
 import net from "node:net";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
+import { within } from "../../helpers/wait.js";
 import { echoReq } from "../../helpers/echo-schema.js";
 import { NrpcSpy } from "../../helpers/nrpc-spy.js";
 import { envelope } from "../../helpers/grpc-web.js";
@@ -86,7 +87,7 @@ function prober(everyMs: number, from = "127.0.0.2"): { stop(): Promise<{ ms: nu
   return {
     async stop() {
       running = false;
-      await loop;
+      await within(loop, 30_000, "the probe loop's last request");
       session.close();
       return { ms, codes };
     },
