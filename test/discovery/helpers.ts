@@ -17,9 +17,9 @@ export function recordingLog(): DiscoveryLog & { lines: { level: string; msg: st
   return log;
 }
 
-/** Hex → bytes. */
+/** Hex → bytes (whitespace ignored). */
 export function fromHex(h: string): Uint8Array {
-  return Uint8Array.from(h.match(/../g)!.map((b) => parseInt(b, 16)));
+  return Uint8Array.from(h.replace(/\s+/g, "").match(/../g)!.map((b) => parseInt(b, 16)));
 }
 
 /** Bytes → hex. */

@@ -6,6 +6,7 @@ import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { decodeGetResponse, decodeGob, decodeRequest, decodeResponse, encodeGetResponse, encodeGob, encodeRequest, encodeResponse, GobTypeIds, gobSlice, gobStruct, nodeGobType, requestGobType, responseGobType } from "../../src/discovery/index.js";
+import { fromHex, toHex } from "./helpers.js";
 
 interface Vector {
   name: string;
@@ -14,8 +15,6 @@ interface Vector {
   hex: string;
 }
 const vectors: Vector[] = JSON.parse(readFileSync(new URL("../fixtures/discovery-gob-vectors.json", import.meta.url), "utf8")).vectors;
-const fromHex = (h: string) => Uint8Array.from(h.replace(/\s+/g, "").match(/../g)!.map((b) => parseInt(b, 16)));
-const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 
 /** The generator was a Go `package main` that encoded Request, Response, then GetResponse. */
 const mainGetResponse = gobStruct("GetResponse", [{ name: "Nodes", type: gobSlice("[]main.Node", nodeGobType) }]);

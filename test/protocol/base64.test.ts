@@ -4,10 +4,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { Base64Decoder, base64Decode, base64Encode, base64EncodeToBytes } from "../../src/protocol/index.js";
-
-const isCode = (code: Code) => (e: unknown) => e instanceof ConnectError && e.code === code;
+import { isCode } from "../helpers/codes.js";
 
 test("base64: incremental decode matches Buffer for every split, both alphabets, padded segments, unpadded end", () => {
   const data = Uint8Array.from({ length: 50 }, (_, i) => (i * 37 + 11) & 0xff);

@@ -4,10 +4,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { gzip, gunzip, acceptsGzip, parseRequestEncoding } from "../../src/protocol/index.js";
-
-const isCode = (code: Code) => (e: unknown) => e instanceof ConnectError && e.code === code;
+import { isCode } from "../helpers/codes.js";
 
 test("gzip round trip; gunzip limit (RESOURCE_EXHAUSTED) and corrupt input (INVALID_ARGUMENT); encoding negotiation", async () => {
   const data = new Uint8Array(100_000).fill(42);

@@ -4,10 +4,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { EnvelopeDecoder, encodeEnvelope, readEnvelopes, createEnvelopeDecoderStream, type Envelope } from "../../src/protocol/index.js";
-
-const isCode = (code: Code) => (e: unknown) => e instanceof ConnectError && e.code === code;
+import { isCode } from "../helpers/codes.js";
 
 test("envelope decoder: every split point, zero-copy within a chunk, copy across chunks", () => {
   const a = encodeEnvelope(0, Uint8Array.of(1, 2, 3));

@@ -4,10 +4,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { parseHeaderBlock, encodeHeaderBlock } from "../../src/protocol/index.js";
-
-const isCode = (code: Code) => (e: unknown) => e instanceof ConnectError && e.code === code;
+import { isCode } from "../helpers/codes.js";
 
 test("header blocks: parse (trim, lower-case, protocol keys set aside), encode, limits", () => {
   const parsed = parseHeaderBlock(new TextEncoder().encode("Content-Type: application/grpc-web+proto\r\nX-Grpc-Web: 1\r\nAuthorization:  tok \r\nx-multi: a, b\nx-bin-bin: AA==,AQ==\r\n\r\n"), 1000);

@@ -4,11 +4,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { create, createRegistry, toBinary, fromBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { EchoRequestSchema, EchoResponseSchema, file_demo_v1_echo } from "../../src/gen/demo/v1/echo_pb.js";
 import { createJsonCodecLookup } from "../../src/protocol/index.js";
-
-const isCode = (code: Code) => (e: unknown) => e instanceof ConnectError && e.code === code;
+import { isCode } from "../helpers/codes.js";
 
 test("JSON codec lookup from a Registry (demo schema)", () => {
   const lookup = createJsonCodecLookup(createRegistry(file_demo_v1_echo));

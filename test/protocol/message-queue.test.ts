@@ -5,8 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { MessageQueue } from "../../src/protocol/index.js";
-
-const isCode = (code: Code) => (e: unknown) => e instanceof ConnectError && e.code === code;
+import { isCode } from "../helpers/codes.js";
 
 test("message queue: order, end, fail, overflow, return", async () => {
   const q = new MessageQueue(1000);

@@ -4,10 +4,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { headersToMetadata, appendMetadataToHeaders, MetadataCollector } from "../../src/protocol/index.js";
-
-const isCode = (code: Code) => (e: unknown) => e instanceof ConnectError && e.code === code;
+import { isCode } from "../helpers/codes.js";
 
 test("headers → metadata: protocol and hop-by-hop headers removed, -bin kept base64 and split, limits", () => {
   const h = new Headers();

@@ -4,10 +4,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { parseGrpcTimeout, parseConnectTimeout, effectiveTimeout, resolveProtocolOptions } from "../../src/protocol/index.js";
-
-const isCode = (code: Code) => (e: unknown) => e instanceof ConnectError && e.code === code;
+import { isCode } from "../helpers/codes.js";
 
 test("grpc-timeout and Connect-Timeout-Ms parsing; defaults and clamping", () => {
   assert.equal(parseGrpcTimeout(null), undefined);

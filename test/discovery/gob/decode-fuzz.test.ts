@@ -4,9 +4,10 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { decodeGetResponse, decodeGob, decodeRequest, encodeGob, GobError, GobWriter, gobSlice, type GobType } from "../../../src/discovery/index.js";
+import { fromHex } from "../helpers.js";
 
 const vectors: { hex: string }[] = JSON.parse(readFileSync(new URL("../../fixtures/discovery-gob-vectors.json", import.meta.url), "utf8")).vectors;
-const valid = vectors.map((v) => Uint8Array.from(v.hex.match(/../g)!.map((b) => parseInt(b, 16))));
+const valid = vectors.map((v) => fromHex(v.hex));
 
 const outcome = { ok: 0, rejected: 0 };
 

@@ -5,8 +5,7 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { describe, it } from "node:test";
 import { decodeRequest, encodeRequest, GobWriter } from "../../../src/discovery/index.js";
-
-const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+import { toHex } from "../helpers.js";
 
 describe("gob primitives (spec §2.3.1)", () => {
   const w = () => new GobWriter(4);

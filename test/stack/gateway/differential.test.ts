@@ -22,7 +22,7 @@ import { compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
 import { echoServiceImpl } from "../../../src/demo/echo-service.js";
 import { EchoRequestSchema, EchoResponseSchema, EchoService } from "../../../src/gen/demo/v1/echo_pb.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
-import { connectCode } from "../../helpers/connect-code.js";
+import { connectCode } from "../../helpers/codes.js";
 import { descriptorSet, renamedEchoFile } from "../../helpers/echo-schema.js";
 import { startProbe, type Probe } from "../../helpers/probe-backend.js";
 import { b64url, envelope, envelopes, headerBlock } from "../../helpers/grpc-web.js";

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code } from "@connectrpc/connect";
 import { startStack, type Stack } from "../../helpers/gateway.js";
-import { connectCode } from "../../helpers/connect-code.js";
+import { connectCode } from "../../helpers/codes.js";
 import { descriptorSet, echoReq, echoRes, renamedEchoFile } from "../../helpers/echo-schema.js";
 import { startProbe, type Probe } from "../../helpers/probe-backend.js";
 import { b64, b64url, envelope, envelopes, fromGrpcWebText, grpcWebResult } from "../../helpers/grpc-web.js";
