@@ -1,6 +1,7 @@
 /**
  * A raw HTTP/2 stream (`ServerHttp2Stream` and its header object) as the seam's
- * {@link UniversalRequest}, Node only: native gRPC's transport. The body is read as the call consumes
+ * {@link UniversalRequest}, Node only: the transport of native gRPC, and of Connect and gRPC-Web over
+ * h2c through the Node gate. The body is read as the call consumes
  * it (HTTP/2 flow control pushes back on a fast client); a client's RST_STREAM is the client going
  * away — the request's `signal` fires and the body throws CANCELLED rather than reading as a
  * half-close (Node ends the body cleanly after 'aborted').
@@ -15,14 +16,15 @@ import type { UniversalBody, UniversalRequest } from "../../protocol/universal.j
 export function h2StreamRequest(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, remoteAddress?: string): UniversalRequest {
   const target = String(headers[":path"] ?? "/");
   const q = target.indexOf("?");
+  const method = String(headers[":method"] ?? "");
   return {
-    method: String(headers[":method"] ?? ""),
+    method,
     path: q === -1 ? target : target.slice(0, q),
     search: q === -1 ? "" : target.slice(q),
     httpVersion: "2.0",
     headers: new H2Headers(headers),
     authority: single(headers[":authority"]) ?? single(headers["host"]) ?? null,
-    body: h2Body(stream),
+    body: method === "GET" || method === "HEAD" ? null : h2Body(stream),
     signal: h2ClientWatch(stream),
     remoteAddress: remoteAddress ?? stream.session?.socket?.remoteAddress,
     closed: stream.destroyed ? Promise.resolve() : new Promise<void>((resolve) => stream.once("close", () => resolve())),

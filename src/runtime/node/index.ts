@@ -5,7 +5,7 @@
  */
 import "./polyfills.js";
 import { readFile } from "node:fs/promises";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,7 +35,7 @@ export interface NodeGatewayOptions {
   /** Include process metrics (CPU, memory, GC) in /metrics. Default true. */
   processMetrics?: boolean;
   /**
-   * Serve HTTP/1.1 RPCs from Node's request objects through the Node converter and the gate
+   * Serve RPCs (HTTP/1.1, and Connect / gRPC-Web over h2c) from Node's request objects through the Node converter and the gate
    * (`./gate.ts`: the same dispatcher and protocols, without @hono/node-server's fetch bridge and
    * the app); the same answers, faster. Default true; false sends every request to the app.
    */
@@ -48,7 +48,7 @@ export interface NodeGatewayOptions {
 export interface NodeGateway {
   readonly gateway: Gateway;
   readonly server: GrpcH2cServer;
-  /** The gate for HTTP/1.1 RPCs (src/runtime/node/gate.ts), unless turned off. */
+  /** The gate for RPCs (HTTP/1.1 and h2c) (src/runtime/node/gate.ts), unless turned off. */
   readonly gate: NodeGate | undefined;
   /** @deprecated The former name of {@link NodeGateway.gate}. */
   readonly fastPath: NodeGate | undefined;
@@ -152,7 +152,7 @@ export async function startNodeGateway(opts: NodeGatewayOptions): Promise<NodeGa
   const gate = (opts.gate ?? opts.unaryFastPath) === false ? undefined : createNodeGate({ config, serving: gateway.serving, log: opts.log });
   const fallback: NodeRequestListener = gate
     ? (req, res) => {
-        if (!gate(req as IncomingMessage, res as ServerResponse)) void appListener(req, res);
+        if (!gate(req, res)) void appListener(req, res);
       }
     : appListener;
   const server = createGrpcH2cServer(gateway.serving.context, {

@@ -1,6 +1,6 @@
 /**
- * One port for everything on Node: HTTP/1.1 (the Hono app, WebSocket upgrades) and cleartext HTTP/2
- * (native gRPC, and the app's Connect / gRPC-Web over h2c).
+ * One port for everything on Node: HTTP/1.1 (the gate and the Hono app, WebSocket upgrades) and
+ * cleartext HTTP/2 (native gRPC, and Connect / gRPC-Web over h2c through the gate or the app).
  *
  * Node's `http2.createServer({ allowHTTP1: true })` only falls back to HTTP/1 on TLS (ALPN), so for
  * cleartext this server peeks at the first bytes of each connection: the HTTP/2 client preface

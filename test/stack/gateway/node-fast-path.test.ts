@@ -10,6 +10,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
+import http2 from "node:http2";
 import net from "node:net";
 import { gzipSync } from "node:zlib";
 import type { NatsConnection } from "@nats-io/nats-core";
@@ -366,4 +367,162 @@ test("a client that goes away cancels the call at the backend", async () => {
   assert.equal(stack.gw.gate!.served - served, 1);
   req.destroy();
   await eventually(() => call.signal.aborted, 5000, "the backend's call cancelled");
+});
+
+// ---------------------------------------------------------------------------------------------
+// HTTP/2 (h2c): the gate takes Connect and gRPC-Web from the raw stream, as it takes HTTP/1.1.
+
+interface RawH2Response {
+  status: number;
+  /** Header fields as `name: value`, sorted (HTTP/2 gives no meaning to their order), without Date. */
+  headers: string[];
+  /** HTTP trailers as `name: value` (none for Connect and gRPC-Web). */
+  trailers: string[];
+  body: Buffer;
+}
+
+const h2Sessions = new Map<string, http2.ClientHttp2Session>();
+after(() => {
+  for (const s of h2Sessions.values()) s.destroy();
+});
+
+function h2Session(base: string): http2.ClientHttp2Session {
+  let s = h2Sessions.get(base);
+  if (s === undefined || s.destroyed || s.closed) {
+    s = http2.connect(base);
+    s.on("error", () => {});
+    h2Sessions.set(base, s);
+  }
+  return s;
+}
+
+const h2Lines = (h: http2.IncomingHttpHeaders) =>
+  Object.entries(h)
+    .filter(([k]) => !k.startsWith(":") && k !== "date")
+    .flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => `${k}: ${x}`) : [`${k}: ${v}`]))
+    .sort();
+
+/** One request on a shared h2c session to `base`; `headers` may repeat a name (sent as a list). */
+function rawH2(base: string, path: string, headers: [string, string][], body?: Uint8Array, method = "POST", authority?: string): Promise<RawH2Response> {
+  const out: http2.OutgoingHttpHeaders = { ":method": method, ":path": path };
+  if (authority !== undefined) out[":authority"] = authority;
+  for (const [k, v] of headers) {
+    const n = k.toLowerCase();
+    const cur = out[n];
+    out[n] = cur === undefined ? v : Array.isArray(cur) ? [...cur, v] : [String(cur), v];
+  }
+  return new Promise((resolve, reject) => {
+    const st = h2Session(base).request(out, { endStream: body === undefined });
+    let head: http2.IncomingHttpHeaders = {};
+    let trailers: http2.IncomingHttpHeaders = {};
+    const chunks: Buffer[] = [];
+    st.on("response", (h) => (head = h));
+    st.on("trailers", (t) => (trailers = t));
+    st.on("data", (c: Buffer) => chunks.push(c));
+    st.on("end", () => resolve({ status: Number(head[":status"]), headers: h2Lines(head), trailers: h2Lines(trailers), body: Buffer.concat(chunks) }));
+    st.on("error", reject);
+    if (body !== undefined) st.end(body);
+  });
+}
+
+/**
+ * {@link same} over h2c: the same request to the gateway with the gate and to the one without (the
+ * app through @hono/node-server); status, header fields, trailers, body and what the backend received
+ * must be equal, and the gate must have served it (or not).
+ */
+async function sameH2(what: string, path: string, headers: [string, string][], body: Uint8Array | undefined, gate: boolean, framing = true, method = "POST", authority?: string): Promise<RawH2Response> {
+  const served = stack.gw.gate!.served;
+  const probeCalls = probe.calls.length;
+  const a = await rawH2(stack.url, path, headers, body, method, authority);
+  const aCall = probe.calls.length > probeCalls ? probe.calls.at(-1) : undefined;
+  const b = await rawH2(slow.url, path, headers, body, method, authority);
+  const bCall = probe.calls.length > probeCalls + (aCall ? 1 : 0) ? probe.calls.at(-1) : undefined;
+  assert.equal(stack.gw.gate!.served - served, gate ? 1 : 0, `${what}: served by the gate: ${gate}`);
+  assert.equal(a.status, b.status, `${what}: status`);
+  const framed = (h: string[]) => (framing ? h : h.filter((l) => !/^content-length:/.test(l)));
+  assert.deepEqual(framed(a.headers), framed(b.headers), `${what}: headers`);
+  assert.deepEqual(a.trailers, b.trailers, `${what}: trailers`);
+  assert.deepEqual(a.body, b.body, `${what}: body`);
+  assert.equal(!!aCall, !!bCall, `${what}: reached the backend through both or neither`);
+  if (aCall && bCall) {
+    const md = (m: Map<string, string[]>) => [...m].filter(([k]) => k !== "traceparent" && k !== "x-request-id").sort(([x], [y]) => (x < y ? -1 : 1));
+    assert.deepEqual(md(aCall.metadata), md(bCall.metadata), `${what}: backend metadata`);
+    assert.deepEqual(aCall.requests, bCall.requests, `${what}: backend request`);
+  }
+  return a;
+}
+
+test("h2c: Connect and gRPC-Web go through the gate and answer as the app does", async () => {
+  const p = "/demo.v1.EchoService/Echo";
+  const ok = await sameH2("Connect unary", p, [proto, ["connect-protocol-version", "1"]], echoReq("header:x-a=b"), true);
+  assert.equal(ok.status, 200);
+  assert.ok(ok.headers.includes("x-a: b") && ok.headers.includes("trailer-x-a-trailer: b"), ok.headers.join("\n"));
+  await sameH2("Connect unary, probe metadata", "/probe.v1.EchoService/Echo", [proto, ["x-room", "r1"], ["x-multi", "1"], ["x-multi", "2"], ["cookie", "a=1"], ["authorization", "Bearer x"]], echoReq("m"), true);
+  await sameH2("Connect JSON", p, [jsonCt], enc.encode(JSON.stringify({ message: "j" })), true);
+  await sameH2("Connect backend error", "/probe.v1.EchoService/Echo", [proto], echoReq("error:7:denied here"), true);
+  await sameH2("Connect unknown service", "/nope.v1.Nope/Echo", [proto], echoReq("x"), true);
+  await sameH2("Connect oversized message", p, [proto], echoReq("x".repeat(5000)), true);
+  await sameH2("Connect bad JSON", p, [jsonCt], enc.encode("{nope"), true);
+  await sameH2("Connect deadline", p, [proto, ["connect-timeout-ms", "50"]], echoReq("sleep:2000"), true);
+  await sameH2("Connect gzip both ways", p, [proto, ["content-encoding", "gzip"], ["accept-encoding", "gzip"]], gzipSync(echoReq("z".repeat(2000))), true);
+  const cors = await sameH2("Connect, allowed origin", p, [proto, ["origin", allowed]], echoReq("header:x-c=d"), true);
+  assert.ok(cors.headers.includes(`access-control-allow-origin: ${allowed}`), cors.headers.join("\n"));
+  assert.equal((await sameH2("Connect, disallowed origin", p, [proto, ["origin", "https://evil.test"]], echoReq("x"), true)).status, 403);
+  assert.equal((await sameH2("Connect, same origin", p, [proto, ["origin", "http://gw.test"]], echoReq("x"), true, true, "POST", "gw.test")).status, 200);
+  const msg = encodeURIComponent(JSON.stringify({ message: "g" }));
+  await sameH2("Connect GET", `${p}?encoding=json&message=${msg}`, [], undefined, true, true, "GET");
+  await sameH2("PUT on a known method", p, [proto], echoReq("x"), true, true, "PUT");
+  await sameH2("unary type on a streaming method", "/demo.v1.EchoService/EchoStream", [proto], echoReq("x"), true);
+  // Streams: no HTTP trailers through either path (Connect and gRPC-Web carry their status in the body).
+  const stream: [string, string] = ["content-type", "application/connect+proto"];
+  const s = await sameH2("Connect server stream", "/demo.v1.EchoService/EchoStream", [stream], envelope(echoReq("s", 3)), true, false);
+  assert.equal(envelopes(s.body).length, 4);
+  assert.deepEqual(s.trailers, []);
+  await sameH2("Connect client stream", "/probe.v1.EchoService/EchoClientStream", [stream], Buffer.concat([envelope(echoReq("a")), envelope(echoReq("b"))]), true, false);
+  await sameH2("Connect bidi", "/probe.v1.EchoService/EchoBidi", [stream], Buffer.concat([envelope(echoReq("a")), envelope(echoReq("b"))]), true, false);
+  await sameH2("Connect stream error", "/probe.v1.EchoService/EchoStream", [stream], envelope(echoReq("error:5:gone")), true, false);
+  const web = await sameH2("gRPC-Web", p, [gw], envelope(echoReq("w")), true, false);
+  assert.match(web.body.toString("latin1"), /grpc-status: ?0/);
+  await sameH2("gRPC-Web server stream", "/demo.v1.EchoService/EchoStream", [gw], envelope(echoReq("s", 3)), true, false);
+  await sameH2("gRPC-Web text", p, [gwText], b64(envelope(echoReq("t"))), true, false);
+  await sameH2("gRPC-Web backend error", "/probe.v1.EchoService/Echo", [gw, ["origin", allowed]], envelope(echoReq("error:7:denied")), true, false);
+});
+
+test("h2c: what the app serves stays the app's (static files, preflights, HEAD, odd paths and authorities)", async () => {
+  const p = "/demo.v1.EchoService/Echo";
+  await sameH2("GET of a static file", "/vendor/x.js", [], undefined, false, true, "GET");
+  await sameH2("OPTIONS preflight", p, [["origin", allowed], ["access-control-request-method", "POST"]], undefined, false, true, "OPTIONS");
+  await sameH2("HEAD", p, [], undefined, false, true, "HEAD");
+  await sameH2("PUT on an unknown service", "/nope.v1.Nope/Echo", [proto], echoReq("x"), false, true, "PUT");
+  await sameH2("encoded path", "/demo.v1.EchoService/Ech%6F", [proto], echoReq("x"), false);
+  await sameH2("odd authority", p, [proto], echoReq("x"), false, true, "POST", "0x7f.1");
+  await sameH2("/healthz", "/healthz", [], undefined, false, true, "GET");
+});
+
+test("h2c: a client that resets its stream cancels the call at the backend (CANCELLED, never a half-close)", async () => {
+  const served = stack.gw.gate!.served;
+  const session = h2Session(stack.url);
+  // Connect unary: the call is at the backend, then RST_STREAM(CANCEL).
+  const unary = session.request({ ":method": "POST", ":path": "/probe.v1.EchoService/Echo", "content-type": "application/proto" });
+  unary.on("error", () => {});
+  unary.end(echoReq("sleep:30000"));
+  const u = await probe.call("Echo", "sleep:30000");
+  unary.close(http2.constants.NGHTTP2_CANCEL);
+  await eventually(() => u.signal.aborted, 5000, "the unary call cancelled at the backend");
+  assert.equal(abortCode(u.signal), Code.Canceled);
+  // Connect client stream: one message, no END_STREAM, then the reset: the node must not see the end
+  // of its request stream (it would answer), but a cancellation.
+  // `waitForTrailers` keeps Node's `close()` from sending END_STREAM before its RST_STREAM (see
+  // lazy-open.test.ts): the reset alone, as browsers send it.
+  const cs = session.request({ ":method": "POST", ":path": "/probe.v1.EchoService/EchoClientStream", "content-type": "application/connect+proto" }, { endStream: false, waitForTrailers: true });
+  cs.on("wantTrailers", () => cs.sendTrailers({}));
+  cs.on("error", () => {});
+  cs.write(envelope(echoReq("reset-me")));
+  const c = await probe.call("EchoClientStream", "reset-me");
+  cs.close(http2.constants.NGHTTP2_CANCEL);
+  await eventually(() => c.signal.aborted && c.done, 5000, "the client-stream call cancelled at the backend");
+  assert.equal(abortCode(c.signal), Code.Canceled);
+  assert.equal(c.sent, 0, "the node never answered: its request stream did not end");
+  assert.equal(stack.gw.gate!.served - served, 2);
+  await eventually(() => stack.gw.gateway.director.inFlight === 0, 10_000, "in-flight 0");
 });

@@ -12,7 +12,7 @@
  *   its bytes are freed and the address is served again;
  * - 20 streams on one connection (another address): the connection never holds more than its 8 MiB;
  *   the streams that write past it are reset (ENHANCE_YOUR_CALM);
- * - Connect streaming over h2c (through the app, not the native gRPC handler): 20 never-reading
+ * - Connect streaming over h2c (through the gate, not the native gRPC handler): 20 never-reading
  *   streams keep their address's share after their calls ended, until the streams close.
  */
 import { test, before, after } from "node:test";
@@ -185,7 +185,7 @@ test(`${PER_IP} never-reading streams on one connection: it holds at most ${mib(
   await eventually(async () => (await mem()).queued === 0, 10_000, "no response bytes queued once the clients are gone");
 });
 
-test(`Connect streaming over h2c through the app: ${PER_IP} never-reading streams keep their address's share until their streams close`, { timeout: 120_000 }, async () => {
+test(`Connect streaming over h2c through the gate: ${PER_IP} never-reading streams keep their address's share until their streams close`, { timeout: 120_000 }, async () => {
   const from = "127.0.0.3";
   const conns: RawH2[] = [];
   for (let i = 0; i < PER_IP; i++) {
