@@ -11,7 +11,7 @@ import { createEchoHandler } from "../helpers/echo-handler.js";
 import { wsDataFrame as dataFrame, wsHalfClose as halfClose, wsHeaderFrame as headerFrame, WsCall, type WsFrame } from "../helpers/grpc-websockets-client.js";
 import { eventually } from "../helpers/wait.js";
 import { allowedOrigin, startServers, type TestServers } from "../helpers/protocol-server.js";
-import { createGrpcWebsocketsSession, isGrpcWebsocketsUpgrade, checkWebSocketOrigin } from "../../src/protocol-grpc-websockets/index.js";
+import { createGrpcWebsocketsSession } from "../../src/protocol-grpc-websockets/index.js";
 
 const echo = createEchoHandler();
 let srv: TestServers;
@@ -31,18 +31,6 @@ const probe = (path: string, origin?: string) => new WsCall(srv.wsUrl + path, or
 
 const status = (text: string | undefined) => /grpc-status: (\d+)/.exec(text ?? "")?.[1];
 const reply = (f: WsFrame) => fromBinary(EchoResponseSchema, f.data!).message;
-
-test("isGrpcWebsocketsUpgrade and checkWebSocketOrigin", () => {
-  const h = (o: Record<string, string>) => ({ headers: new Headers(o) });
-  assert.equal(isGrpcWebsocketsUpgrade(h({ upgrade: "WebSocket", "sec-websocket-protocol": "foo, GRPC-WebSockets" })), true);
-  assert.equal(isGrpcWebsocketsUpgrade(h({ upgrade: "websocket", "sec-websocket-protocol": "grpc-websockets-x" })), false);
-  assert.equal(isGrpcWebsocketsUpgrade(h({ "sec-websocket-protocol": "grpc-websockets" })), false);
-  assert.equal(checkWebSocketOrigin("https://a.example.com", ["https://*.example.com"]), true);
-  assert.equal(checkWebSocketOrigin("https://example.com", ["https://*.example.com"]), false);
-  assert.equal(checkWebSocketOrigin("https://evil.test", ["https://app.test"]), false);
-  assert.equal(checkWebSocketOrigin("https://evil.test", "*"), true);
-  assert.equal(checkWebSocketOrigin(undefined, ["https://app.test"]), true, "non-browser clients send no Origin");
-});
 
 test("unary: header frame is its own message, then data, then trailers, then close 1000", async () => {
   const p = probe("/demo.v1.EchoService/Echo", allowedOrigin);
