@@ -17,7 +17,7 @@ import { NodeRequest } from "../../../src/runtime/node/node-request.js";
 import { NodeResponseSink } from "../../../src/runtime/node/response-sink.js";
 import { h2StreamRequest } from "../../../src/runtime/node/h2-stream-request.js";
 import { H2StreamSink } from "../../../src/runtime/node/h2-stream-sink.js";
-import { within } from "../../helpers/wait.js";
+import { eventually, within } from "../../helpers/wait.js";
 import { RawH2 } from "../../helpers/raw-h2.js";
 
 /** An HTTP/1.1 server whose requests go to `serve` on the seam. */
@@ -195,4 +195,50 @@ test("HTTP/2: a whole answer without body is one HEADERS frame with END_STREAM; 
     client.destroy();
     await new Promise<void>((r) => server.close(() => r()));
   }
+});
+
+test("HTTP/2: a sink on a stream the client reset, its body unread (closed, not yet destroyed), sends nothing and never throws", async () => {
+  const outcomes: string[] = [];
+  const arrived = new Map<string, () => void>();
+  const atServer = (path: string) => new Promise<void>((r) => arrived.set(path, r));
+  const server = http2.createServer();
+  server.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+    stream.on("error", () => {});
+    arrived.get(String(headers[":path"]))?.();
+    // Nobody reads the body: after the reset Node keeps the stream closed but not destroyed.
+    stream.once("aborted", () => {
+      const state = `closed=${stream.closed} destroyed=${stream.destroyed}`;
+      for (const [mode, sink] of [["grpc", new H2StreamSink(stream)], ["app", new H2StreamSink(stream, { trailers: false })]] as const) {
+        const what = `${headers[":path"]} ${mode}`;
+        try {
+          const h = new HeaderList();
+          h.append("content-type", "application/grpc");
+          if (headers[":path"] === "/a.B/Head") {
+            sink.head(200, h);
+            void sink.write(text("x"));
+            sink.end(new HeaderList());
+          } else sink.respond(200, h, text("x"));
+          outcomes.push(`${what}: ok ${state}`);
+        } catch (e) {
+          outcomes.push(`${what}: threw ${(e as NodeJS.ErrnoException).code} ${state}`);
+        }
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const raw = await RawH2.connect((server.address() as AddressInfo).port);
+  try {
+    for (const path of ["/a.B/Respond", "/a.B/Head"]) {
+      const there = atServer(path);
+      const id = raw.request(path, { "content-type": "application/grpc" }, text("unread"));
+      await within(there, 10_000, `${path} at the server`);
+      raw.socket.write(RawH2.rstFrame(id));
+      await eventually(() => outcomes.some((o) => o.startsWith(path + " app")), 10_000, `the sinks were used on ${path}`);
+    }
+  } finally {
+    raw.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+  const state = "ok closed=true destroyed=false";
+  assert.deepEqual(outcomes, [`/a.B/Respond grpc: ${state}`, `/a.B/Respond app: ${state}`, `/a.B/Head grpc: ${state}`, `/a.B/Head app: ${state}`]);
 });
