@@ -9,6 +9,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { EchoService, EchoRequestSchema, EchoResponseSchema } from "../../src/gen/demo/v1/echo_pb.js";
 import { createEchoHandler } from "../helpers/echo-handler.js";
+import { envelopes } from "../helpers/grpc-web.js";
 import { startServers, type TestServers } from "../helpers/protocol-server.js";
 import { base64Encode } from "../../src/protocol/base64.js";
 import { encodeEnvelope } from "../../src/protocol/envelope.js";
@@ -229,12 +230,7 @@ test("streaming JSON (application/connect+json) over raw fetch", async () => {
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("content-type"), "application/connect+json");
   const b = new Uint8Array(await res.arrayBuffer());
-  const frames: { flags: number; text: string }[] = [];
-  for (let i = 0; i < b.length; ) {
-    const len = new DataView(b.buffer, b.byteOffset + i + 1, 4).getUint32(0);
-    frames.push({ flags: b[i]!, text: new TextDecoder().decode(b.subarray(i + 5, i + 5 + len)) });
-    i += 5 + len;
-  }
+  const frames = envelopes(b).map((e) => ({ flags: e.flags, text: new TextDecoder().decode(e.data) }));
   assert.deepEqual(frames, [
     { flags: 0, text: '{"message":"js 0","node":"test"}' },
     { flags: 0, text: '{"message":"js 1","node":"test"}' },
