@@ -5,7 +5,7 @@
  * (unary proto and JSON, streaming, GET), and random grpc-websockets frame sequences. Every request is
  * answered with a proper status — a gRPC status in the headers or a trailer frame, a Connect error
  * JSON or end-stream, a WebSocket trailer frame or close — and the gateway stays healthy and leak-free.
- * (test/protocol/properties.test.ts fuzzes the parsers in-process; this is the whole path.)
+ * (test/protocol/*-fuzz.test.ts fuzz the parsers in-process; this is the whole path.)
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";

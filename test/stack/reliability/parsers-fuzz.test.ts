@@ -12,7 +12,8 @@
  * - Connect end-stream and error JSON: the gateway only writes them (it never parses one), so the
  *   property is that whatever a backend puts in a status and trailers, connect-es parses what the
  *   gateway wrote back to the same code, message and valid metadata.
- * (test/protocol/properties.test.ts covers envelopes, base64, header blocks and the WebSocket session;
+ * (test/protocol/{envelope,base64,header-block}-fuzz.test.ts and
+ * test/protocol-grpc-websockets/session-fuzz.test.ts cover envelopes, base64, header blocks and the WebSocket session;
  * test/auth/authenticator-fuzz.test.ts the authorization value; test/discovery/gob/decode-fuzz.test.ts gob.)
  */
 import { test } from "node:test";
