@@ -22,6 +22,7 @@ import { compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
 import { echoServiceImpl } from "../../../src/demo/echo-service.js";
 import { EchoRequestSchema, EchoResponseSchema, EchoService } from "../../../src/gen/demo/v1/echo_pb.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
+import { H2Sessions } from "../../helpers/h2-exchange.js";
 import { connectCode } from "../../helpers/codes.js";
 import { descriptorSet, renamedEchoFile } from "../../helpers/echo-schema.js";
 import { startProbe, type Probe } from "../../helpers/probe-backend.js";
@@ -109,7 +110,7 @@ before(async () => {
   }
 });
 after(async () => {
-  for (const s of sessions.values()) s.close();
+  h2.close();
   refH1?.close();
   refH2?.close();
   await probe?.close();
@@ -140,7 +141,7 @@ interface Raw {
   body: Buffer;
 }
 
-const sessions = new Map<string, http2.ClientHttp2Session>();
+const h2 = new H2Sessions();
 
 async function send(base: string, r: Req): Promise<Raw> {
   const headers = { ...(r.headers ?? {}) };
@@ -156,24 +157,8 @@ async function send(base: string, r: Req): Promise<Raw> {
       req.end(r.body);
     });
   }
-  let s = sessions.get(base);
-  if (s === undefined || s.destroyed) {
-    s = http2.connect(base);
-    s.on("error", () => {});
-    sessions.set(base, s);
-  }
-  return new Promise((resolve, reject) => {
-    const st = s.request({ ":method": r.method, ":path": r.path, ...headers });
-    let head: http2.IncomingHttpHeaders = {};
-    let trailers: http2.IncomingHttpHeaders = {};
-    const chunks: Buffer[] = [];
-    st.on("response", (h) => (head = h));
-    st.on("trailers", (t) => (trailers = t));
-    st.on("data", (c: Buffer) => chunks.push(c));
-    st.on("end", () => resolve({ status: Number(head[":status"]), headers: flat(head), trailers: flat(trailers), body: Buffer.concat(chunks) }));
-    st.on("error", reject);
-    st.end(r.body);
-  });
+  const a = await h2.exchange(base, { ":method": r.method, ":path": r.path, ...headers }, r.body);
+  return { status: a.status, headers: flat(a.head), trailers: flat(a.trailers), body: a.body };
 }
 
 function flat(h: Record<string, string | string[] | undefined>): Record<string, string> {

@@ -23,9 +23,10 @@ import { startNodeGateway, type NodeGateway } from "../../../src/runtime/node/in
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { eventually } from "../../helpers/nats.js";
 import { within } from "../../helpers/wait.js";
-import { abortCode, startProbe, type Probe } from "../../helpers/probe-backend.js";
+import { abortCode, startProbe, type Probe, type ProbeCall } from "../../helpers/probe-backend.js";
 import { echoReq } from "../../helpers/echo-schema.js";
 import { envelope, envelopes } from "../../helpers/grpc-web.js";
+import { H2Sessions } from "../../helpers/h2-exchange.js";
 
 const allowed = "https://app.test";
 let stack: Stack;
@@ -103,13 +104,18 @@ async function same(what: string, path: string, headers: [string, string][], bod
   const framed = (h: string[]) => (framing ? h : h.filter((l) => !/^(content-length|transfer-encoding):/i.test(l)));
   assert.deepEqual(framed(a.headers), framed(b.headers), `${what}: headers`);
   assert.deepEqual(a.body, b.body, `${what}: body`);
+  sameBackendRecord(what, aCall, bCall);
+  return a;
+}
+
+/** Both paths reached the backend, or neither; when both did, with the same metadata and messages. */
+function sameBackendRecord(what: string, aCall: ProbeCall | undefined, bCall: ProbeCall | undefined): void {
   assert.equal(!!aCall, !!bCall, `${what}: reached the backend through both or neither`);
   if (aCall && bCall) {
     const md = (m: Map<string, string[]>) => [...m].filter(([k]) => k !== "traceparent" && k !== "x-request-id").sort(([x], [y]) => (x < y ? -1 : 1));
     assert.deepEqual(md(aCall.metadata), md(bCall.metadata), `${what}: backend metadata`);
     assert.deepEqual(aCall.requests, bCall.requests, `${what}: backend request`);
   }
-  return a;
 }
 
 const proto: [string, string] = ["content-type", "application/proto"];
@@ -381,20 +387,8 @@ interface RawH2Response {
   body: Buffer;
 }
 
-const h2Sessions = new Map<string, http2.ClientHttp2Session>();
-after(() => {
-  for (const s of h2Sessions.values()) s.destroy();
-});
-
-function h2Session(base: string): http2.ClientHttp2Session {
-  let s = h2Sessions.get(base);
-  if (s === undefined || s.destroyed || s.closed) {
-    s = http2.connect(base);
-    s.on("error", () => {});
-    h2Sessions.set(base, s);
-  }
-  return s;
-}
+const h2 = new H2Sessions();
+after(() => h2.close());
 
 const h2Lines = (h: http2.IncomingHttpHeaders) =>
   Object.entries(h)
@@ -403,7 +397,7 @@ const h2Lines = (h: http2.IncomingHttpHeaders) =>
     .sort();
 
 /** One request on a shared h2c session to `base`; `headers` may repeat a name (sent as a list). */
-function rawH2(base: string, path: string, headers: [string, string][], body?: Uint8Array, method = "POST", authority?: string): Promise<RawH2Response> {
+async function rawH2(base: string, path: string, headers: [string, string][], body?: Uint8Array, method = "POST", authority?: string): Promise<RawH2Response> {
   const out: http2.OutgoingHttpHeaders = { ":method": method, ":path": path };
   if (authority !== undefined) out[":authority"] = authority;
   for (const [k, v] of headers) {
@@ -411,18 +405,8 @@ function rawH2(base: string, path: string, headers: [string, string][], body?: U
     const cur = out[n];
     out[n] = cur === undefined ? v : Array.isArray(cur) ? [...cur, v] : [String(cur), v];
   }
-  return new Promise((resolve, reject) => {
-    const st = h2Session(base).request(out, { endStream: body === undefined });
-    let head: http2.IncomingHttpHeaders = {};
-    let trailers: http2.IncomingHttpHeaders = {};
-    const chunks: Buffer[] = [];
-    st.on("response", (h) => (head = h));
-    st.on("trailers", (t) => (trailers = t));
-    st.on("data", (c: Buffer) => chunks.push(c));
-    st.on("end", () => resolve({ status: Number(head[":status"]), headers: h2Lines(head), trailers: h2Lines(trailers), body: Buffer.concat(chunks) }));
-    st.on("error", reject);
-    if (body !== undefined) st.end(body);
-  });
+  const a = await h2.exchange(base, out, body);
+  return { status: a.status, headers: h2Lines(a.head), trailers: h2Lines(a.trailers), body: a.body };
 }
 
 /**
@@ -443,12 +427,7 @@ async function sameH2(what: string, path: string, headers: [string, string][], b
   assert.deepEqual(framed(a.headers), framed(b.headers), `${what}: headers`);
   assert.deepEqual(a.trailers, b.trailers, `${what}: trailers`);
   assert.deepEqual(a.body, b.body, `${what}: body`);
-  assert.equal(!!aCall, !!bCall, `${what}: reached the backend through both or neither`);
-  if (aCall && bCall) {
-    const md = (m: Map<string, string[]>) => [...m].filter(([k]) => k !== "traceparent" && k !== "x-request-id").sort(([x], [y]) => (x < y ? -1 : 1));
-    assert.deepEqual(md(aCall.metadata), md(bCall.metadata), `${what}: backend metadata`);
-    assert.deepEqual(aCall.requests, bCall.requests, `${what}: backend request`);
-  }
+  sameBackendRecord(what, aCall, bCall);
   return a;
 }
 
@@ -501,7 +480,7 @@ test("h2c: what the app serves stays the app's (static files, preflights, HEAD, 
 
 test("h2c: a client that resets its stream cancels the call at the backend (CANCELLED, never a half-close)", async () => {
   const served = stack.gw.gate!.served;
-  const session = h2Session(stack.url);
+  const session = h2.get(stack.url);
   // Connect unary: the call is at the backend, then RST_STREAM(CANCEL).
   const unary = session.request({ ":method": "POST", ":path": "/probe.v1.EchoService/Echo", "content-type": "application/proto" });
   unary.on("error", () => {});
