@@ -344,10 +344,24 @@ async function main(): Promise<void> {
         await gw.call("hopsOn");
         await responder.call("hopsOn");
         const m = await unaryRun("gateway", body, 1);
-        const gateway = await gw.call<SegmentSummary[]>("hopsGet");
-        const node = await responder.call<SegmentSummary[]>("hopsGet");
+        const gatewayHops = await gw.call<SegmentSummary[]>("hopsGet");
+        const nodeHops = await responder.call<SegmentSummary[]>("hopsGet");
+        const gateway = gatewayHops.filter((s) => !s.whole);
+        const node = nodeHops.filter((s) => !s.whole);
         const gwRun = record({ group: "breakdown", size, inflight: 1, unit: "req/s", target: "gateway", label: `${unaryLabel("gateway", size, 1)} (hops recorded)`, result: m.res }, m.cpuUs);
-        breakdowns.push({ size, gatewayP50: gwRun.result.lat.p50, floorP50: floorRun.result.lat.p50, httpEchoP50: echoRun.result.lat.p50, gateway, node });
+        breakdowns.push({
+          size,
+          gatewayP50: gwRun.result.lat.p50,
+          gatewayP99: gwRun.result.lat.p99,
+          floorP50: floorRun.result.lat.p50,
+          floorP99: floorRun.result.lat.p99,
+          httpEchoP50: echoRun.result.lat.p50,
+          httpEchoP99: echoRun.result.lat.p99,
+          gateway,
+          node,
+          gatewayWhole: gatewayHops.find((s) => s.whole),
+          nodeWhole: nodeHops.find((s) => s.whole),
+        });
         log(`  ${sizeLabel(size)}: ${[...gateway, ...node].map((x) => `${x.from}→${x.to} ${x.p50Us.toFixed(0)} µs (${x.count})`).join(", ")}`);
       }
       delete servers["http-echo"];

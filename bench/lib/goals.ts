@@ -4,6 +4,7 @@
  * the bytes copied, the profiles). Used by the report (bench/lib/report.ts).
  */
 import type { BenchRun, Breakdown, CopyCount, ReportInput, UnaryCell } from "./report.js";
+import { tailLine } from "./report-sections.js";
 
 /** One goal row. */
 export interface Goal {
@@ -20,7 +21,7 @@ const msAdded = (n: number) => (Number.isFinite(n) ? `${n >= 0 ? "+" : ""}${n.to
 const sizeLabel = (size: number) => (size >= 1024 * 1024 ? `${size / 1024 / 1024} MiB` : size >= 1024 ? `${size / 1024} KiB` : `${size} B`);
 
 /** The biggest segments of a breakdown, as text: `a→b 123 µs`. */
-export function largestSegments(b: Breakdown, n = 3, key: "p50Us" | "p90Us" = "p50Us"): string {
+export function largestSegments(b: Breakdown, n = 3, key: "p50Us" | "p90Us" | "p99Us" = "p50Us"): string {
   return [...b.gateway.map((s) => ({ ...s, who: "gateway" })), ...b.node.map((s) => ({ ...s, who: "node" }))]
     .sort((x, y) => y[key] - x[key])
     .slice(0, n)
@@ -91,7 +92,7 @@ export function evaluateGoals(input: ReportInput, cells: UnaryCell[]): Goal[] {
     if (met === false && worst) {
       cause = `worst cell ${sizeLabel(worst.size)} ×${worst.inflight}: gateway p99 ${worst.gw!.result.lat.p99.toFixed(3)} ms vs forwarder ${worst.fwd!.result.lat.p99.toFixed(3)} ms`;
       const b = input.breakdowns.find((x) => x.size === worst.size);
-      if (worst.inflight === 1 && b) cause += `; at 1 in flight the slowest hops at p90 are ${largestSegments(b, 3, "p90Us")}`;
+      if (worst.inflight === 1 && b) cause += `; at 1 in flight the slowest hops at p99 are ${largestSegments(b, 3, "p99Us")}. ${b.gatewayWhole ? tailLine(b) : ""}`;
       else cause += `; ${profileTop(input, worst.size >= 16 * 1024 ? "16 KiB" : "64 B")}`;
     }
     goals.push({

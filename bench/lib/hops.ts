@@ -8,13 +8,19 @@
  */
 import { performance } from "node:perf_hooks";
 
-/** One segment: median and p90 of the time between two consecutive hops, in µs. */
+/**
+ * One segment: p50, p90 and p99 of the time between two consecutive hops, in µs; or, with `whole`,
+ * of the time from the first hop to the last (each call's own sum, so its p99 says how slow the
+ * slowest calls were inside this process).
+ */
 export interface SegmentSummary {
   from: string;
   to: string;
   count: number;
   p50Us: number;
   p90Us: number;
+  p99Us: number;
+  whole?: boolean;
 }
 
 /** Records the hops of `order` (first = opening hop, last = closing hop). */
@@ -22,6 +28,7 @@ export class HopLog {
   private open = false;
   private readonly at = new Map<string, number>();
   private readonly samples = new Map<string, number[]>();
+  private readonly spans: number[] = [];
 
   constructor(private readonly order: readonly string[]) {}
 
@@ -52,26 +59,34 @@ export class HopLog {
       if (!list) this.samples.set(key, (list = []));
       list.push((this.at.get(this.order[i]!)! - this.at.get(this.order[i - 1]!)!) * 1000);
     }
+    this.spans.push((this.at.get(this.order[this.order.length - 1]!)! - this.at.get(this.order[0]!)!) * 1000);
     this.at.clear();
   }
 
-  /** Median and p90 per segment since the last reset, in hop order. */
+  /** Percentiles per segment since the last reset, in hop order, then the whole span (`whole: true`). */
   summary(): SegmentSummary[] {
     const out: SegmentSummary[] = [];
     for (const [key, list] of this.samples) {
       const [from, to] = key.split("→") as [string, string];
-      const s = [...list].sort((x, y) => x - y);
-      out.push({ from, to, count: s.length, p50Us: s[Math.floor(s.length / 2)] ?? NaN, p90Us: s[Math.floor(s.length * 0.9)] ?? NaN });
+      out.push({ from, to, ...percentiles(list) });
     }
+    if (this.spans.length) out.push({ from: this.order[0]!, to: this.order[this.order.length - 1]!, ...percentiles(this.spans), whole: true });
     return out;
   }
 
   reset(): void {
     this.incomplete = 0;
     this.samples.clear();
+    this.spans.length = 0;
     this.at.clear();
     this.open = false;
   }
+}
+
+function percentiles(list: number[]): { count: number; p50Us: number; p90Us: number; p99Us: number } {
+  const s = [...list].sort((x, y) => x - y);
+  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(s.length * p))] ?? NaN;
+  return { count: s.length, p50Us: q(0.5), p90Us: q(0.9), p99Us: q(0.99) };
 }
 
 /** The gateway's hops of a unary call, in order (the HTTP ones are marked by the bench process). */

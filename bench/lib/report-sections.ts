@@ -3,6 +3,7 @@
  * @hono/node-server costs, the latency breakdown at 1 in flight, large messages and the bytes copied
  * per call, every runtime side by side, and the profiles. Markdown lines.
  */
+import type { SegmentSummary } from "./hops.js";
 import type { BenchRun, Breakdown, CopyCount, ReportInput } from "./report.js";
 
 const f0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "–");
@@ -44,7 +45,7 @@ export function breakdownSection(input: ReportInput): string[] {
   if (!input.breakdowns.length) return [];
   const L = ["## Where one call's time goes (1 in flight)", ""];
   L.push(
-    "Hop timestamps of every call in one measured window at 1 in flight, gateway (NATS over TCP) and demo node (TCP), from `performance.now()` of each process (segments never span two clocks). The gateway's HTTP hops come from Node's objects (the request listener runs, the body's `end`, `res.end` called), the others from one-line hooks in the director and nrpc code (`src/nrpc/bench-hooks.ts`; off = one variable read). `published` = the call's envelopes handed to nats.js at the outbox's end-of-turn flush; nats.js writes the socket on its next microtask. Medians (p50) and p90 per segment, µs; the floor ran just before, in the same minute.",
+    "Hop timestamps of every call in one measured window at 1 in flight, gateway (NATS over TCP) and demo node (TCP), from `performance.now()` of each process (segments never span two clocks). The gateway's HTTP hops come from Node's objects (the request listener runs, the body's `end`, `res.end` called), the others from one-line hooks in the director and nrpc code (`src/nrpc/bench-hooks.ts`; off = one variable read). `published` = the call's envelopes handed to nats.js at the outbox's end-of-turn flush; nats.js writes the socket on its next microtask. p50, p90 and p99 per segment, µs, and of each call's whole span in each process (where the slowest calls spent their time); the floor ran just before, in the same minute.",
     "",
   );
   for (const b of input.breakdowns) L.push(...breakdownTable(b));
@@ -52,15 +53,18 @@ export function breakdownSection(input: ReportInput): string[] {
 }
 
 function breakdownTable(b: Breakdown): string[] {
-  const L = [`### ${sizeLabel(b.size)}`, "", "| where | segment | calls | p50 µs | p90 µs |", "|---|---|---:|---:|---:|"];
-  for (const s of b.gateway) L.push(`| gateway | ${s.from} → ${s.to} | ${f0(s.count)} | ${f0(s.p50Us)} | ${f0(s.p90Us)} |`);
-  for (const s of b.node) L.push(`| demo node | ${s.from} → ${s.to} | ${f0(s.count)} | ${f0(s.p50Us)} | ${f0(s.p90Us)} |`);
+  const L = [`### ${sizeLabel(b.size)}`, "", "| where | segment | calls | p50 µs | p90 µs | p99 µs |", "|---|---|---:|---:|---:|---:|"];
+  const row = (who: string, s: SegmentSummary) => `| ${who} | ${s.from} → ${s.to}${s.whole ? " (whole span)" : ""} | ${f0(s.count)} | ${f0(s.p50Us)} | ${f0(s.p90Us)} | ${f0(s.p99Us)} |`;
+  for (const s of b.gateway) L.push(row("gateway", s));
+  if (b.gatewayWhole) L.push(row("**gateway**", b.gatewayWhole));
+  for (const s of b.node) L.push(row("demo node", s));
+  if (b.nodeWhole) L.push(row("**demo node**", b.nodeWhole));
   const seg = (from: string, to: string, list = b.gateway) => list.find((s) => s.from === from && s.to === to)?.p50Us ?? NaN;
   const gwSpan = b.gateway.reduce((a, s) => a + s.p50Us, 0);
   const nodeSpan = b.node.reduce((a, s) => a + s.p50Us, 0);
   const away = seg("published", "reply-received");
-  L.push(`| derived | NATS both ways + nats-server (published → reply received − the node's span) | | ${f0(away - nodeSpan)} | |`);
-  L.push(`| derived | HTTP client, loopback and kernel (driver p50 − the gateway's span) | | ${f0(b.gatewayP50 * 1000 - gwSpan)} | |`);
+  L.push(`| derived | NATS both ways + nats-server (published → reply received − the node's span) | | ${f0(away - nodeSpan)} | | |`);
+  L.push(`| derived | HTTP client, loopback and kernel (driver p50 − the gateway's span) | | ${f0(b.gatewayP50 * 1000 - gwSpan)} | | |`);
   L.push("");
   L.push(
     `Driver p50: gateway ${ms(b.gatewayP50)} ms, raw NATS floor (TCP) ${ms(b.floorP50)} ms: **${b.gatewayP50 >= b.floorP50 ? "+" : ""}${f0((b.gatewayP50 - b.floorP50) * 1000)} µs**. ` +
@@ -68,6 +72,7 @@ function breakdownTable(b: Breakdown): string[] {
       `The gateway's span (HTTP parsed → response written) is ${f0(gwSpan)} µs, of which ${f0(away)} µs waiting for NATS and the node; the node's span ${f0(nodeSpan)} µs (medians of segments; they need not add up to the median of the whole).`,
     "",
   );
+  if (b.gatewayWhole) L.push(tailLine(b), "");
   return L;
 }
 
@@ -164,4 +169,23 @@ export function profilesSection(input: ReportInput): string[] {
   }
   if (input.profiles.length) L.push("V8 samples by wall clock: on a busy machine the time a process spends descheduled right after a socket write is charged to `writeBuffer`/`writev`, so their share overstates their CPU cost; the /proc CPU figures are CPU time.", "");
   return L;
+}
+
+/**
+ * Where the slowest calls at 1 in flight spent their time: the driver's p99 against the p99 of each
+ * call's whole span inside the gateway, of its wait for the reply (NATS both ways, nats-server and the
+ * node) and of the node's own span.
+ */
+export function tailLine(b: Breakdown): string {
+  const gw = b.gatewayWhole?.p99Us ?? NaN;
+  const node = b.nodeWhole?.p99Us ?? NaN;
+  const wait = b.gateway.find((s) => s.from === "published" && s.to === "reply-received")?.p99Us ?? NaN;
+  const onNats = wait - node > gw / 2;
+  return (
+    `Tail: driver p99 gateway ${ms(b.gatewayP99)} ms, raw NATS floor ${ms(b.floorP99)} ms, HTTP round trip alone ${ms(b.httpEchoP99)} ms. ` +
+    `Inside the gateway the slowest 1 % of calls take ${f0(gw)} µs (p99 of the whole span); the wait for the reply alone is ${f0(wait)} µs at p99, while the node's own span is ${f0(node)} µs at p99: ` +
+    (onNats
+      ? `the slow calls wait on NATS and nats-server (whose raw request/reply p99 is ${ms(b.floorP99)} ms here), not in the gateway's or the node's code.`
+      : `the slow calls spend most of it in the gateway's own segments (above).`)
+  );
 }

@@ -46,12 +46,19 @@ export interface Breakdown {
   /** Driver-side p50 of the gateway run with hops recorded, and of the TCP floor just before it (ms). */
   gatewayP50: number;
   floorP50: number;
+  /** The same runs' p99 (ms): the tail that the slowest calls inside each process are compared with. */
+  gatewayP99: number;
+  floorP99: number;
   /** Driver-side p50 of a node:http server answering the body itself (the HTTP round trip alone), ms. */
   httpEchoP50: number;
+  httpEchoP99: number;
   /** Segments between the gateway's hops (bench/lib/hops.ts gatewayHops), µs. */
   gateway: SegmentSummary[];
   /** Segments between the demo node's hops (nodeHops), µs. */
   node: SegmentSummary[];
+  /** Each call's whole span inside the gateway (HTTP parsed → response written) and inside the node, µs. */
+  gatewayWhole: SegmentSummary | undefined;
+  nodeWhole: SegmentSummary | undefined;
 }
 
 /** Bytes copied in JS by one gateway per call, by site (bench/lib/copies.ts). */
