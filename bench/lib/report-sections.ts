@@ -185,7 +185,7 @@ export function tailLine(b: Breakdown): string {
     `Tail: driver p99 gateway ${ms(b.gatewayP99)} ms, raw NATS floor ${ms(b.floorP99)} ms, HTTP round trip alone ${ms(b.httpEchoP99)} ms. ` +
     `Inside the gateway the slowest 1 % of calls take ${f0(gw)} µs (p99 of the whole span); the wait for the reply alone is ${f0(wait)} µs at p99, while the node's own span is ${f0(node)} µs at p99: ` +
     (onNats
-      ? `the slow calls wait on NATS and nats-server (whose raw request/reply p99 is ${ms(b.floorP99)} ms here), not in the gateway's or the node's code.`
+      ? `the slow calls wait between the gateway's publish and the reply — NATS both ways, nats-server (whose raw request/reply p99 is ${ms(b.floorP99)} ms here), the node's event loop before it starts on the message (GC, other work) — not in the gateway's segments nor in the node's handling of the call.`
       : `the slow calls spend most of it in the gateway's own segments (above).`)
   );
 }
