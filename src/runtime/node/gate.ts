@@ -16,7 +16,8 @@
  * an `http`/`https` `:scheme`) @hono/node-server accepts (it answers 400 to others), no upgrade, and
  * a request the dispatcher does not pass on (static files). Everything else — OPTIONS preflights,
  * HEAD, WebSocket upgrades, odd paths and hosts, /api/*, /metrics — is left to the app, untouched.
- * Native gRPC over HTTP/2 is served before the gate, by the one-port server (./server.ts).
+ * Native gRPC over HTTP/2 (any path, as the dispatcher decides it first) is the gate's too, with real
+ * trailers: the one-port server (./server.ts) asks the gate before anything else.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
@@ -26,6 +27,7 @@ import { createCorsPolicy } from "../../cors/index.js";
 import { dispatch, sendRefusal, serveRpc, type Dispatch, type HttpRpcRoute, type RpcServing } from "../../protocol/dispatch.js";
 import { HeaderList, type RequestHeaders } from "../../protocol/header-list.js";
 import { isRpcPath } from "../../protocol/rpc-path.js";
+import { isGrpcContentType } from "../../protocol-grpc/content-type.js";
 import type { UniversalRequest, UniversalResponseSink } from "../../protocol/universal.js";
 import type { Logger } from "../../observability/logger.js";
 import { h2StreamRequest } from "./h2-stream-request.js";
@@ -110,13 +112,16 @@ export function createNodeGate(opts: NodeGateOptions): NodeGate {
   // HTTP/2: the request is served from its raw stream, as native gRPC is (the compat response stays
   // unused); the request's `closed` is the stream's, so a call counts until its stream closes.
   const http2 = (req: Http2ServerRequest): boolean => {
-    const t = target(req.method, req.url);
-    if (t === undefined) return false;
-    // @hono/node-server answers 400 to an odd :scheme or authority: leave those to it.
-    const scheme = req.scheme;
-    if (scheme !== "http" && scheme !== "https") return false;
-    const authority = req.authority;
-    if (!authority || !hosts.isPlain(authority)) return false;
+    // Native gRPC on any path and method (the dispatcher says so first; serveGrpc answers 405 to a
+    // method other than POST, the Director validates the path): the app could not serve it.
+    if (!isGrpcContentType(req.headers["content-type"])) {
+      if (target(req.method, req.url) === undefined) return false;
+      // @hono/node-server answers 400 to an odd :scheme or authority: leave those to it.
+      const scheme = req.scheme;
+      if (scheme !== "http" && scheme !== "https") return false;
+      const authority = req.authority;
+      if (!authority || !hosts.isPlain(authority)) return false;
+    }
     const stream = req.stream;
     const request = h2StreamRequest(stream, req.headers, req.socket?.remoteAddress);
     if (request.headers.get("upgrade") !== null) return false;

@@ -148,15 +148,13 @@ export async function startNodeGateway(opts: NodeGatewayOptions): Promise<NodeGa
   natsConnected = gateway.natsConnected;
   appRef = gateway.app;
 
-  const appListener = getRequestListener(gateway.app.fetch);
+  const appListener: NodeRequestListener = getRequestListener(gateway.app.fetch);
   const gate = (opts.gate ?? opts.unaryFastPath) === false ? undefined : createNodeGate({ config, serving: gateway.serving, log: opts.log });
-  const fallback: NodeRequestListener = gate
-    ? (req, res) => {
-        if (!gate(req, res)) void appListener(req, res);
-      }
-    : appListener;
-  const server = createGrpcH2cServer(gateway.serving.context, {
-    fallback,
+  // With the gate, every RPC (native gRPC included) is the dispatcher's decision, in the gate; without
+  // it, the server serves native gRPC itself (the app cannot: it needs HTTP/2 trailers).
+  const server = createGrpcH2cServer(gate ? undefined : gateway.serving.context, {
+    gate,
+    fallback: appListener,
     firstBytesTimeoutMs: gateway.protocol.firstBytesTimeoutMs,
     idleSessionTimeoutMs: gateway.protocol.idleSessionTimeoutMs,
     headersTimeoutMs: config.httpHeaderTimeoutMs,

@@ -5,9 +5,11 @@
  * Node's `http2.createServer({ allowHTTP1: true })` only falls back to HTTP/1 on TLS (ALPN), so for
  * cleartext this server peeks at the first bytes of each connection: the HTTP/2 client preface
  * (`PRI * HTTP/2.0`) goes to an `http2` server, anything else to an `http` server. Both hand requests
- * to one listener: native gRPC over HTTP/2 is served here (`serveGrpc` on the seam, its request and
- * sink on the raw stream: `./h2-stream-request.ts`, `./h2-stream-sink.ts`), everything else goes to `fallback`
- * (e.g. `getRequestListener(app.fetch)` of `@hono/node-server`, which accepts both request kinds).
+ * to one listener: first the gate (the Node entry's, ./gate.ts: every RPC, native gRPC included, as
+ * the one dispatcher decides), then `fallback` (e.g. `getRequestListener(app.fetch)` of
+ * `@hono/node-server`, which accepts both request kinds). Without a gate (tests, `gate: false`),
+ * native gRPC over HTTP/2 is served here (`serveGrpc` on the seam, its request and sink on the raw
+ * stream: `./h2-stream-request.ts`, `./h2-stream-sink.ts`).
  * Connections are bounded in time and in what they hold: HTTP/1.1 header and request timeouts,
  * idle connections and sessions closed, HTTP/2 response bytes queued for clients that do not read
  * bounded per connection and per stall time (`./write-guard.ts`), HTTP/2 streams abandoned before
@@ -31,7 +33,12 @@ export type NodeRequestListener = (req: IncomingMessage | Http2ServerRequest, re
  * What native gRPC is served with (call handler, protocol limits) is the {@link ServeContext} they take.
  */
 export interface GrpcServerOptions {
-  /** Every request that is not native gRPC over HTTP/2. Default: 404. */
+  /**
+   * Tried first on every request: true when it served it (the Node entry's gate, ./gate.ts, which
+   * serves every RPC, native gRPC included, as the dispatcher decides). Default: none.
+   */
+  gate?: (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => boolean;
+  /** Every request that is neither native gRPC served here nor taken by the gate. Default: 404. */
   fallback?: NodeRequestListener;
   /** {@link createGrpcH2cServer}: a connection that sends no request bytes for this long is closed. Default 10 000 ms; 0 = never. */
   firstBytesTimeoutMs?: number;
@@ -57,18 +64,19 @@ export function isGrpcRequest(req: IncomingMessage | Http2ServerRequest): req is
 }
 
 /**
- * A request listener: native gRPC over HTTP/2 served with `context` (the gateway's
- * `serving.context`, or `serveContext(handler, options)`), the rest to `opts.fallback`.
+ * A request listener: native gRPC over HTTP/2 served with `context` (`serveContext(handler, options)`;
+ * undefined when the gate serves it), then `opts.gate`, then `opts.fallback`.
  */
-export function createGrpcRequestListener(context: ServeContext, opts?: GrpcServerOptions): NodeRequestListener {
+export function createGrpcRequestListener(context: ServeContext | undefined, opts?: GrpcServerOptions): NodeRequestListener {
   const fallback: NodeRequestListener =
     opts?.fallback ??
     ((_req, res) => {
       res.writeHead(404);
       res.end();
     });
+  const gate = opts?.gate;
   return (req, res) => {
-    if (isGrpcRequest(req)) {
+    if (context !== undefined && isGrpcRequest(req)) {
       // Native gRPC takes the stream over (the compat response is not used): the seam's request and
       // sink on the raw HTTP/2 stream, with real trailers.
       const stream = req.stream;
@@ -76,6 +84,7 @@ export function createGrpcRequestListener(context: ServeContext, opts?: GrpcServ
       serveGrpc(h2StreamRequest(stream, req.headers, req.socket?.remoteAddress), new H2StreamSink(stream), context);
       return;
     }
+    if (gate?.(req, res)) return;
     if (req.httpVersionMajor === 2) markResetAsError(req as unknown as Http2ServerRequest);
     fallback(req, res);
   };
@@ -126,8 +135,11 @@ function checkingInterval(headersMs: number, requestMs: number): number {
   return Math.max(100, Math.min(30_000, Math.floor(shortest / 4)));
 }
 
-/** Creates the combined HTTP/1.1 + h2c server (see the module comment); native gRPC is served with `context`. */
-export function createGrpcH2cServer(context: ServeContext, opts?: GrpcServerOptions): GrpcH2cServer {
+/**
+ * Creates the combined HTTP/1.1 + h2c server (see the module comment). Native gRPC is served with
+ * `context`, or by `opts.gate` when `context` is undefined.
+ */
+export function createGrpcH2cServer(context: ServeContext | undefined, opts?: GrpcServerOptions): GrpcH2cServer {
   const listener = createGrpcRequestListener(context, opts);
   const headersTimeout = opts?.headersTimeoutMs ?? 60_000;
   const requestTimeout = opts?.requestTimeoutMs ?? 300_000;

@@ -465,6 +465,15 @@ test("h2c: Connect and gRPC-Web go through the gate and answer as the app does",
   await sameH2("gRPC-Web server stream", "/demo.v1.EchoService/EchoStream", [gw], envelope(echoReq("s", 3)), true, false);
   await sameH2("gRPC-Web text", p, [gwText], b64(envelope(echoReq("t"))), true, false);
   await sameH2("gRPC-Web backend error", "/probe.v1.EchoService/Echo", [gw, ["origin", allowed]], envelope(echoReq("error:7:denied")), true, false);
+  // Native gRPC is the gate's too, on any path, as the dispatcher decides it first (without the gate
+  // the one-port server serves it): the same answers, with real trailers.
+  const grpc: [string, string][] = [["content-type", "application/grpc"], ["te", "trailers"]];
+  const g = await sameH2("native gRPC", p, grpc, envelope(echoReq("n")), true);
+  assert.ok(g.trailers.includes("grpc-status: 0"), g.trailers.join("\n"));
+  await sameH2("native gRPC server stream", "/demo.v1.EchoService/EchoStream", grpc, envelope(echoReq("s", 3)), true);
+  await sameH2("native gRPC backend error", "/probe.v1.EchoService/Echo", grpc, envelope(echoReq("error:7:denied")), true);
+  await sameH2("native gRPC on an odd path", "/demo.v1.EchoService/Ech%6F", grpc, envelope(echoReq("x")), true);
+  await sameH2("native gRPC GET", p, grpc, undefined, true, true, "GET");
 });
 
 test("h2c: what the app serves stays the app's (static files, preflights, HEAD, odd paths and authorities)", async () => {
