@@ -19,9 +19,13 @@ import type { Logger } from "./observability/logger.js";
 import type { CallHandler } from "./protocol/index.js";
 import { dispatch, sendRefusal, serveRpc, type RpcServing } from "./protocol/dispatch.js";
 import { fromFetchRequest } from "./protocol/universal-fetch.js";
+import type { GrpcWebsocketsOptions } from "./protocol-grpc-websockets/session.js";
 
-/** How a runtime upgrades a request to a grpc-websockets session for `handler`. */
-export type WebSocketUpgrader = (c: Context, path: string, handler: CallHandler) => Response | Promise<Response>;
+/**
+ * How a runtime upgrades a request to a grpc-websockets session for `handler`, with `options` (the
+ * gateway's session options and this peer, built by the app).
+ */
+export type WebSocketUpgrader = (c: Context, path: string, handler: CallHandler, options: GrpcWebsocketsOptions) => Response | Promise<Response>;
 
 /** What the app is made of. */
 export interface AppDeps {
@@ -151,7 +155,7 @@ export function createApp(deps: AppDeps): Hono {
       const token = route.token;
       // The call object may be a class with getters: delegate to it rather than copying it.
       if (token) h = (call, res) => handler(Object.create(call, { queryToken: { value: token } }), res);
-      return deps.websocket(c, path, h);
+      return deps.websocket(c, path, h, { ...serving.websocket, remote: { address: deps.remoteAddress?.(c), origin: c.req.header("origin") } });
     }
     // Native gRPC needs HTTP/2 trailers: a fetch Request never says HTTP/2, so it never comes here.
     if (route.protocol === "grpc") return c.text("native gRPC is not served on this runtime", 415);

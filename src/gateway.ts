@@ -267,6 +267,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const serving: RpcServing = {
     dispatch: { origins: allowedOrigins(config), methods, assets: opts.assets !== undefined },
     context: serveContext(handler, protocol),
+    websocket: protocol,
   };
   const ready = () => connected && synced && !draining;
   const natsConnected = () => connected;

@@ -14,6 +14,7 @@ import { serveGrpc } from "../protocol-grpc/handler.js";
 import type { GrpcWebContentType } from "../protocol-grpc-web/content-type.js";
 import { serveGrpcWeb } from "../protocol-grpc-web/handler.js";
 import { classifyGrpcWeb } from "../protocol-grpc-web/route.js";
+import type { GrpcWebsocketsOptions } from "../protocol-grpc-websockets/session.js";
 import { checkWebSocketOrigin, isGrpcWebsocketsUpgrade } from "../protocol-grpc-websockets/upgrade.js";
 import { allowedHttpMethods, type MethodSpec, type MethodSpecLookup } from "./method-spec.js";
 import type { ServeContext } from "./options.js";
@@ -45,6 +46,8 @@ export interface RpcServing {
   readonly dispatch: DispatchOptions;
   /** The call handler (the Director behind the call limits) and the resolved protocol options. */
   readonly context: ServeContext;
+  /** A grpc-websockets session's options (limits, header frame wait); the app adds each upgrade's `remote`. */
+  readonly websocket: Omit<GrpcWebsocketsOptions, "remote">;
 }
 
 /** An RPC, by protocol, with its method's schema when the gateway has one. */

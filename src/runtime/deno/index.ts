@@ -93,11 +93,7 @@ export async function startDenoGateway(opts: DenoGatewayOptions = {}): Promise<D
       nc,
       log,
       remoteAddress: (c) => (c.env as Env | undefined)?.remoteAddr?.hostname,
-      websocket: (c, path, handler) =>
-        upgrade(c.req.raw, path, handler, {
-          ...gateway.protocol,
-          remote: { address: (c.env as Env | undefined)?.remoteAddr?.hostname, origin: c.req.header("origin") },
-        }),
+      websocket: (c, path, handler, options) => upgrade(c.req.raw, path, handler, options),
       assets: config.statusPage && webRoot.protocol === "file:" ? staticFiles(webRoot) : undefined,
     });
   } catch (e) {

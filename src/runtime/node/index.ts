@@ -135,14 +135,7 @@ export async function startNodeGateway(opts: NodeGatewayOptions): Promise<NodeGa
       const gone = "stream" in res ? res.stream.destroyed : res.closed;
       return gone ? Promise.resolve() : new Promise<void>((resolve) => res.once("close", () => resolve()));
     },
-    websocket: (c, path, handler) =>
-      upgradeWebSocket(() => {
-        let address: string | undefined;
-        try {
-          address = getConnInfo(c).remote.address;
-        } catch {}
-        return grpcWebsocketsEvents(path, handler, { ...gateway.protocol, remote: { address, origin: c.req.header("origin") } });
-      })(c, async () => {}) as Promise<Response>,
+    websocket: (c, path, handler, options) => upgradeWebSocket(() => grpcWebsocketsEvents(path, handler, options))(c, async () => {}) as Promise<Response>,
     assets: config.statusPage ? staticFiles(webRoot) : undefined,
   });
   natsConnected = gateway.natsConnected;

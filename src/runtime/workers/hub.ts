@@ -75,11 +75,7 @@ export class EdgeSignalHub {
         nc,
         log,
         remoteAddress: (c) => clientAddress(c.req.raw.headers),
-        websocket: (c, path, handler) =>
-          upgradeGrpcWebsocketsOnWorkers(path, handler, {
-            ...gateway.protocol,
-            remote: { address: clientAddress(c.req.raw.headers), origin: c.req.header("origin") },
-          }),
+        websocket: (_c, path, handler, options) => upgradeGrpcWebsocketsOnWorkers(path, handler, options),
       });
       log.info("hub started", { nid: gateway.nid, nats: nc.getServer() });
       // The client reconnects forever; if it still ends, the next request starts afresh.
