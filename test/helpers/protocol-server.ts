@@ -3,14 +3,17 @@
  * @hono/node-server (with @hono/node-ws for grpc-websockets), and over h2c + HTTP/1.1 on one port by
  * createGrpcH2cServer (native gRPC, and the Hono app as fallback).
  */
+import { after, before } from "node:test";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { Hono } from "hono";
 import { serve, getRequestListener } from "@hono/node-server";
 import { createNodeWebSocket } from "@hono/node-ws";
+import { Http2SessionManager } from "@connectrpc/connect-node";
 import { createRegistry } from "@bufbuild/protobuf";
 import { file_demo_v1_echo } from "../../src/gen/demo/v1/echo_pb.js";
 import type { CallHandler } from "../../src/core/call.js";
+import { createEchoHandler, type EchoHandler } from "./echo-handler.js";
 import { serveContext, type ProtocolOptions } from "../../src/protocol/options.js";
 import { createJsonCodecLookup } from "../../src/protocol/json-codec.js";
 import { handleConnect } from "../../src/protocol-connect/index.js";
@@ -69,6 +72,44 @@ export async function startServers(handler: CallHandler, opts: ProtocolOptions =
       h1.closeAllConnections();
       await new Promise<void>((r) => h1.close(() => r()));
       await h2.destroy();
+    },
+  };
+}
+
+/** What {@link echoServersPerFile} gives a test file; `srv` and `h2` are there once its `before` ran. */
+export interface EchoServers {
+  readonly echo: EchoHandler;
+  readonly srv: TestServers;
+  /** One HTTP/2 session manager on `srv.h2Url`, shared by the file's clients. */
+  readonly h2: Http2SessionManager;
+}
+
+/**
+ * The protocol handler tests' set-up: an echo handler behind {@link startServers} (64 KiB messages,
+ * 2 KiB of metadata) and one HTTP/2 session manager, started in the file's `before` and stopped in
+ * its `after`.
+ */
+export function echoServersPerFile(): EchoServers {
+  const echo = createEchoHandler();
+  let srv: TestServers | undefined;
+  let h2: Http2SessionManager | undefined;
+  before(async () => {
+    srv = await startServers(echo.handler, { maxMessageBytes: 64 * 1024, maxMetadataBytes: 2048 });
+    h2 = new Http2SessionManager(srv.h2Url);
+  });
+  after(async () => {
+    h2?.abort();
+    await srv?.close();
+  });
+  return {
+    echo,
+    get srv() {
+      if (srv === undefined) throw new Error("echoServersPerFile: the servers start in the file's before()");
+      return srv;
+    },
+    get h2() {
+      if (h2 === undefined) throw new Error("echoServersPerFile: the servers start in the file's before()");
+      return h2;
     },
   };
 }

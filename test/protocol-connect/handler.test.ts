@@ -2,33 +2,22 @@
  * Connect protocol through a real HTTP server: connect-node clients (HTTP/1.1 and h2c), raw fetch for
  * GET and JSON, errors, deadlines, limits, gzip.
  */
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { create, toBinary, fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import { EchoService, EchoRequestSchema, EchoResponseSchema } from "../../src/gen/demo/v1/echo_pb.js";
-import { createEchoHandler } from "../helpers/echo-handler.js";
 import { envelopes } from "../helpers/grpc-web.js";
-import { startServers, type TestServers } from "../helpers/protocol-server.js";
+import { echoServersPerFile } from "../helpers/protocol-server.js";
 import { base64Encode } from "../../src/protocol/base64.js";
 import { encodeEnvelope } from "../../src/protocol/envelope.js";
 
-const echo = createEchoHandler();
-let srv: TestServers;
-let h2: Http2SessionManager;
+const servers = echoServersPerFile();
+const echo = servers.echo;
 
-before(async () => {
-  srv = await startServers(echo.handler, { maxMessageBytes: 64 * 1024, maxMetadataBytes: 2048 });
-  h2 = new Http2SessionManager(srv.h2Url);
-});
-after(async () => {
-  h2.abort();
-  await srv.close();
-});
-
-const client1 = () => createClient(EchoService, createConnectTransport({ baseUrl: srv.http1Url, httpVersion: "1.1" }));
-const client2 = () => createClient(EchoService, createConnectTransport({ baseUrl: srv.h2Url, httpVersion: "2", sessionManager: h2 }));
+const client1 = () => createClient(EchoService, createConnectTransport({ baseUrl: servers.srv.http1Url, httpVersion: "1.1" }));
+const client2 = () => createClient(EchoService, createConnectTransport({ baseUrl: servers.srv.h2Url, httpVersion: "2", sessionManager: servers.h2 }));
 
 async function* gen<T>(items: T[], gapMs = 0): AsyncIterable<T> {
   for (const i of items) {
@@ -120,7 +109,7 @@ test("an error while the client is still sending (HTTP/1.1 client stream) reache
 });
 
 test("unary error: HTTP status and JSON body on the wire", async () => {
-  const res = await fetch(`${srv.http1Url}/demo.v1.EchoService/Echo`, {
+  const res = await fetch(`${servers.srv.http1Url}/demo.v1.EchoService/Echo`, {
     method: "POST",
     headers: { "content-type": "application/proto", "x-test-mode": "fail", "x-fail-code": "7", "x-fail-message": "denied" },
     body: toBinary(EchoRequestSchema, create(EchoRequestSchema, { message: "x" })),
@@ -143,7 +132,7 @@ test("deadline: Connect-Timeout-Ms becomes call.timeoutMs; the service's DEADLIN
 
 test("invalid Connect-Timeout-Ms is INVALID_ARGUMENT, and the handler never runs", async () => {
   const n = echo.calls.length;
-  const res = await fetch(`${srv.http1Url}/demo.v1.EchoService/Echo`, {
+  const res = await fetch(`${servers.srv.http1Url}/demo.v1.EchoService/Echo`, {
     method: "POST",
     headers: { "content-type": "application/proto", "connect-timeout-ms": "12x" },
     body: new Uint8Array(0),
@@ -193,17 +182,17 @@ test("oversized metadata: RESOURCE_EXHAUSTED", async () => {
 
 test("unary GET with base64 proto message, and with JSON", async () => {
   const msg = toBinary(EchoRequestSchema, create(EchoRequestSchema, { message: "got" }));
-  const res = await fetch(`${srv.http1Url}/demo.v1.EchoService/Echo?connect=v1&encoding=proto&base64=1&message=${base64Encode(msg, { url: true })}`);
+  const res = await fetch(`${servers.srv.http1Url}/demo.v1.EchoService/Echo?connect=v1&encoding=proto&base64=1&message=${base64Encode(msg, { url: true })}`);
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("content-type"), "application/proto");
   assert.equal(fromBinary(EchoResponseSchema, new Uint8Array(await res.arrayBuffer())).message, "got");
-  const res2 = await fetch(`${srv.http1Url}/demo.v1.EchoService/Echo?encoding=json&message=${encodeURIComponent('{"message":"j"}')}&connect=v1&unknown=1`);
+  const res2 = await fetch(`${servers.srv.http1Url}/demo.v1.EchoService/Echo?encoding=json&message=${encodeURIComponent('{"message":"j"}')}&connect=v1&unknown=1`);
   assert.equal(res2.status, 200);
   assert.deepEqual(await res2.json(), { message: "j", node: "test" });
 });
 
 test("unary JSON POST with a schema; 415 + invalid_argument without one", async () => {
-  const res = await fetch(`${srv.http1Url}/demo.v1.EchoService/Echo`, {
+  const res = await fetch(`${servers.srv.http1Url}/demo.v1.EchoService/Echo`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ message: "json" }),
@@ -211,18 +200,18 @@ test("unary JSON POST with a schema; 415 + invalid_argument without one", async 
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("content-type"), "application/json");
   assert.deepEqual(await res.json(), { message: "json", node: "test" });
-  const res2 = await fetch(`${srv.http1Url}/other.v1.Svc/Method`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+  const res2 = await fetch(`${servers.srv.http1Url}/other.v1.Svc/Method`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
   assert.equal(res2.status, 415);
   const body = (await res2.json()) as { code: string; message: string };
   assert.equal(body.code, "invalid_argument");
   assert.match(body.message, /JSON is not available for \/other\.v1\.Svc\/Method/);
-  const res3 = await fetch(`${srv.http1Url}/demo.v1.EchoService/Echo`, { method: "POST", headers: { "content-type": "text/plain" }, body: "x" });
+  const res3 = await fetch(`${servers.srv.http1Url}/demo.v1.EchoService/Echo`, { method: "POST", headers: { "content-type": "text/plain" }, body: "x" });
   assert.equal(res3.status, 415);
 });
 
 test("streaming JSON (application/connect+json) over raw fetch", async () => {
   const enc = new TextEncoder();
-  const res = await fetch(`${srv.http1Url}/demo.v1.EchoService/EchoStream`, {
+  const res = await fetch(`${servers.srv.http1Url}/demo.v1.EchoService/EchoStream`, {
     method: "POST",
     headers: { "content-type": "application/connect+json" },
     body: encodeEnvelope(0, enc.encode(JSON.stringify({ message: "js", repeat: 2 }))),
@@ -243,7 +232,7 @@ test("gzip both ways: gzipped request body, gzipped response when accepted", asy
   const body = new Uint8Array(
     await new Response(new Blob([toBinary(EchoRequestSchema, create(EchoRequestSchema, { message: big }))]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer(),
   );
-  const res = await fetch(`${srv.http1Url}/demo.v1.EchoService/Echo`, {
+  const res = await fetch(`${servers.srv.http1Url}/demo.v1.EchoService/Echo`, {
     method: "POST",
     headers: { "content-type": "application/proto", "content-encoding": "gzip", "accept-encoding": "gzip" },
     body,
@@ -255,13 +244,13 @@ test("gzip both ways: gzipped request body, gzipped response when accepted", asy
   const r = await client2().echo({ message: big });
   assert.equal(r.message, big);
   // streaming: per-message compression, connect-node sends gzip when asked
-  const t = createConnectTransport({ baseUrl: srv.h2Url, httpVersion: "2", sessionManager: h2, sendCompression: (await import("@connectrpc/connect-node")).compressionGzip, compressMinBytes: 10 });
+  const t = createConnectTransport({ baseUrl: servers.srv.h2Url, httpVersion: "2", sessionManager: servers.h2, sendCompression: (await import("@connectrpc/connect-node")).compressionGzip, compressMinBytes: 10 });
   const r2 = await createClient(EchoService, t).echoClientStream(gen([{ message: big }, { message: "y" }]));
   assert.equal(r2.message, big + " y");
 });
 
 test("unsupported content-encoding: UNIMPLEMENTED", async () => {
-  const res = await fetch(`${srv.http1Url}/demo.v1.EchoService/Echo`, {
+  const res = await fetch(`${servers.srv.http1Url}/demo.v1.EchoService/Echo`, {
     method: "POST",
     headers: { "content-type": "application/proto", "content-encoding": "br" },
     body: new Uint8Array(0),
@@ -273,7 +262,7 @@ test("unsupported content-encoding: UNIMPLEMENTED", async () => {
 test("a non-ASCII metadata value over HTTP is rejected (INVALID_ARGUMENT)", async () => {
   // fetch refuses such headers, so send raw bytes (CR/LF inside values: see the header-block and grpc-websockets tests)
   const net = await import("node:net");
-  const url = new URL(srv.http1Url);
+  const url = new URL(servers.srv.http1Url);
   const reply = await new Promise<string>((resolve, reject) => {
     const s = net.connect(Number(url.port), url.hostname, () => {
       s.write(

@@ -2,35 +2,24 @@
  * gRPC-Web (binary and text) through a real HTTP server with connect-node's gRPC-Web transport and raw
  * fetch; trailers-only errors; text-mode base64 with misaligned chunks; backpressure.
  */
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { create, toBinary, fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcWebTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { createGrpcWebTransport } from "@connectrpc/connect-node";
 import { EchoService, EchoRequestSchema, EchoResponseSchema } from "../../src/gen/demo/v1/echo_pb.js";
-import { createEchoHandler } from "../helpers/echo-handler.js";
 import { envelopes } from "../helpers/grpc-web.js";
 import { eventually } from "../helpers/wait.js";
-import { startServers, type TestServers } from "../helpers/protocol-server.js";
+import { echoServersPerFile } from "../helpers/protocol-server.js";
 import { encodeEnvelope } from "../../src/protocol/envelope.js";
 import { Base64Decoder, base64EncodeToBytes } from "../../src/protocol/base64.js";
 import { handleGrpcWeb } from "../../src/protocol-grpc-web/index.js";
 
-const echo = createEchoHandler();
-let srv: TestServers;
-let h2: Http2SessionManager;
+const servers = echoServersPerFile();
+const echo = servers.echo;
 
-before(async () => {
-  srv = await startServers(echo.handler, { maxMessageBytes: 64 * 1024, maxMetadataBytes: 2048 });
-  h2 = new Http2SessionManager(srv.h2Url);
-});
-after(async () => {
-  h2.abort();
-  await srv.close();
-});
-
-const client = () => createClient(EchoService, createGrpcWebTransport({ baseUrl: srv.http1Url, httpVersion: "1.1" }));
+const client = () => createClient(EchoService, createGrpcWebTransport({ baseUrl: servers.srv.http1Url, httpVersion: "1.1" }));
 const req = (message: string, repeat = 0) => toBinary(EchoRequestSchema, create(EchoRequestSchema, { message, repeat }));
 
 test("unary and server streaming (connect-node gRPC-Web transport)", async () => {
@@ -44,7 +33,7 @@ test("unary and server streaming (connect-node gRPC-Web transport)", async () =>
 });
 
 test("client streaming over HTTP/2 (connect-node gRPC-Web transport)", async () => {
-  const c = createClient(EchoService, createGrpcWebTransport({ baseUrl: srv.h2Url, httpVersion: "2", sessionManager: h2 }));
+  const c = createClient(EchoService, createGrpcWebTransport({ baseUrl: servers.srv.h2Url, httpVersion: "2", sessionManager: servers.h2 }));
   const r = await c.echoClientStream((async function* () {
     yield { message: "a" };
     yield { message: "b" };
@@ -71,7 +60,7 @@ test("errors: trailers-only (status in HTTP headers, empty body) and after a hea
       (e: unknown) => e instanceof ConnectError && e.code === code && e.rawMessage === "bad ü%" && e.metadata.get("x-trailer") === "t",
     );
   }
-  const only = await fetch(`${srv.http1Url}/demo.v1.EchoService/Echo`, {
+  const only = await fetch(`${servers.srv.http1Url}/demo.v1.EchoService/Echo`, {
     method: "POST",
     headers: { "content-type": "application/grpc-web+proto", "x-test-mode": "fail", "x-fail-code": "16", "x-fail-message": "bad%20token" },
     body: encodeEnvelope(0, req("x")),
@@ -82,7 +71,7 @@ test("errors: trailers-only (status in HTTP headers, empty body) and after a hea
   assert.equal(only.headers.get("x-trailer"), "t");
   assert.equal((await only.arrayBuffer()).byteLength, 0);
 
-  const late = await fetch(`${srv.http1Url}/demo.v1.EchoService/Echo`, {
+  const late = await fetch(`${servers.srv.http1Url}/demo.v1.EchoService/Echo`, {
     method: "POST",
     headers: { "content-type": "application/grpc-web+proto", "x-test-mode": "fail", "x-fail-code": "5", "x-fail-after-header": "1" },
     body: encodeEnvelope(0, req("x")),
@@ -105,7 +94,7 @@ test("an error while the client is still sending (HTTP/1.1, chunked body) reache
       c.enqueue(encodeEnvelope(0, req("late")));
     },
   });
-  const res = await fetch(`${srv.http1Url}/demo.v1.EchoService/EchoClientStream`, {
+  const res = await fetch(`${servers.srv.http1Url}/demo.v1.EchoService/EchoClientStream`, {
     method: "POST",
     headers: { "content-type": "application/grpc-web+proto", "x-test-mode": "fail", "x-fail-after-read": "1", "x-fail-code": "9" },
     body,
@@ -121,7 +110,7 @@ test("grpc-timeout becomes call.timeoutMs; DEADLINE_EXCEEDED maps back; invalid 
   const rec = await next;
   assert.ok(rec.call.timeoutMs !== undefined && rec.call.timeoutMs <= 120 && rec.call.timeoutMs > 0);
   const n = echo.calls.length;
-  const res = await fetch(`${srv.http1Url}/demo.v1.EchoService/Echo`, {
+  const res = await fetch(`${servers.srv.http1Url}/demo.v1.EchoService/Echo`, {
     method: "POST",
     headers: { "content-type": "application/grpc-web+proto", "grpc-timeout": "1x" },
     body: encodeEnvelope(0, req("x")),
@@ -209,7 +198,7 @@ test("gRPC-Web text: misaligned base64 request chunks, padded base64 segment per
 });
 
 test("gRPC-Web text over the real server, and invalid base64 is INVALID_ARGUMENT", async () => {
-  const res = await fetch(`${srv.http1Url}/demo.v1.EchoService/EchoStream`, {
+  const res = await fetch(`${servers.srv.http1Url}/demo.v1.EchoService/EchoStream`, {
     method: "POST",
     headers: { "content-type": "application/grpc-web-text", accept: "application/grpc-web-text", "x-grpc-web": "1" },
     body: chunked(textBody([req("net", 2)]), [3, 1, 6]),
@@ -217,7 +206,7 @@ test("gRPC-Web text over the real server, and invalid base64 is INVALID_ARGUMENT
   } as RequestInit);
   const f = await readTextResponse(res);
   assert.deepEqual(f.slice(0, -1).map((x) => fromBinary(EchoResponseSchema, x.data).message), ["net 0", "net 1"]);
-  const bad = await fetch(`${srv.http1Url}/demo.v1.EchoService/Echo`, {
+  const bad = await fetch(`${servers.srv.http1Url}/demo.v1.EchoService/Echo`, {
     method: "POST",
     headers: { "content-type": "application/grpc-web-text" },
     body: "AAA*AAAA",
@@ -253,7 +242,7 @@ test("backpressure (direct): a reader that never reads makes responder.message()
 
 test("backpressure (real server): a client that never reads bounds what the gateway queues", { timeout: 20_000 }, async () => {
   const next = echo.nextCall();
-  const url = new URL(srv.http1Url);
+  const url = new URL(servers.srv.http1Url);
   const body = encodeEnvelope(0, req("x"));
   const sock = net.connect(Number(url.port), url.hostname);
   sock.write(

@@ -3,32 +3,21 @@
  * kinds, HTTP/2 trailers, trailers-only errors, deadlines, cancel, limits, JSON, backpressure — and the
  * same port serving HTTP/1.1.
  */
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import http2 from "node:http2";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport, createConnectTransport, Http2SessionManager, compressionGzip } from "@connectrpc/connect-node";
+import { createGrpcTransport, createConnectTransport, compressionGzip } from "@connectrpc/connect-node";
 import { EchoService, EchoRequestSchema } from "../../src/gen/demo/v1/echo_pb.js";
-import { createEchoHandler } from "../helpers/echo-handler.js";
 import { eventually } from "../helpers/wait.js";
-import { startServers, type TestServers } from "../helpers/protocol-server.js";
+import { echoServersPerFile } from "../helpers/protocol-server.js";
 import { encodeEnvelope } from "../../src/protocol/envelope.js";
 
-const echo = createEchoHandler();
-let srv: TestServers;
-let h2: Http2SessionManager;
+const servers = echoServersPerFile();
+const echo = servers.echo;
 
-before(async () => {
-  srv = await startServers(echo.handler, { maxMessageBytes: 64 * 1024, maxMetadataBytes: 2048 });
-  h2 = new Http2SessionManager(srv.h2Url);
-});
-after(async () => {
-  h2.abort();
-  await srv.close();
-});
-
-const client = (json = false) => createClient(EchoService, createGrpcTransport({ baseUrl: srv.h2Url, sessionManager: h2, useBinaryFormat: !json }));
+const client = (json = false) => createClient(EchoService, createGrpcTransport({ baseUrl: servers.srv.h2Url, sessionManager: servers.h2, useBinaryFormat: !json }));
 
 async function* gen<T>(items: T[]): AsyncIterable<T> {
   for (const i of items) yield i;
@@ -79,7 +68,7 @@ test("bidi is full-duplex", { timeout: 10_000 }, async () => {
 });
 
 test("compressed requests (grpc-encoding: gzip) are inflated", async () => {
-  const c = createClient(EchoService, createGrpcTransport({ baseUrl: srv.h2Url, sessionManager: h2, sendCompression: compressionGzip, compressMinBytes: 1 }));
+  const c = createClient(EchoService, createGrpcTransport({ baseUrl: servers.srv.h2Url, sessionManager: servers.h2, sendCompression: compressionGzip, compressMinBytes: 1 }));
   const big = "q".repeat(5000);
   const r = await c.echoClientStream(gen([{ message: big }, { message: "z" }]));
   assert.equal(r.message, big + " z");
@@ -100,7 +89,7 @@ test("errors: trailers-only and after a header, status and trailers map", async 
     }
   }
   // on the wire: trailers-only is one HEADERS frame with END_STREAM
-  const s = http2.connect(srv.h2Url);
+  const s = http2.connect(servers.srv.h2Url);
   try {
     const req = s.request({ ":method": "POST", ":path": "/demo.v1.EchoService/Echo", "content-type": "application/grpc", te: "trailers", "x-test-mode": "fail", "x-fail-code": "7" });
     req.end(encodeEnvelope(0, toBinary(EchoRequestSchema, create(EchoRequestSchema, { message: "x" }))));
@@ -118,7 +107,7 @@ test("grpc-timeout becomes call.timeoutMs; invalid grpc-timeout is INVALID_ARGUM
   await assert.rejects(client().echo({ message: "x" }, { timeoutMs: 100, headers: { "x-test-mode": "sleep" } }), (e: unknown) => ConnectError.from(e).code === Code.DeadlineExceeded);
   const rec = await next;
   assert.ok(rec.call.timeoutMs !== undefined && rec.call.timeoutMs <= 100 && rec.call.timeoutMs > 0);
-  const s = http2.connect(srv.h2Url);
+  const s = http2.connect(servers.srv.h2Url);
   try {
     const req = s.request({ ":method": "POST", ":path": "/demo.v1.EchoService/Echo", "content-type": "application/grpc", "grpc-timeout": "99999999999S" });
     req.end();
@@ -155,7 +144,7 @@ test("oversized message and metadata: RESOURCE_EXHAUSTED", async () => {
 
 test("backpressure: a client that never reads (HTTP/2 flow control) stalls responder.message()", { timeout: 20_000 }, async () => {
   const next = echo.nextCall();
-  const s = http2.connect(srv.h2Url);
+  const s = http2.connect(servers.srv.h2Url);
   try {
     const req = s.request({ ":method": "POST", ":path": "/demo.v1.EchoService/EchoStream", "content-type": "application/grpc", "x-test-mode": "flood" });
     req.end(encodeEnvelope(0, toBinary(EchoRequestSchema, create(EchoRequestSchema, { message: "x" }))));
@@ -174,9 +163,9 @@ test("backpressure: a client that never reads (HTTP/2 flow control) stalls respo
 });
 
 test("the same port serves HTTP/1.1 and h2c Connect through the Hono fallback", async () => {
-  const r1 = await createClient(EchoService, createConnectTransport({ baseUrl: srv.h2Url, httpVersion: "1.1" })).echo({ message: "h1" });
+  const r1 = await createClient(EchoService, createConnectTransport({ baseUrl: servers.srv.h2Url, httpVersion: "1.1" })).echo({ message: "h1" });
   assert.equal(r1.message, "h1");
   assert.equal(echo.calls.at(-1)!.call.protocol, "connect");
-  const r2 = await createClient(EchoService, createConnectTransport({ baseUrl: srv.h2Url, httpVersion: "2", sessionManager: h2 })).echo({ message: "h2" });
+  const r2 = await createClient(EchoService, createConnectTransport({ baseUrl: servers.srv.h2Url, httpVersion: "2", sessionManager: servers.h2 })).echo({ message: "h2" });
   assert.equal(r2.message, "h2");
 });
