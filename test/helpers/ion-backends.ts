@@ -74,6 +74,21 @@ function announce(nc: NatsConnection, nid: string, service: string, natsUrl: str
   });
 }
 
+/** Announces `server`'s node `nid` as serving `service` once its subscriptions are in, and returns the backend. */
+async function announced(nc: NatsConnection, server: NrpcServer, nid: string, service: string, natsUrl: string, calls: RecordedCall[]): Promise<IonBackend> {
+  await nc.flush();
+  const reg = announce(nc, nid, service, natsUrl);
+  await reg.ready;
+  return {
+    nid,
+    calls,
+    async close() {
+      server.close();
+      await reg.close();
+    },
+  };
+}
+
 /** Waits until `signal` aborts (a stream that stays open until the client leaves). */
 function aborted(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
@@ -99,17 +114,7 @@ export async function startRoomBackend(nc: NatsConnection, natsUrl: string, room
       }
     },
   });
-  await nc.flush();
-  const reg = announce(nc, nid, "room", natsUrl);
-  await reg.ready;
-  return {
-    nid,
-    calls,
-    async close() {
-      server.close();
-      await reg.close();
-    },
-  };
+  return announced(nc, server, nid, "room", natsUrl, calls);
 }
 
 /**
@@ -139,15 +144,5 @@ export async function startRtcBackend(nc: NatsConnection, natsUrl: string): Prom
       await aborted(ctx.signal);
     },
   });
-  await nc.flush();
-  const reg = announce(nc, nid, "rtc", natsUrl);
-  await reg.ready;
-  return {
-    nid,
-    calls,
-    async close() {
-      server.close();
-      await reg.close();
-    },
-  };
+  return announced(nc, server, nid, "rtc", natsUrl, calls);
 }
