@@ -10,7 +10,7 @@ import type { Metadata } from "../core/metadata.js";
 import type { JsonCodec, ServeContext } from "../protocol/options.js";
 import { base64Decode } from "../protocol/base64.js";
 import { acceptsGzip, gunzip, gzip, messageTooLarge, parseRequestEncoding } from "../protocol/compression.js";
-import { abortWith, linkClientSignal } from "../protocol/client-signal.js";
+import { linkClientSignal } from "../protocol/client-signal.js";
 import { HeaderList } from "../protocol/header-list.js";
 import { codeToHttpStatus } from "../protocol/http-status.js";
 import { appendErrorMetadataToHeaders, appendMetadataToHeaders, headersToMetadata } from "../protocol/metadata-headers.js";
@@ -189,7 +189,7 @@ class UnaryResponder implements CallResponder {
     }
     const err = new ConnectError("protocol error: the service sent more than one response message for a unary call", Code.Internal);
     this.end(err, new Map());
-    abortWith(this.ctrl, err);
+    this.ctrl.abort(err);
   }
 
   end(error: ConnectError | undefined, trailers: Metadata): void {

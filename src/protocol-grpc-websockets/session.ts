@@ -15,7 +15,6 @@ import type { Call, CallHandler, CallResponder } from "../core/call.js";
 import { CallAbort } from "../core/call-signal.js";
 import type { Metadata } from "../core/metadata.js";
 import { resolveProtocolOptions, type ProtocolOptions, type ResolvedProtocolOptions } from "../protocol/options.js";
-import { abortWith } from "../protocol/client-signal.js";
 import { encodeEnvelope, encodeEnvelopePrefix, flagGrpcWebTrailer, readUint32, zeroCopyMinBytes } from "../protocol/envelope.js";
 import { grpcStatusEntries } from "../protocol/grpc-status.js";
 import { encodeHeaderBlock, parseHeaderBlock } from "../protocol/header-block.js";
@@ -130,7 +129,7 @@ class Session implements GrpcWebsocketsSession, CallResponder {
     this.phase = Phase.Done;
     this.ended = true;
     const err = new ConnectError(`the client closed the WebSocket${code !== undefined ? ` (${code}${reason ? " " + reason : ""})` : ""}`, Code.Canceled);
-    abortWith(this.ctrl, err);
+    this.ctrl.abort(err);
     this.queue.fail(err);
     this.stopDrain();
   }
@@ -196,7 +195,7 @@ class Session implements GrpcWebsocketsSession, CallResponder {
   /** A protocol error or overflow: the call ends with `err`, the service is told through the signal. */
   private fail(err: ConnectError): void {
     if (this.ended) return;
-    abortWith(this.ctrl, err);
+    this.ctrl.abort(err);
     this.queue.fail(err);
     this.end(err, new Map());
   }

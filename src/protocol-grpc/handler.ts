@@ -10,7 +10,7 @@ import type { Call, CallResponder } from "../core/call.js";
 import { CallAbort } from "../core/call-signal.js";
 import type { Metadata } from "../core/metadata.js";
 import type { JsonCodec, ServeContext } from "../protocol/options.js";
-import { abortWith, type ClientWatch } from "../protocol/client-signal.js";
+import { watchClient } from "../protocol/client-signal.js";
 import { acceptedEncodings, parseRequestEncoding, type Encoding } from "../protocol/compression.js";
 import { encodeEnvelope, encodeEnvelopePrefix, zeroCopyMinBytes } from "../protocol/envelope.js";
 import { grpcStatusEntries } from "../protocol/grpc-status.js";
@@ -88,18 +88,6 @@ export function serveGrpc(req: UniversalRequest, res: UniversalResponseSink, ctx
   runHandler(ctx.handler, call, responder, () => responder.ended);
 }
 
-/** Calls `onGone` when the runtime says the client went away; returns what stops watching. */
-function watchClient(signal: AbortSignal | ClientWatch | undefined, onGone: () => void): () => void {
-  if (signal === undefined) return noop;
-  if (typeof signal === "function") return signal(onGone);
-  if (signal.aborted) {
-    onGone();
-    return noop;
-  }
-  signal.addEventListener("abort", onGone, { once: true });
-  return () => signal.removeEventListener("abort", onGone);
-}
-
 /** Writes a gRPC response into the sink. */
 class GrpcResponder implements CallResponder {
   ended = false;
@@ -158,7 +146,7 @@ class GrpcResponder implements CallResponder {
   /** The request stream failed: end with the error. */
   fail(err: ConnectError): void {
     if (this.ended) return;
-    abortWith(this.ctrl, err);
+    this.ctrl.abort(err);
     this.end(err, new Map());
   }
 
@@ -167,7 +155,7 @@ class GrpcResponder implements CallResponder {
     if (this.ended) return;
     this.ended = true;
     this.stopWatching();
-    abortWith(this.ctrl, clientCancelled("the client reset the stream"));
+    this.ctrl.abort(clientCancelled("the client reset the stream"));
     this.requests?.close();
   }
 }

@@ -1,7 +1,6 @@
 /**
  * The Call's signal, tied to the client's connection (fetch-style adapters).
  */
-import type { ConnectError } from "@connectrpc/connect";
 import { CallAbort } from "../core/call-signal.js";
 import { clientCancelled } from "./run-handler.js";
 
@@ -22,24 +21,27 @@ export function linkClientSignal(
   onGone?: () => void,
 ): { ctrl: CallAbort; detach: () => void } {
   const ctrl = new CallAbort();
-  if (requestSignal === undefined) return { ctrl, detach: noop };
-  const gone = () => {
+  const detach = watchClient(requestSignal, () => {
     if (ctrl.signal.aborted) return;
     ctrl.abort(clientCancelled("the client went away"));
     onGone?.();
-  };
-  if (typeof requestSignal === "function") return { ctrl, detach: requestSignal(gone) };
-  if (requestSignal.aborted) {
-    gone();
-    return { ctrl, detach: noop };
-  }
-  requestSignal.addEventListener("abort", gone, { once: true });
-  return { ctrl, detach: () => requestSignal.removeEventListener("abort", gone) };
+  });
+  return { ctrl, detach };
 }
 
-/** Aborts with `err` unless already aborted. */
-export function abortWith(ctrl: CallAbort, err: ConnectError): void {
-  ctrl.abort(err);
+/**
+ * Calls `onGone` once the runtime says the client went away (at once if it already has): a fetch
+ * `AbortSignal` aborts, or a {@link ClientWatch} fires. Returns what stops watching.
+ */
+export function watchClient(signal: AbortSignal | ClientWatch | undefined, onGone: () => void): () => void {
+  if (signal === undefined) return noop;
+  if (typeof signal === "function") return signal(onGone);
+  if (signal.aborted) {
+    onGone();
+    return noop;
+  }
+  signal.addEventListener("abort", onGone, { once: true });
+  return () => signal.removeEventListener("abort", onGone);
 }
 
 function noop(): void {}

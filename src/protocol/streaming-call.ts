@@ -7,7 +7,7 @@ import type { ConnectError } from "@connectrpc/connect";
 import type { CallResponder, WireProtocol } from "../core/call.js";
 import type { CallAbort } from "../core/call-signal.js";
 import type { Metadata } from "../core/metadata.js";
-import { abortWith, linkClientSignal } from "./client-signal.js";
+import { linkClientSignal } from "./client-signal.js";
 import type { HeaderList } from "./header-list.js";
 import type { ServeContext } from "./options.js";
 import { RequestStream, type RequestStreamOptions } from "./request-stream.js";
@@ -54,7 +54,7 @@ export abstract class SinkResponder implements CallResponder {
   /** The request stream failed (or a response message could not be converted): end with the error. */
   fail(err: ConnectError): void {
     if (this.ended) return;
-    if (this.ctrl) abortWith(this.ctrl, err);
+    if (this.ctrl) this.ctrl.abort(err);
     this.end(err, new Map());
   }
 
