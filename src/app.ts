@@ -49,6 +49,8 @@ export interface AppDeps {
   remoteAddress?: (c: Context) => string | undefined;
   /** Settles when the runtime's transport is done with the request (Node: its response closed): call limits count the call until then. */
   transportClosed?: (c: Context) => Promise<void> | undefined;
+  /** The runtime cannot read a request body once the response is complete (Workers): see `RequestInfo.drainBodyBeforeEnd`. */
+  drainBodyBeforeEnd?: boolean;
   /** Prometheus text (Node: prom-client); default: the runtime-neutral counters. */
   metrics?: () => string | Promise<string>;
   /** Static assets (status page); undefined = not found. */
@@ -126,6 +128,7 @@ export function createApp(deps: AppDeps): Hono {
   // The dispatcher (src/protocol/dispatch.ts) decides what the request is, as it does for the Node
   // gate; the fetch converter (src/protocol/universal-fetch.ts) puts it on the seam.
   const { highWaterMarkBytes } = serving.context.options;
+  const drainBodyBeforeEnd = deps.drainBodyBeforeEnd === true;
   const rpc = async (c: Context, next: Next) => {
     const path = "/" + c.req.param("service") + "/" + c.req.param("method");
     const { request, sink } = fromFetchRequest(
@@ -138,6 +141,7 @@ export function createApp(deps: AppDeps): Hono {
         get closed() {
           return deps.transportClosed?.(c);
         },
+        drainBodyBeforeEnd,
       },
       highWaterMarkBytes,
     );

@@ -39,6 +39,7 @@ export interface GatewayOptions {
   websocket?: WebSocketUpgrader;
   remoteAddress?: AppDeps["remoteAddress"];
   transportClosed?: AppDeps["transportClosed"];
+  drainBodyBeforeEnd?: AppDeps["drainBodyBeforeEnd"];
   metrics?: AppDeps["metrics"];
   assets?: AppDeps["assets"];
 }
@@ -289,6 +290,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     websocket: opts.websocket,
     remoteAddress: opts.remoteAddress,
     transportClosed: opts.transportClosed,
+    drainBodyBeforeEnd: opts.drainBodyBeforeEnd,
     metrics: opts.metrics,
     assets: opts.assets,
   });

@@ -1,5 +1,5 @@
 /**
- * Letting go of a request body that the call no longer needs.
+ * Letting go of a request body that the call no longer needs. Runtime-neutral.
  */
 
 /** Bytes read and thrown away before a body is cancelled instead (Go's net/http keeps 256 KiB). */
@@ -12,7 +12,16 @@ export const maxDiscardBytes = 8 * 1024 * 1024;
  * when the connection is serving another request by then. A body longer than `maxBytes` is cancelled.
  */
 export function discardBody(reader: ReadableStreamDefaultReader<Uint8Array>, maxBytes = maxDiscardBytes): void {
-  void (async () => {
+  void drainBody(reader, maxBytes);
+}
+
+/**
+ * {@link discardBody}, whose promise settles once the body has been read to its end or cancelled. It
+ * never rejects: a read that fails means the client went away, and the call it belonged to is over,
+ * so there is nothing left to tell.
+ */
+export async function drainBody(reader: ReadableStreamDefaultReader<Uint8Array>, maxBytes = maxDiscardBytes): Promise<void> {
+  try {
     let n = 0;
     for (;;) {
       const r = await reader.read();
@@ -21,5 +30,7 @@ export function discardBody(reader: ReadableStreamDefaultReader<Uint8Array>, max
       if (n > maxBytes) break;
     }
     await reader.cancel();
-  })().catch(() => {});
+  } catch {
+    // The body failed or was cancelled: nothing is left to read.
+  }
 }

@@ -66,6 +66,16 @@ export interface RequestInfo {
   readonly remoteAddress?: string;
   /** Settles when the runtime's transport is done with the request (Node: its response closed); see `Call.closed`. */
   readonly closed?: Promise<void>;
+  /**
+   * The runtime cannot read a request body once the response is complete (workerd: "Can't read from
+   * request stream after response has been sent"), so the fetch converter completes a response only
+   * after the request body has been read to its end (the rest of a body the call did not read is
+   * dropped, up to `maxDiscardBytes`, then cancelled). Otherwise the unread rest stays on an HTTP/1.1
+   * connection and breaks the next request on it. Only for runtimes whose request bodies end without
+   * waiting for the response (Worker code gets no full-duplex HTTP): elsewhere a client that waits for
+   * the response before ending its body would wait forever.
+   */
+  readonly drainBodyBeforeEnd?: boolean;
 }
 
 /** What a protocol on the seam (src/protocol/universal.ts) serves a request with. */

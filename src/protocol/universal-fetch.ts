@@ -5,11 +5,12 @@
  * the fetch-style protocol entry points (`handleConnect`, `handleGrpcWeb`). Runtime-neutral.
  */
 import type { ClientWatch } from "./client-signal.js";
+import { drainBody } from "./discard-body.js";
 import type { HeaderList } from "./header-list.js";
 import type { RequestInfo } from "./options.js";
 import { requestPath } from "./request-path.js";
 import { createResponseStream, type ResponseStreamWriter } from "./response-stream.js";
-import type { UniversalRequest, UniversalResponseSink } from "./universal.js";
+import type { UniversalBody, UniversalRequest, UniversalResponseSink } from "./universal.js";
 
 /** The response sink of the fetch converter; `response` settles at its `head` or `respond`. */
 export interface FetchResponseSink extends UniversalResponseSink {
@@ -22,6 +23,8 @@ export interface FetchResponseSink extends UniversalResponseSink {
  * when the app mounts handlers under a prefix (default the URL's path), the peer address, and when the
  * transport is done with the request. The request's `signal` fires when the `Request`'s signal aborts
  * or when the runtime cancels the `Response` body (the client went away mid-response).
+ * With `info.drainBodyBeforeEnd`, the response is completed only once the request body has been read
+ * to its end (see {@link RequestInfo.drainBodyBeforeEnd}).
  * `highWaterMarkBytes`: response bytes queued for a slow client before `write` returns a promise.
  */
 export function fromFetchRequest(
@@ -30,6 +33,7 @@ export function fromFetchRequest(
   highWaterMarkBytes: number,
 ): { request: UniversalRequest; sink: FetchResponseSink } {
   const gone = new GoneSignal(req.signal);
+  const body = info?.drainBodyBeforeEnd && req.body !== null ? new FetchBody(req.body) : req.body;
   const url = req.url;
   const path = info?.path ?? requestPath(url);
   const request: UniversalRequest = {
@@ -52,7 +56,7 @@ export function fromFetchRequest(
         return null;
       }
     },
-    body: req.body,
+    body,
     signal: gone.watch,
     // Read only for RPCs, once each: the runtime's look-ups may cost (a listener per request).
     get remoteAddress() {
@@ -66,7 +70,43 @@ export function fromFetchRequest(
       return v;
     },
   };
-  return { request, sink: new FetchSink(highWaterMarkBytes, () => gone.fire()) };
+  return { request, sink: new FetchSink(highWaterMarkBytes, () => gone.fire(), body instanceof FetchBody ? body : undefined) };
+}
+
+const doneResult: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+/**
+ * A fetch body that the converter reads for the protocol, so that it knows when the body has been read
+ * to its end: a protocol that stops early (`return()`), or never starts, leaves the rest to
+ * {@link FetchBody.settle}, which the sink awaits before it completes the response.
+ */
+class FetchBody implements UniversalBody, AsyncIterator<Uint8Array> {
+  private reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  private eof = false;
+  private drained: Promise<void> | undefined;
+
+  constructor(private readonly stream: ReadableStream<Uint8Array>) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<Uint8Array>> {
+    const r = await (this.reader ??= this.stream.getReader()).read();
+    if (r.done) this.eof = true;
+    return r;
+  }
+
+  return(): Promise<IteratorResult<Uint8Array>> {
+    void this.settle();
+    return Promise.resolve(doneResult);
+  }
+
+  /** Settles once the body has been read to its end: what the protocol left is read and dropped (bounded). Never rejects. */
+  settle(): Promise<void> {
+    if (this.eof) return Promise.resolve();
+    return (this.drained ??= drainBody((this.reader ??= this.stream.getReader())));
+  }
 }
 
 /**
@@ -113,6 +153,8 @@ class FetchSink implements FetchResponseSink {
   constructor(
     private readonly highWaterMarkBytes: number,
     private readonly onCancel: () => void,
+    /** Set: the response completes only once this body has been read to its end. */
+    private readonly body: FetchBody | undefined,
   ) {}
 
   head(status: number, headers: HeaderList): void {
@@ -129,13 +171,17 @@ class FetchSink implements FetchResponseSink {
   end(): void {
     if (this.done) return;
     this.done = true;
-    this.writer?.close();
+    const writer = this.writer;
+    if (this.body === undefined) writer?.close();
+    else void this.body.settle().then(() => writer?.close());
   }
 
   respond(status: number, headers: HeaderList, body?: Uint8Array): void {
     if (this.done || this.writer !== undefined) return;
     this.done = true;
-    this.resolve(new Response((body ?? null) as Uint8Array<ArrayBuffer> | null, { status, headers: headers.toHeaders() }));
+    const response = () => new Response((body ?? null) as Uint8Array<ArrayBuffer> | null, { status, headers: headers.toHeaders() });
+    if (this.body === undefined) this.resolve(response());
+    else void this.body.settle().then(() => this.resolve(response()));
   }
 }
 

@@ -119,3 +119,69 @@ test("the client is gone when the Response body is cancelled, or when the Reques
   ctrl.abort();
   assert.equal(goneB, 1);
 });
+
+/** A request whose body the test feeds chunk by chunk, and which says whether it was cancelled. */
+function feedRequest() {
+  let ctrl!: ReadableStreamDefaultController<Uint8Array>;
+  let cancelled = false;
+  const body = new ReadableStream<Uint8Array>({
+    start: (c) => void (ctrl = c),
+    cancel: () => void (cancelled = true),
+  });
+  const req = new Request("http://x/a.B/C", { method: "POST", body, duplex: "half" } as RequestInit);
+  return { req, push: (n: number) => ctrl.enqueue(new Uint8Array(n)), close: () => ctrl.close(), cancelled: () => cancelled };
+}
+
+test("drainBodyBeforeEnd: a whole response waits until the unread body has been read to its end", async () => {
+  const f = feedRequest();
+  const { sink } = fromFetchRequest(f.req, { drainBodyBeforeEnd: true }, 1024);
+  f.push(100);
+  // Refused before the protocol read a byte (as at authentication).
+  sink.respond(401, headers({ "content-type": "application/json" }), new TextEncoder().encode("{}"));
+  let handed = false;
+  void sink.response.then(() => (handed = true));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(handed, false, "no response while the client is still sending");
+  f.close();
+  const res = await within(sink.response, 2000, "the response once the body has ended");
+  assert.equal(res.status, 401);
+  assert.equal(f.cancelled(), false, "read to its end, not cancelled");
+});
+
+test("drainBodyBeforeEnd: a streamed response closes after the rest of a body the protocol stopped reading", async () => {
+  const f = feedRequest();
+  const { request, sink } = fromFetchRequest(f.req, { drainBodyBeforeEnd: true }, 1024);
+  const it = (request.body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+  f.push(10);
+  assert.equal((await it.next()).value?.byteLength, 10);
+  await it.return?.(); // the protocol stops reading mid-body
+  sink.head(200, headers({}));
+  sink.write(new Uint8Array([1, 2, 3]));
+  sink.end();
+  const reader = (await sink.response).body!.getReader();
+  assert.deepEqual((await reader.read()).value, new Uint8Array([1, 2, 3]));
+  let closed = false;
+  const done = reader.read().then((r) => (closed = r.done));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(closed, false, "the body stays open while the request body has not ended");
+  f.push(5);
+  f.close();
+  await within(done, 2000, "the response body's end");
+  assert.equal(closed, true);
+});
+
+test("drainBodyBeforeEnd: a body longer than maxDiscardBytes is cancelled, and the response goes out", async () => {
+  const f = feedRequest();
+  const { sink } = fromFetchRequest(f.req, { drainBodyBeforeEnd: true }, 1024);
+  sink.respond(413, headers({}));
+  for (let i = 0; i <= 8; i++) f.push(1024 * 1024);
+  assert.equal((await within(sink.response, 2000, "the response")).status, 413);
+  assert.equal(f.cancelled(), true);
+});
+
+test("without drainBodyBeforeEnd the response does not wait for the body", async () => {
+  const f = feedRequest();
+  const { sink } = fromFetchRequest(f.req, undefined, 1024);
+  sink.respond(401, headers({}));
+  assert.equal((await within(sink.response, 2000, "the response")).status, 401);
+});

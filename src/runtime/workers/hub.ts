@@ -75,6 +75,9 @@ export class EdgeSignalHub {
         nc,
         log,
         remoteAddress: (c) => clientAddress(c.req.raw.headers),
+        // workerd cannot read a request body once the response is complete: a call refused before
+        // its body was read would leave the rest on the connection and break the next request.
+        drainBodyBeforeEnd: true,
         websocket: (_c, path, handler, options) => upgradeGrpcWebsocketsOnWorkers(path, handler, options),
       });
       log.info("hub started", { nid: gateway.nid, nats: nc.getServer() });

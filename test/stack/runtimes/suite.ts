@@ -5,6 +5,7 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { Agent } from "node:http";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
@@ -175,6 +176,47 @@ export function runtimeSuite(name: string, start: StartTarget, opts: RuntimeSuit
       assert.ok(f?.kind === "header", `a header frame, got ${f?.kind ?? "the close"}`);
       assert.match(f.text, /grpc-status: 16\r\n/);
       await call.result();
+    });
+
+    test("calls refused before their body is read leave the keep-alive connection usable for the next call", t, async () => {
+      // One HTTP/1.1 connection for every request, so each call follows a refused one on it. A refused
+      // call whose body nobody read broke the next call on Workers: workerd cannot read a request body
+      // once the response is complete, so the rest stayed on the connection (wrangler: 503 "Your worker
+      // restarted mid-request", or EPIPE).
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const over = new Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        const nodeOptions = { agent };
+        const client = createClient(EchoService, createConnectTransport({ baseUrl: target.url, httpVersion: "1.1", interceptors: [auth], nodeOptions }));
+        const refused = createClient(EchoService, createGrpcWebTransport({ baseUrl: target.url, httpVersion: "1.1", nodeOptions }));
+        const outcomes = new Map<string, number>();
+        const count = (k: string) => outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
+        const outcome = (p: Promise<unknown>) =>
+          p.then(
+            () => "ok",
+            (e: unknown) => Code[ConnectError.from(e).code] + ": " + ConnectError.from(e).rawMessage,
+          );
+        for (let i = 0; i < 100; i++) {
+          // No token: refused at authentication, before the Director reads a message.
+          count(`refused ${await outcome(refused.echo({ message: `no token ${i}` }))}`);
+          count(`then ${await outcome(client.echo({ message: `next ${i}` }))}`);
+        }
+        // A body over max_message_bytes: read in part, then RESOURCE_EXHAUSTED.
+        const big = createClient(EchoService, createConnectTransport({ baseUrl: target.url, httpVersion: "1.1", interceptors: [auth], nodeOptions: { agent: over }, useBinaryFormat: true }));
+        for (let i = 0; i < 5; i++) {
+          count(`too large ${await outcome(big.echo({ message: "x".repeat(4 * 1024 * 1024 + 65536) }))}`);
+          count(`then ${await outcome(big.echo({ message: `after too large ${i}` }))}`);
+        }
+        assert.deepEqual(Object.fromEntries(outcomes), {
+          "refused Unauthenticated: missing token": 100,
+          [`too large ResourceExhausted: message is larger than the limit of ${4 * 1024 * 1024} bytes`]: 5,
+          "then ok": 105,
+        });
+        assert.doesNotMatch(target.output?.() ?? "", /Can't read from request stream/);
+      } finally {
+        agent.destroy();
+        over.destroy();
+      }
     });
 
     opts.more?.(ctx);
