@@ -35,6 +35,8 @@ export interface Stack {
   readonly registry: Registry;
   readonly nodes: { node: DemoNode; nc: NatsConnection }[];
   readonly gateways: NodeGateway[];
+  /** Each gateway's NATS connection, in the order of {@link Stack.gateways}. */
+  readonly gatewayConns: NatsConnection[];
   /** The first gateway. */
   readonly gw: NodeGateway;
   /** http://127.0.0.1:port of the first gateway. */
@@ -79,6 +81,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     registry,
     nodes,
     gateways,
+    gatewayConns: gwConns,
     gw: gateways[0]!,
     url: gateways[0]!.url,
     wsUrl: gateways[0]!.url.replace(/^http/, "ws"),

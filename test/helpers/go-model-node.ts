@@ -30,7 +30,7 @@
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Msg, Subscription } from "@nats-io/nats-core";
+import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import { Worker } from "node:worker_threads";
 import { echoServiceImpl } from "../../src/demo/echo-service.js";
 import { DiscoveryClient, randomNid, type KeepAliveHandle } from "../../src/discovery/index.js";
@@ -51,6 +51,26 @@ export interface GoModelOptions {
   service?: string;
   /** ExtraInfo to register with (default none, as Go ION nodes). */
   extraInfo?: Record<string, unknown>;
+  /**
+   * A subject on which the sender's side publishes {@link startSenderTicks}: ticks held on their way
+   * (the NATS server not reading the sender's connection) count as stalls, as the node's own do.
+   */
+  senderTickSubject?: string;
+}
+
+/** The time on a clock every thread of the process shares: its thread's origin plus `performance.now()`. */
+const sharedNow = () => performance.timeOrigin + performance.now();
+
+/**
+ * Publishes a tick every ms on `nc` (the sender's NATS connection: a gateway's) to `subject`, carrying
+ * the time it was sent; a model node given the subject as `senderTickSubject` reads a tick that came
+ * late as a stall on the sender's side of the NATS server. Returns the stop.
+ */
+export function startSenderTicks(nc: NatsConnection, subject: string): () => void {
+  const t = setInterval(() => {
+    if (!nc.isClosed()) nc.publish(subject, new Uint8Array(Float64Array.of(sharedNow()).buffer));
+  }, 1);
+  return () => clearInterval(t);
 }
 
 /** What the model saw; every counter is a Go failure mode the gateway must not cause. */
@@ -83,7 +103,8 @@ export interface GoModelServer {
   reset(): void;
   /**
    * Since the last call: the longest stall on the way to the node (its thread not running, or the NATS
-   * server holding its messages: a tick it publishes to itself every ms arrives late) that ended within
+   * server holding its messages: a tick it publishes to itself every ms arrives late; or, with
+   * `senderTickSubject`, not reading the sender's connection: the sender's tick arrives late) that ended within
    * 2 ms of a read that held frames of one stream together (counted in `stats.coalesced`); 0 if none.
    * A node (or NATS server) not scheduled for longer than the sender's gap delivers the frames that
    * came meanwhile at once, and they are reordered whatever the sender did — as with a starved Go
@@ -313,6 +334,26 @@ export async function serveGoModel(opts: GoModelOptions): Promise<GoModelServer>
       if (now - sent >= 0.5) stalls.push({ end: now, ms: now - sent });
     },
   });
+  // The sender's ticks (see startSenderTicks): their delay past the least one seen (the clocks' offset
+  // and the quickest trip) is a hold on the way from the sender, e.g. the NATS server not reading its
+  // connection — which delivers frames sent apart together, as a stall of the node's does. A late
+  // tick says the hold began after the previous tick left: a frame sent right after that one may have
+  // been held from then until this tick came, the stall recorded (a tick's delay alone falls short of
+  // the hold by up to one tick period).
+  let senderBase = Infinity;
+  let prevSent: number | undefined;
+  const senderTickSub =
+    opts.senderTickSubject === undefined
+      ? undefined
+      : nc.subscribe(opts.senderTickSubject, {
+          callback: (_e, m) => {
+            const sent = new Float64Array(m.data.buffer.slice(m.data.byteOffset, m.data.byteOffset + 8))[0]!;
+            const arrived = sharedNow();
+            senderBase = Math.min(senderBase, arrived - sent);
+            if (arrived - sent - senderBase >= 0.5) stalls.push({ end: performance.now(), ms: arrived - senderBase - (prevSent ?? sent) });
+            prevSent = sent;
+          },
+        });
   const streams = new Map<string, GoStream>();
   const finished = new Set<string>();
 
@@ -505,6 +546,7 @@ export async function serveGoModel(opts: GoModelOptions): Promise<GoModelServer>
     async close() {
       clearInterval(ticker);
       tickSub.unsubscribe();
+      senderTickSub?.unsubscribe();
       sub.unsubscribe();
       await registration.close();
       await nc.close();

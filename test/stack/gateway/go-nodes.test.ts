@@ -10,23 +10,26 @@ import assert from "node:assert/strict";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { resolveConfig } from "../../../src/config/index.js";
 import { EchoService } from "../../../src/gen/demo/v1/echo_pb.js";
+import type { NatsConnection } from "@nats-io/nats-core";
 import { connectNats } from "../../../src/runtime/node/nats-connect.js";
 import { silentLogger } from "../../../src/observability/logger.js";
 import { startNodeGateway, type NodeGateway } from "../../../src/runtime/node/index.js";
 import { startStack, type Stack } from "../../helpers/gateway.js";
 import { formatMatrix, matrixClients, runBursts, runSingleCalls, type BurstJudge, type BurstResults, type SingleResults } from "../../helpers/go-matrix.js";
-import { startGoModelNode, type GoModelNode, type GoModelStats } from "../../helpers/go-model-node.js";
+import { startGoModelNode, startSenderTicks, type GoModelNode, type GoModelStats } from "../../helpers/go-model-node.js";
 import { echoServiceIn } from "../../helpers/echo-schema.js";
 import { eventually } from "../../helpers/nats.js";
 
 let stack: Stack;
 let model: GoModelNode;
+/** The subject of the ticks the stack's gateway connection carries while its sender is judged. */
+const gatewayTicks = "_gomodel.sender-tick";
 
 before(async () => {
   // GO_FRAME_GAP_MS sets `edge.go_frame_gap_ms` for measuring the gap (README "Go ION nodes").
   const gap = process.env["GO_FRAME_GAP_MS"];
   stack = await startStack({ nodes: 0, config: gap ? { edge: { go_frame_gap_ms: Number(gap) } } : {} });
-  model = await startGoModelNode({ natsUrl: stack.nats.url });
+  model = await startGoModelNode({ natsUrl: stack.nats.url, senderTickSubject: gatewayTicks });
   await stack.waitForNodes(1);
 });
 after(async () => {
@@ -35,13 +38,14 @@ after(async () => {
 });
 
 /** A second gateway on the same NATS, with `config` merged into the stack's. */
-async function extraGateway(edge: Record<string, unknown>): Promise<{ gw: NodeGateway; close(): Promise<void> }> {
+async function extraGateway(edge: Record<string, unknown>): Promise<{ gw: NodeGateway; nc: NatsConnection; close(): Promise<void> }> {
   const nc = await connectNats(stack.nats.url, { name: "test-gateway-extra" });
   const config = resolveConfig({ signal: { grpc: { host: "127.0.0.1", port: 0 } }, edge }, {});
   const gw = await startNodeGateway({ config, nc, log: silentLogger, processMetrics: false });
   await eventually(() => gw.gateway.table.nodes("demo").length === 1, 10_000, "the model node in the extra gateway's table");
   return {
     gw,
+    nc,
     async close() {
       await gw.close(100);
       await nc.close();
@@ -62,10 +66,11 @@ async function matrix(url: string, calls: number, bursts: number, judge?: BurstJ
 }
 
 /**
- * Counts a burst unless the model node read frames of it together right as a stall on its side ended
- * (its thread not running, or the NATS server holding its messages) that was as long as the sender's
- * gap: frames held by a stall arrive together and are reordered whatever the sender does — as with a
- * starved Go process — so such a burst says nothing about the sender and is run again. Frames read
+ * Counts a burst unless the model node read frames of it together right as a stall on the way ended
+ * (its thread not running, the NATS server holding its messages, or — with the gateway's ticks on —
+ * the NATS server not reading the gateway's connection) that was as long as the sender's gap: frames
+ * held by a stall arrive together and are reordered whatever the sender does — as with a starved Go
+ * process — so such a burst says nothing about the sender and is run again. Frames read
  * together with no such stall came together from the sender: those bursts count. Panics and drops are
  * summed over the bursts that count.
  */
@@ -98,7 +103,14 @@ test("Go model node, default sender: 0 EOF in 2,000 calls, at least 29/30 bursts
   await model.reset();
   const gap = stack.config.goFrameGapMs;
   const judge = scheduledNodeJudge(gap);
-  const r = await matrix(stack.url, 2000, 30, judge);
+  // Ticks through the gateway's own NATS connection: a hold on the NATS server's reading of it shows.
+  const stopTicks = startSenderTicks(stack.gatewayConns[0]!, gatewayTicks);
+  let r: Awaited<ReturnType<typeof matrix>>;
+  try {
+    r = await matrix(stack.url, 2000, 30, judge);
+  } finally {
+    stopTicks();
+  }
   const stats = await model.stats();
   const runs = Object.values(r.burst).reduce((n, v) => n + v.runs, 0);
   const inOrder = Object.values(r.burst).reduce((n, v) => n + v.inOrder, 0);
@@ -126,10 +138,17 @@ test("Go model node, Go-compatible sender forced off: the same matrix fails", as
   const extra = await extraGateway({ go_nodes: { demo: "off" } });
   try {
     await model.reset();
-    // Judged as the default sender is: the unpaced frames come together, so the judge voids nothing
-    // on their account and the bursts count.
+    // Judged as the default sender is, the gateway's ticks included: the unpaced frames come together
+    // with no stall on the way, so the judge voids nothing on their account and the bursts count (two
+    // runs with the ticks: 69 and 70 of 70 counted, 18 and 16 in order).
     const judge = scheduledNodeJudge(stack.config.goFrameGapMs);
-    const r = await matrix(extra.gw.url, 400, 10, judge);
+    const stopTicks = startSenderTicks(extra.nc, gatewayTicks);
+    let r: Awaited<ReturnType<typeof matrix>>;
+    try {
+      r = await matrix(extra.gw.url, 400, 10, judge);
+    } finally {
+      stopTicks();
+    }
     const stats = await model.stats();
     console.log(`sender forced off (${r.ms.toFixed(0)} ms), model stats ${JSON.stringify(stats)}\n${formatMatrix(r.single, r.burst)}`);
     const eof = Object.values(r.single).reduce((n, v) => n + v.eof, 0);
