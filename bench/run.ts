@@ -7,7 +7,8 @@
  * forwarder — and Hono on @hono/node-server), the Deno and Workers (workerd) entries, and the load
  * drivers (autocannon for HTTP, a `ws` grpc-websockets driver, raw NATS drivers over TCP and
  * WebSocket). Reads each process's CPU time from /proc around every measured window. Writes
- * `bench/results/<date>.md` and `.svg`, and stops everything.
+ * `bench/results/<date>.md` and `.svg` (`<date>-quick`, `<date>-only-<group>` for partial runs), and
+ * stops everything.
  *
  *   npm run bench                  full run (under 10 min on 2 cores)
  *   npm run bench -- --quick       ~3 min: fewer in-flight levels, shorter windows
@@ -130,6 +131,17 @@ const cpuOf = (w: Watched): Record<string, number> => {
   out[w.name] = total;
   return out;
 };
+
+/**
+ * The report's name: the date, then `-quick` and `-only-<group>` for partial runs, so that a partial
+ * run never overwrites the day's full report (a `--only=runtimes` run did: `git checkout` saved it).
+ */
+function reportName(date: string): string {
+  const parts = [date];
+  if (quick) parts.push("quick");
+  if (kv["only"]) parts.push(`only-${kv["only"].replace(/[^A-Za-z0-9]+/g, "_")}`);
+  return parts.join("-");
+}
 
 async function main(): Promise<void> {
   const t0 = performance.now();
@@ -609,7 +621,7 @@ async function main(): Promise<void> {
   const totalS = (performance.now() - t0) / 1000;
   const input: ReportInput = {
     date: date.toISOString(),
-    stamp: quick ? `${stamp}-quick` : stamp,
+    stamp: reportName(stamp),
     quick,
     warmupMs,
     durationMs,
