@@ -145,7 +145,8 @@ async function serve(args: Args, demo: boolean): Promise<void> {
   let nats: NatsServer | undefined;
   if (!cfg.natsUrl) {
     if (!demo) throw new Error("no NATS URL: pass --nats <url>, set [nats] url or EDGE_SIGNAL_NATS_URL (or run `edge-signal demo`)");
-    nats = await startNatsServer({ jetstream: true, maxPayload: demoMaxPayload(cfg) });
+    // In its own process group: a terminal's Ctrl-C reaches this process only, which stops the server last.
+    nats = await startNatsServer({ jetstream: true, maxPayload: demoMaxPayload(cfg), ownProcessGroup: true });
     cfg.natsUrl = nats.url;
   }
   const nc = await connectNats(cfg.natsUrl, { name: "edge-signal" });

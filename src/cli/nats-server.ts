@@ -32,6 +32,14 @@ export interface NatsServerOptions {
    * `STORE_DIR` is set to a temporary directory (removed by `stop()`) unless given.
    */
   env?: Record<string, string>;
+  /**
+   * Run the server in a process group of its own, for an owner that stops it last (`edge-signal demo`):
+   * a terminal's Ctrl-C (SIGINT to the whole foreground group) then reaches only the owner, whose
+   * gateway leaves discovery through the server before it stops it. In the owner's group the server
+   * went down at once, and the gateway waited out its whole drain for a NATS that was gone. The server
+   * is still killed when this process exits (not when it is SIGKILLed: then, as in its group, it stays).
+   */
+  ownProcessGroup?: boolean;
 }
 
 /** A running nats-server child process. */
@@ -115,7 +123,17 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
 
   let child: ChildProcess;
   const launch = async () => {
-    child = spawn(bin, ["-c", confPath], { stdio: ["ignore", "ignore", "pipe"], env: opts.configFile ? { ...process.env, STORE_DIR: join(dir, "js"), ...opts.env } : undefined });
+    child = spawn(bin, ["-c", confPath], {
+      stdio: ["ignore", "ignore", "pipe"],
+      env: opts.configFile ? { ...process.env, STORE_DIR: join(dir, "js"), ...opts.env } : undefined,
+      detached: opts.ownProcessGroup === true,
+    });
+    if (opts.ownProcessGroup) {
+      const c = child;
+      const killOnExit = () => void c.kill("SIGTERM");
+      process.once("exit", killOnExit);
+      c.once("exit", () => process.off("exit", killOnExit));
+    }
     let stderr = "";
     child.stderr!.setEncoding("utf8");
     child.stderr!.on("data", (d: string) => {

@@ -9,7 +9,9 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { execFile } from "node:child_process";
 import { natsServerMissing, startNatsServer } from "../../src/cli/nats-server.js";
+import { eventually } from "../helpers/wait.js";
 
 test("a missing nats-server binary fails with how to install it, not with the readiness timeout", async () => {
   const t0 = performance.now();
@@ -64,4 +66,31 @@ setTimeout(() => {
     await s.stop();
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test("ownProcessGroup: the server runs in a group of its own, and goes when its owner exits without stopping it", { timeout: 30_000 }, async () => {
+  // The owner: a process that starts a server in its own group, says where it is and in which group
+  // (/proc/<pid>/stat, field 5), and exits without stopping it.
+  const src = new URL("../../src/cli/nats-server.ts", import.meta.url).href;
+  const script = `import { readFileSync } from "node:fs";
+import { startNatsServer } from ${JSON.stringify(src)};
+const s = await startNatsServer({ ownProcessGroup: true });
+const pgrp = Number(readFileSync("/proc/" + s.process.pid + "/stat", "utf8").split(") ")[1].split(" ")[2]);
+console.log(JSON.stringify({ owner: process.pid, ownerPgrp: Number(readFileSync("/proc/self/stat", "utf8").split(") ")[1].split(" ")[2]), pid: s.process.pid, pgrp, port: s.port }));
+process.exit(0);`;
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { timeout: 20_000 }, (e, stdout, stderr) =>
+      e ? reject(new Error(`${e.message}\n${stderr}`)) : resolve(stdout),
+    ),
+  );
+  const r = JSON.parse(out.trim().split("\n").pop()!) as { owner: number; ownerPgrp: number; pid: number; pgrp: number; port: number };
+  assert.equal(r.pgrp, r.pid, "the server leads a process group of its own");
+  assert.notEqual(r.pgrp, r.ownerPgrp, "not its owner's group, which a terminal's Ctrl-C reaches");
+  const accepts = () =>
+    new Promise<boolean>((resolve) => {
+      const c = connect(r.port, "127.0.0.1");
+      c.once("connect", () => (c.destroy(), resolve(true)));
+      c.once("error", () => resolve(false));
+    });
+  await eventually(async () => !(await accepts()), 5000, `the server of the exited owner gone from port ${r.port} (pid ${r.pid})`);
 });

@@ -8,7 +8,9 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { jwtVerify } from "jose";
 import { echoReq, echoRes } from "../../helpers/echo-schema.js";
-import { runCli as run } from "../../helpers/cli.js";
+import { connect } from "node:net";
+import { edgeSignalBin, runCli as run, runCommand, servingGateway } from "../../helpers/cli.js";
+import { eventually, within } from "../../helpers/wait.js";
 
 test("--help lists the commands", async () => {
   const p = run(["--help"]);
@@ -50,6 +52,32 @@ test("demo: serves calls soon after start, reports nodes, stops on SIGTERM", asy
     p.child.kill("SIGTERM");
   }
   assert.equal(await p.exit, 0, p.err());
+});
+
+test("demo: a terminal's Ctrl-C (SIGINT to its whole process group) stops it cleanly, its nats-server last", async () => {
+  // A terminal sends SIGINT to every process of the foreground group. When the nats-server that demo
+  // started was in that group, it went down at once, and the gateway then waited out its whole
+  // drain_timeout_ms (10 s) for a NATS that was gone: "discovery not left cleanly".
+  const p = runCommand(process.execPath, [edgeSignalBin, "demo", "--port", "0"], { group: true });
+  let natsPort = 0;
+  try {
+    await servingGateway(p, 2);
+    natsPort = Number(/NATS\s+nats:\/\/127\.0\.0\.1:(\d+)/.exec(p.out())?.[1]);
+    assert.ok(natsPort > 0, p.out());
+  } finally {
+    process.kill(-p.child.pid!, "SIGINT");
+  }
+  assert.equal(await within(p.exit, 20_000, "demo's exit after SIGINT"), 0, p.out() + p.err());
+  const output = p.out() + p.err();
+  assert.match(output, /"shutting down","signal":"SIGINT"/);
+  assert.doesNotMatch(output, /not left cleanly|NATS disconnected|did not finish/);
+  const accepts = () =>
+    new Promise<boolean>((resolve) => {
+      const s = connect(natsPort, "127.0.0.1");
+      s.once("connect", () => (s.destroy(), resolve(true)));
+      s.once("error", () => resolve(false));
+    });
+  await eventually(async () => !(await accepts()), 5000, "demo's nats-server stopped with it");
 });
 
 test("token: mints a JWT with the given claims, signed with the key", async () => {
