@@ -91,7 +91,7 @@ class NatsServerFailed extends Error {
 }
 
 /** Whether something accepts TCP connections on 127.0.0.1:`port` now (the connection is closed at once). */
-function listening(port: number): Promise<boolean> {
+export function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = tcpConnect({ host: "127.0.0.1", port });
     socket.once("connect", () => {

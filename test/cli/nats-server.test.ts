@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { execFile } from "node:child_process";
-import { natsServerMissing, startNatsServer } from "../../src/cli/nats-server.js";
+import { listening, natsServerMissing, startNatsServer } from "../../src/cli/nats-server.js";
 import { eventually } from "../helpers/wait.js";
 
 test("a missing nats-server binary fails with how to install it, not with the readiness timeout", async () => {
@@ -86,11 +86,5 @@ process.exit(0);`;
   const r = JSON.parse(out.trim().split("\n").pop()!) as { owner: number; ownerPgrp: number; pid: number; pgrp: number; port: number };
   assert.equal(r.pgrp, r.pid, "the server leads a process group of its own");
   assert.notEqual(r.pgrp, r.ownerPgrp, "not its owner's group, which a terminal's Ctrl-C reaches");
-  const accepts = () =>
-    new Promise<boolean>((resolve) => {
-      const c = connect(r.port, "127.0.0.1");
-      c.once("connect", () => (c.destroy(), resolve(true)));
-      c.once("error", () => resolve(false));
-    });
-  await eventually(async () => !(await accepts()), 5000, `the server of the exited owner gone from port ${r.port} (pid ${r.pid})`);
+  await eventually(async () => !(await listening(r.port)), 5000, `the server of the exited owner gone from port ${r.port} (pid ${r.pid})`);
 });

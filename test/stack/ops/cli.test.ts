@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { jwtVerify } from "jose";
 import { echoReq, echoRes } from "../../helpers/echo-schema.js";
-import { connect } from "node:net";
+import { listening } from "../../../src/cli/nats-server.js";
 import { edgeSignalBin, runCli as run, runCommand, servingGateway } from "../../helpers/cli.js";
 import { eventually, within } from "../../helpers/wait.js";
 
@@ -71,13 +71,7 @@ test("demo: a terminal's Ctrl-C (SIGINT to its whole process group) stops it cle
   const output = p.out() + p.err();
   assert.match(output, /"shutting down","signal":"SIGINT"/);
   assert.doesNotMatch(output, /not left cleanly|NATS disconnected|did not finish/);
-  const accepts = () =>
-    new Promise<boolean>((resolve) => {
-      const s = connect(natsPort, "127.0.0.1");
-      s.once("connect", () => (s.destroy(), resolve(true)));
-      s.once("error", () => resolve(false));
-    });
-  await eventually(async () => !(await accepts()), 5000, "demo's nats-server stopped with it");
+  await eventually(async () => !(await listening(natsPort)), 5000, "demo's nats-server stopped with it");
 });
 
 test("token: mints a JWT with the given claims, signed with the key", async () => {
