@@ -53,14 +53,20 @@ async function extraGateway(edge: Record<string, unknown>): Promise<{ gw: NodeGa
   };
 }
 
-async function matrix(url: string, calls: number, bursts: number, judge?: BurstJudge): Promise<{ single: SingleResults; burst: BurstResults; ms: number }> {
+/**
+ * The protocol matrix through the gateway at `url`, whose NATS connection `gatewayNc` carries ticks to
+ * the model node meanwhile (a hold on the NATS server's reading of it shows as a stall to the judge).
+ */
+async function matrix(url: string, gatewayNc: NatsConnection, calls: number, bursts: number, judge?: BurstJudge): Promise<{ single: SingleResults; burst: BurstResults; ms: number }> {
   const c = matrixClients(url);
+  const stopTicks = startSenderTicks(gatewayNc, gatewayTicks);
   const t0 = performance.now();
   try {
     const single = await runSingleCalls(c, calls, 32);
     const burst = await runBursts(c, bursts, 20, false, judge);
     return { single, burst, ms: performance.now() - t0 };
   } finally {
+    stopTicks();
     c.close();
   }
 }
@@ -103,14 +109,7 @@ test("Go model node, default sender: 0 EOF in 2,000 calls, at least 29/30 bursts
   await model.reset();
   const gap = stack.config.goFrameGapMs;
   const judge = scheduledNodeJudge(gap);
-  // Ticks through the gateway's own NATS connection: a hold on the NATS server's reading of it shows.
-  const stopTicks = startSenderTicks(stack.gatewayConns[0]!, gatewayTicks);
-  let r: Awaited<ReturnType<typeof matrix>>;
-  try {
-    r = await matrix(stack.url, 2000, 30, judge);
-  } finally {
-    stopTicks();
-  }
+  const r = await matrix(stack.url, stack.gatewayConns[0]!, 2000, 30, judge);
   const stats = await model.stats();
   const runs = Object.values(r.burst).reduce((n, v) => n + v.runs, 0);
   const inOrder = Object.values(r.burst).reduce((n, v) => n + v.inOrder, 0);
@@ -142,13 +141,7 @@ test("Go model node, Go-compatible sender forced off: the same matrix fails", as
     // with no stall on the way, so the judge voids nothing on their account and the bursts count (two
     // runs with the ticks: 69 and 70 of 70 counted, 18 and 16 in order).
     const judge = scheduledNodeJudge(stack.config.goFrameGapMs);
-    const stopTicks = startSenderTicks(extra.nc, gatewayTicks);
-    let r: Awaited<ReturnType<typeof matrix>>;
-    try {
-      r = await matrix(extra.gw.url, 400, 10, judge);
-    } finally {
-      stopTicks();
-    }
+    const r = await matrix(extra.gw.url, extra.nc, 400, 10, judge);
     const stats = await model.stats();
     console.log(`sender forced off (${r.ms.toFixed(0)} ms), model stats ${JSON.stringify(stats)}\n${formatMatrix(r.single, r.burst)}`);
     const eof = Object.values(r.single).reduce((n, v) => n + v.eof, 0);
